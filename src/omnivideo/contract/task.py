@@ -1,0 +1,64 @@
+"""The task as every face sees it: status, result videos, timestamps in milliseconds."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class TaskStatus(str, enum.Enum):
+    """The lifecycle of a task; the values are Kling's wire words (note `succeed`)."""
+
+    SUBMITTED = "submitted"
+    PROCESSING = "processing"
+    SUCCEED = "succeed"
+    FAILED = "failed"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (TaskStatus.SUCCEED, TaskStatus.FAILED)
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    """One generated video."""
+
+    #: globally unique video id
+    id: str
+    #: signed URL of the MP4
+    url: str
+    #: length in seconds, as Kling writes it ("5.0")
+    duration: str
+    #: signed URL of the watermarked copy, when one was asked for
+    watermark_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task as stored, in provider-neutral form. Faces render it into their dialect."""
+
+    #: 18-digit numeric string
+    task_id: str
+    account_id: str
+    status: TaskStatus
+    #: the request as the official API spells it
+    request: dict[str, Any]
+    created_at: int
+    updated_at: int
+    status_msg: str = ""
+    external_task_id: str | None = None
+    videos: tuple[VideoResult, ...] = ()
+    #: Kling units, as a string ("4")
+    final_unit_deduction: str = "0"
+    #: 0.0-1.0, reported by the engine
+    progress: float = 0.0
+    #: business code a failed task failed with (1301, 5000, ...)
+    error_code: int | None = None
+    callback_url: str | None = None
+    #: engine and simulation settings fixed at submit (not shown on the wire)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def watermark_enabled(self) -> bool:
+        return bool((self.request.get("watermark_info") or {}).get("enabled"))

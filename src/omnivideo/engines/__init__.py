@@ -1,0 +1,1 @@
+"""Engines render a :class:`~omnivideo.engines.base.RenderJob` into an MP4."""

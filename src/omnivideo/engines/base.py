@@ -1,0 +1,177 @@
+"""The engine interface: one blocking ``render`` method, capabilities as class attributes.
+
+An engine never sees HTTP, a dialect or the store. The worker hands it a :class:`RenderJob`
+whose inputs are already local files and whose numbers (size, frames) are already decided,
+and a :class:`RunContext` through which it reports progress and learns of cancellation.
+
+Engines are found through the ``omnivideo.engines`` entry-point group, so a third-party
+package registers one the same way the built-in ``preview`` engine does.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from omnivideo.contract.errors import OmniError
+
+ENTRY_POINT_GROUP = "omnivideo.engines"
+
+
+class Cancelled(Exception):
+    """The task was cancelled; raised by :meth:`RunContext.report`."""
+
+
+@dataclass(frozen=True)
+class Element:
+    """An element from the element library, resolved to local image files."""
+
+    element_id: int
+    name: str
+    frontal_image: Path
+    refer_images: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class VideoSource:
+    """The request's video, downloaded and probed."""
+
+    path: Path
+    refer_type: Literal["base", "feature"]
+    keep_original_sound: bool
+    duration_s: float
+    width: int
+    height: int
+    fps: float
+    has_audio: bool
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One ``<<<kind_N>>>`` in the prompt, mapped to what it points at (None when missing)."""
+
+    kind: Literal["image", "element", "video"]
+    #: 1-based, as written in the prompt
+    index: int
+    #: the image file (image), the element, or None for a video or a missing entry
+    image: Path | None = None
+    element: Element | None = None
+
+
+@dataclass(frozen=True)
+class ShotSpec:
+    prompt: str
+    #: exact frames of this shot; the shots' frames add up to the job's frame count
+    frames: int
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """Everything an engine needs, resolved to local files and numbers."""
+
+    task_id: str
+    model: str
+    mode: Literal["std", "pro"]
+    width: int
+    height: int
+    fps: int
+    frame_count: int
+    seed: int
+    prompt: str
+    shots: tuple[ShotSpec, ...]
+    #: references in the order the prompt names them
+    references: tuple[Reference, ...] = ()
+    first_frame: Path | None = None
+    end_frame: Path | None = None
+    #: image_list entries without a type, in list order
+    reference_images: tuple[Path, ...] = ()
+    elements: tuple[Element, ...] = ()
+    video: VideoSource | None = None
+    sound: bool = False
+    watermark: bool = False
+    #: where the engine writes its files
+    work_dir: Path = field(default_factory=lambda: Path("."))
+
+    @property
+    def duration_s(self) -> float:
+        return self.frame_count / self.fps
+
+
+@dataclass(frozen=True)
+class RenderedVideo:
+    path: Path
+    duration_s: float
+    width: int
+    height: int
+    watermarked_path: Path | None = None
+
+
+class RunContext:
+    """Progress and cancellation for one render. Thread-safe: the worker cancels from outside."""
+
+    def __init__(self, on_progress: Callable[[float, str], None] | None = None) -> None:
+        self._on_progress = on_progress
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def report(self, fraction: float, note: str = "") -> None:
+        """Report progress (0..1); raises :class:`Cancelled` once the task was cancelled."""
+        if self._cancelled.is_set():
+            raise Cancelled()
+        if self._on_progress is not None:
+            self._on_progress(min(max(fraction, 0.0), 1.0), note)
+
+
+class Engine:
+    """Base class of engines. Subclasses set the capabilities and implement :meth:`render`.
+
+    The worker builds one engine per process as ``EngineClass(options)``, where ``options``
+    are the engine's settings (for example the model path of ``wan``).
+    """
+
+    name: ClassVar[str] = ""
+    #: model names this engine serves
+    models: ClassVar[frozenset[str]] = frozenset({"kling-video-o1", "kling-v3-omni"})
+    #: longest output in seconds
+    max_duration_s: ClassVar[float] = 15.0
+    supports_sound: ClassVar[bool] = True
+    supports_video_input: ClassVar[bool] = True
+    supports_cancel: ClassVar[bool] = True
+
+    def __init__(self, options: dict[str, object] | None = None) -> None:
+        self.options = dict(options or {})
+
+    def check(self, request: object) -> None:
+        """Refuse at submit what this engine cannot render (raise ``OmniError(1201)``)."""
+
+    def render(self, job: RenderJob, ctx: RunContext) -> RenderedVideo:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release models, files or connections."""
+
+
+def available_engines() -> dict[str, type[Engine]]:
+    """Engine classes registered in the ``omnivideo.engines`` entry-point group."""
+    return {ep.name: ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def load_engine_class(name: str) -> type[Engine]:
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == name:
+            cls = ep.load()
+            if not (isinstance(cls, type) and issubclass(cls, Engine)):
+                raise OmniError(5000, f"engine {name!r} does not subclass omnivideo Engine")
+            return cls
+    known = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
+    raise OmniError(5000, f"unknown engine {name!r}; installed engines: {', '.join(known)}")
