@@ -1,0 +1,1 @@
+"""The `omnivideo` command: one sub-app per noun."""

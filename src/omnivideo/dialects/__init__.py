@@ -1,0 +1,1 @@
+"""One module per wire format: pure functions between wire dicts and the contract."""

@@ -1,0 +1,87 @@
+"""The official Kling wire format (reference §1): envelopes, the task object, callbacks."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from omnivideo.contract.errors import OmniError
+from omnivideo.contract.request import OmniRequest, parse_request
+from omnivideo.contract.task import Task, TaskStatus
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def parse_create(body: Any) -> OmniRequest:
+    return parse_request(body)
+
+
+def envelope(data: Any, request_id: str | None = None) -> dict[str, Any]:
+    return {"code": 0, "message": "SUCCEED", "request_id": request_id or new_request_id(), "data": data}
+
+
+def error_envelope(error: OmniError, request_id: str | None = None) -> dict[str, Any]:
+    # Kling's documented error body has no `data` (reference §1.3).
+    return {"code": error.code, "message": error.message, "request_id": request_id or new_request_id()}
+
+
+def _task_info(task: Task) -> dict[str, Any]:
+    info: dict[str, Any] = {}
+    if task.external_task_id is not None:
+        info["external_task_id"] = task.external_task_id
+    return info
+
+
+def render_created(task: Task) -> dict[str, Any]:
+    """``data`` of the create answer."""
+    return {
+        "task_id": task.task_id,
+        "task_info": {"external_task_id": task.external_task_id or ""},
+        "task_status": task.status.value,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+    }
+
+
+def render_task(task: Task) -> dict[str, Any]:
+    """The task object of the query answers (reference §1.7)."""
+    pending = not task.status.is_final
+    videos = []
+    for video in task.videos:
+        item = {"id": video.id, "url": video.url, "duration": video.duration}
+        if video.watermark_url:
+            item["watermark_url"] = video.watermark_url
+        videos.append(item)
+    return {
+        "task_id": task.task_id,
+        "task_status": task.status.value,
+        "task_status_msg": task.status_msg,
+        # While pending Kling shows both as empty objects, not as missing fields.
+        "task_info": {} if pending and task.external_task_id is None else _task_info(task),
+        "task_result": {} if not videos else {"videos": videos},
+        "watermark_info": {"enabled": task.watermark_enabled},
+        "final_unit_deduction": task.final_unit_deduction,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+    }
+
+
+def callback_payload(task: Task) -> dict[str, Any]:
+    """The flat callback body (reference §1.10): no envelope, no watermark_url."""
+    payload: dict[str, Any] = {
+        "task_id": task.task_id,
+        "task_status": task.status.value,
+        "task_status_msg": task.status_msg,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+        "final_unit_deduction": task.final_unit_deduction,
+        "task_info": _task_info(task),
+        "task_result": {},
+    }
+    if task.status is TaskStatus.SUCCEED:
+        payload["task_result"] = {
+            "videos": [{"id": v.id, "url": v.url, "duration": v.duration} for v in task.videos]
+        }
+    return payload

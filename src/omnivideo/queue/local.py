@@ -1,0 +1,73 @@
+"""An in-process pool of worker threads fed from a time-ordered queue.
+
+Each worker calls ``run(task_id)`` (the service's ``tasks.run``), which blocks while the engine
+renders. Items carry a not-before time so simulated queueing never holds a worker.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+
+class LocalQueue:
+    def __init__(self, run: Callable[[str], None], workers: int = 1) -> None:
+        self._run = run
+        self._workers = workers
+        self._heap: list[tuple[float, int, str]] = []
+        self._queued: set[str] = set()
+        self._counter = itertools.count()
+        self._cond = threading.Condition()
+        self._threads: list[threading.Thread] = []
+        self._stopping = False
+
+    def enqueue(self, task_id: str, not_before: float = 0.0) -> None:
+        """Run ``task_id`` once a worker is free and the wall clock passed ``not_before`` (s)."""
+        with self._cond:
+            if task_id in self._queued:
+                return
+            self._queued.add(task_id)
+            heapq.heappush(self._heap, (not_before, next(self._counter), task_id))
+            self._cond.notify()
+
+    def start(self) -> None:
+        for i in range(self._workers):
+            thread = threading.Thread(target=self._loop, name=f"omnivideo-worker-{i}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+
+    def _next(self) -> str | None:
+        with self._cond:
+            while not self._stopping:
+                if self._heap:
+                    ready_at = self._heap[0][0]
+                    wait = ready_at - time.time()
+                    if wait <= 0:
+                        _, _, task_id = heapq.heappop(self._heap)
+                        self._queued.discard(task_id)
+                        return task_id
+                    self._cond.wait(min(wait, 1.0))
+                else:
+                    self._cond.wait(1.0)
+            return None
+
+    def _loop(self) -> None:
+        while (task_id := self._next()) is not None:
+            try:
+                self._run(task_id)
+            except Exception:  # the service records failures; this only keeps the worker alive
+                log.exception("worker crashed on task %s", task_id)

@@ -1,0 +1,61 @@
+"""The app factory: settings in, a FastAPI app with every face out. Nothing happens at import."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from omnivideo import __version__
+from omnivideo.server import errors, files
+from omnivideo.server.faces import kling as kling_face
+from omnivideo.server.limits import BodyLimitMiddleware
+from omnivideo.server.errors import request_id
+from omnivideo.service.runtime import Runtime, open_runtime
+from omnivideo.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime or open_runtime(settings)
+        app.state.runtime = rt
+        accounts = rt.store.list_accounts()
+        app.state.default_account = accounts[0].id if accounts else None
+        rt.start()
+        try:
+            yield
+        finally:
+            rt.stop()
+
+    app = FastAPI(
+        title="omnivideo",
+        version=__version__,
+        description="An open, self-hostable implementation of the Kling Omni Video API.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    errors.install(app)
+
+    @app.middleware("http")
+    async def _request_id(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        response.headers.setdefault("X-Request-Id", request_id(request))
+        return response
+
+    @app.get("/healthz", tags=["Health"])
+    def healthz() -> JSONResponse:
+        rt: Runtime = app.state.runtime
+        return JSONResponse({"status": "ok", "version": __version__, "engine": rt.engine.name})
+
+    app.include_router(kling_face.router)
+    app.include_router(files.router)
+    return app

@@ -1,0 +1,60 @@
+"""The official Kling face: `/v1/videos/omni-video` (reference §1.4, §1.7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from omnivideo.contract.errors import OmniError
+from omnivideo.dialects import kling
+from omnivideo.server.deps import AccountDep, JsonBody, RuntimeDep, SimulateHeader
+from omnivideo.server.errors import request_id
+from omnivideo.service import simulate, tasks
+
+router = APIRouter(tags=["Kling Omni Video"])
+
+
+def _int_param(name: str, raw: str | None, default: int, low: int, high: int) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise OmniError(1201, f"{name}: must be an integer between {low} and {high}, got {raw!r}") from None
+    if not low <= value <= high:
+        raise OmniError(1201, f"{name}: must be between {low} and {high}, got {value}")
+    return value
+
+
+@router.post("/v1/videos/omni-video")
+async def create_task(
+    request: Request, rt: RuntimeDep, account: AccountDep, body: JsonBody, simulate_header: SimulateHeader = None
+) -> dict[str, Any]:
+    """Create an Omni video task. The body is Kling's; the answer is Kling's envelope."""
+    req = kling.parse_create(body)
+    simulation = simulate.parse(simulate_header)
+    task = await run_in_threadpool(tasks.submit, rt, account, req, simulation)
+    return kling.envelope(kling.render_created(task), request_id(request))
+
+
+@router.get("/v1/videos/omni-video/{ident}")
+async def get_task(request: Request, rt: RuntimeDep, account: AccountDep, ident: str) -> dict[str, Any]:
+    """One task, by task_id or external_task_id."""
+    task = await run_in_threadpool(tasks.get, rt, account, ident)
+    return kling.envelope(kling.render_task(task), request_id(request))
+
+
+@router.get("/v1/videos/omni-video")
+async def list_tasks(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
+    """A page of tasks, newest first; or one task with `?external_task_id=`."""
+    params = request.query_params
+    external = params.get("external_task_id")
+    if external:
+        task = await run_in_threadpool(tasks.get, rt, account, external)
+        return kling.envelope(kling.render_task(task), request_id(request))
+    page_num = _int_param("pageNum", params.get("pageNum"), 1, 1, 1000)
+    page_size = _int_param("pageSize", params.get("pageSize"), 30, 1, 500)
+    page = await run_in_threadpool(tasks.list_page, rt, account, page_num, page_size)
+    return kling.envelope([kling.render_task(t) for t in page], request_id(request))

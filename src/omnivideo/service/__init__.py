@@ -1,0 +1,1 @@
+"""Use cases without HTTP: submit, get, list, run, callbacks, accounts, elements."""

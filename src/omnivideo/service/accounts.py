@@ -1,0 +1,112 @@
+"""Accounts and their credentials; verifying Kling JWTs and plain bearer API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+
+import jwt
+
+from omnivideo.contract.errors import OmniError
+from omnivideo.store.repo import Store
+
+#: seconds of clock difference tolerated on `exp` and `nbf`
+CLOCK_SKEW_S = 10
+API_KEY_PREFIX = "ov-"
+
+
+@dataclass(frozen=True)
+class NewCredentials:
+    """Credentials as shown once, at creation."""
+
+    account_id: str
+    name: str
+    access_key: str
+    secret_key: str
+    api_key: str
+
+
+def _hash(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def create_key(store: Store, account_id: str, name: str) -> NewCredentials:
+    access_key = "AK" + secrets.token_hex(15).upper()
+    secret_key = secrets.token_hex(24)
+    api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    store.add_key(account_id, name, access_key, secret_key, _hash(api_key), api_key[:10])
+    return NewCredentials(account_id, name, access_key, secret_key, api_key)
+
+
+def create_account(store: Store, name: str = "default") -> NewCredentials:
+    """A new account with one set of credentials."""
+    account_id = "acc_" + secrets.token_hex(8)
+    store.create_account(account_id, name)
+    return create_key(store, account_id, name)
+
+
+def ensure_account(store: Store) -> NewCredentials | None:
+    """Create the first account when there is none; returns its credentials, or None."""
+    if store.list_accounts():
+        return None
+    return create_account(store, "default")
+
+
+def authenticate(store: Store, authorization: str | None) -> str:
+    """The account id behind an ``Authorization`` header, or raise OmniError 1001-1004.
+
+    Accepts Kling's JWT (HS256 signed with the secret key, ``iss`` = access key) and plain
+    bearer API keys, as proxies such as CometAPI issue them.
+    """
+    if not authorization or not authorization.strip():
+        raise OmniError(1001, "Authorization is empty")
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise OmniError(1002, "Authorization is invalid: expected 'Bearer <token>'")
+    if token.startswith(API_KEY_PREFIX):
+        key = store.key_by_api_hash(_hash(token))
+        if key is None or key.revoked:
+            raise OmniError(1002, "Authorization is invalid: unknown or revoked API key")
+        return key.account_id
+    return _verify_jwt(store, token)
+
+
+def _verify_jwt(store: Store, token: str) -> str:
+    try:
+        unverified = jwt.decode(token, options={"verify_signature": False})
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise OmniError(1002, "Authorization is invalid: not a JWT or API key") from None
+    if header.get("alg") != "HS256":
+        raise OmniError(1002, "Authorization is invalid: the JWT must be signed with HS256")
+    issuer = unverified.get("iss")
+    key = store.key_by_access_key(issuer) if isinstance(issuer, str) else None
+    if key is None or key.revoked:
+        raise OmniError(1002, "Authorization is invalid: unknown or revoked access key (iss)")
+    try:
+        claims = jwt.decode(
+            token,
+            key.secret_key,
+            algorithms=["HS256"],
+            leeway=0,
+            options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
+        )
+    except jwt.PyJWTError:
+        raise OmniError(1002, "Authorization is invalid: bad signature") from None
+    # exp/nbf are checked here, not by PyJWT, so each failure gets its own Kling code.
+    now = time.time()
+    try:
+        exp = float(claims["exp"]) if "exp" in claims else None
+        nbf = float(claims["nbf"]) if "nbf" in claims else None
+    except (TypeError, ValueError):
+        raise OmniError(1002, "Authorization is invalid: exp and nbf must be numbers") from None
+    if exp is None:
+        raise OmniError(1002, "Authorization is invalid: the JWT has no exp")
+    if nbf is not None and nbf > now + CLOCK_SKEW_S:
+        raise OmniError(1003, "Authorization is not yet valid")
+    if exp < now - CLOCK_SKEW_S:
+        raise OmniError(1004, "Authorization has expired")
+    return key.account_id

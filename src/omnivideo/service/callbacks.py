@@ -1,0 +1,121 @@
+"""Delivering the callback outbox: persisted, retried with backoff, in order per task.
+
+Status changes write outbox rows in the same transaction as the change (see the store), so a
+crash cannot lose one. This dispatcher runs on its own threads: a slow or dead receiver delays
+only its own task's callbacks, never task processing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from omnivideo.store.records import CallbackRecord
+from omnivideo.store.repo import Store, now_ms
+
+log = logging.getLogger(__name__)
+
+
+class CallbackDispatcher:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        min_backoff_s: float = 1.0,
+        max_backoff_s: float = 600.0,
+        give_up_after_s: float = 48 * 3600.0,
+        timeout_s: float = 10.0,
+        senders: int = 4,
+    ) -> None:
+        self.store = store
+        self.min_backoff_s = min_backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.give_up_after_s = give_up_after_s
+        self._client = httpx.Client(timeout=timeout_s, follow_redirects=False)
+        self._pool = ThreadPoolExecutor(max_workers=senders, thread_name_prefix="omnivideo-callback")
+        self._in_flight: set[str] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="omnivideo-callbacks", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._client.close()
+
+    def poke(self) -> None:
+        """A new outbox row was written: look now rather than at the next tick."""
+        self._wake.set()
+
+    def backoff_s(self, attempts: int) -> float:
+        """Seconds before try number ``attempts + 1``: 1 s, 2 s, 4 s, ... capped at 10 min."""
+        return min(self.min_backoff_s * (2 ** max(attempts - 1, 0)), self.max_backoff_s)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._dispatch_due()
+            except Exception:
+                log.exception("callback dispatch failed; retrying")
+            self._wake.wait(self._idle_wait())
+            self._wake.clear()
+
+    def _idle_wait(self) -> float:
+        try:
+            due = self.store.next_callback_due()
+        except Exception:
+            return 1.0
+        if due is None:
+            return 5.0
+        return min(max((due - now_ms()) / 1000, 0.05), 5.0)
+
+    def _dispatch_due(self) -> None:
+        for callback in self.store.due_callbacks(now_ms()):
+            with self._lock:
+                if callback.task_id in self._in_flight:
+                    continue
+                self._in_flight.add(callback.task_id)
+            self._pool.submit(self._deliver, callback)
+
+    def _deliver(self, callback: CallbackRecord) -> None:
+        try:
+            error = self._send(callback)
+            if error is None:
+                self.store.callback_delivered(callback.id)
+            else:
+                attempts = callback.attempts + 1
+                age_s = (now_ms() - callback.created_at) / 1000
+                if age_s > self.give_up_after_s:
+                    log.warning("callback %s of task %s given up: %s", callback.seq, callback.task_id, error)
+                    self.store.callback_failed(callback.id, error, None)
+                else:
+                    next_at = now_ms() + int(self.backoff_s(attempts) * 1000)
+                    self.store.callback_failed(callback.id, error, next_at)
+        except Exception:
+            log.exception("callback bookkeeping failed for task %s", callback.task_id)
+        finally:
+            with self._lock:
+                self._in_flight.discard(callback.task_id)
+            self._wake.set()
+
+    def _send(self, callback: CallbackRecord) -> str | None:
+        """POST one callback; None on a 2xx answer, else what went wrong."""
+        try:
+            response = self._client.post(callback.url, json=callback.payload)
+        except httpx.HTTPError as exc:
+            return f"{type(exc).__name__}: {exc}"
+        if 200 <= response.status_code < 300:
+            return None
+        return f"HTTP {response.status_code}"
+

@@ -1,0 +1,185 @@
+"""The task use cases: submit, find, list and run. No HTTP here; faces call these."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import shutil
+import time
+import uuid
+
+from omnivideo.contract import rules
+from omnivideo.contract.billing import units
+from omnivideo.contract.errors import OmniError, default_message
+from omnivideo.contract.request import OmniRequest
+from omnivideo.contract.task import Task, TaskStatus, VideoResult
+from omnivideo.dialects.kling import callback_payload
+from omnivideo.engines.base import Cancelled, RenderedVideo, RunContext
+from omnivideo.service import inputs
+from omnivideo.service.runtime import Runtime
+from omnivideo.service.simulate import Simulation
+from omnivideo.store.repo import CallbackFor, now_ms
+
+log = logging.getLogger(__name__)
+
+#: a task whose render was interrupted this often (crashes, kills) fails instead of looping
+MAX_ATTEMPTS = 3
+#: progress is written at most this often per task
+PROGRESS_EVERY_S = 0.5
+
+
+def new_task_id() -> str:
+    """An 18-digit numeric string, like Kling's."""
+    return str(10**17 + secrets.randbelow(9 * 10**17))
+
+
+def _callback_for(task: Task) -> tuple[str, dict[str, object]] | None:
+    if not task.callback_url:
+        return None
+    return task.callback_url, callback_payload(task)
+
+
+CALLBACK_FOR: CallbackFor = _callback_for
+
+
+def seed_for(request: dict[str, object]) -> int:
+    """Same request, same seed: the preview engine then renders the same frames."""
+    canonical = {k: v for k, v in request.items() if k not in ("callback_url", "external_task_id")}
+    digest = hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def submit(rt: Runtime, account_id: str, req: OmniRequest, simulation: Simulation | None = None) -> Task:
+    """Validate, fetch and check the inputs, store the task and queue it.
+
+    Every failure is an OmniError raised before anything is stored: no partial task.
+    """
+    visible = {e.element_id: e for e in rt.store.elements_visible_to(account_id, [e.element_id for e in req.element_list])}
+    rules.check(req, strict=rt.settings.strict, elements={i: inputs.element_info(e) for i, e in visible.items()})
+    rt.engine.check(req)
+    if req.callback_url:
+        inputs.check_callback_url(rt, req.callback_url)
+    sim = (simulation or Simulation()).merged_over(rt.simulation)
+
+    task_id = new_task_id()
+    task_dir = rt.settings.data_dir / "inputs" / task_id
+    try:
+        prepared = inputs.prepare(rt, req, task_dir)
+        now = now_ms()
+        wire = req.to_wire()
+        task = Task(
+            task_id=task_id,
+            account_id=account_id,
+            status=TaskStatus.SUBMITTED,
+            request=wire,
+            created_at=now,
+            updated_at=now,
+            external_task_id=req.external_task_id,
+            callback_url=req.callback_url,
+            options={"inputs": prepared, "simulation": sim.to_options(), "seed": seed_for(wire)},
+        )
+        not_before = now + int(sim.queue_s * 1000)
+        stored = rt.store.insert_task(
+            task, max_active=rt.settings.max_concurrent_tasks, callback_for=CALLBACK_FOR, not_before=not_before
+        )
+    except BaseException:
+        shutil.rmtree(task_dir, ignore_errors=True)
+        raise
+    rt.enqueue(task_id, not_before)
+    rt.poke_callbacks()
+    return stored
+
+
+def get(rt: Runtime, account_id: str, ident: str) -> Task:
+    """A task of the account by task_id or external_task_id. Another account's is 'not found'."""
+    task = rt.store.find_task(account_id, ident)
+    if task is None:
+        raise OmniError(1203, f"task {ident!r} does not exist")
+    return task
+
+
+def list_page(rt: Runtime, account_id: str, page_num: int, page_size: int) -> list[Task]:
+    return rt.store.list_tasks(account_id, (page_num - 1) * page_size, page_size)
+
+
+def run(rt: Runtime, task_id: str) -> None:
+    """Render one task to its end. Called by workers; never raises for a task's own failure."""
+    claimed = rt.store.claim(task_id, CALLBACK_FOR)
+    if claimed is None:
+        return
+    task, attempt = claimed
+    rt.poke_callbacks()
+    if attempt > MAX_ATTEMPTS:
+        _fail(rt, task_id, 5000, f"rendering was interrupted {MAX_ATTEMPTS} times (server restarts); giving up")
+        return
+    ctx = RunContext(_progress_writer(rt, task_id))
+    rt.running[task_id] = ctx
+    work_dir = rt.settings.data_dir / "work" / task_id
+    try:
+        sim = Simulation.from_options(task.options.get("simulation", {}))
+        _simulated_delay(ctx, sim.delay_s)
+        if sim.fail_code is not None:
+            raise OmniError(sim.fail_code, sim.fail_msg or default_message(sim.fail_code))
+        shutil.rmtree(work_dir, ignore_errors=True)
+        job = inputs.build_job(rt, task, work_dir)
+        rendered = rt.engine.render(job, ctx)
+        _succeed(rt, task, rendered, job.video is not None)
+    except Cancelled:
+        _fail(rt, task_id, 5000, "task cancelled")
+    except OmniError as exc:
+        _fail(rt, task_id, exc.code, exc.message)
+    except Exception as exc:
+        log.exception("task %s failed while rendering", task_id)
+        _fail(rt, task_id, 5000, f"internal error while rendering ({type(exc).__name__})")
+    finally:
+        rt.running.pop(task_id, None)
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _progress_writer(rt: Runtime, task_id: str):  # type: ignore[no-untyped-def]
+    last = [0.0]
+
+    def write(fraction: float, _note: str) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY_S or fraction >= 1.0:
+            last[0] = now
+            rt.store.set_progress(task_id, fraction)
+
+    return write
+
+
+def _simulated_delay(ctx: RunContext, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        ctx.report(0.0, "simulated delay")
+        time.sleep(min(left, 0.1))
+
+
+def _fail(rt: Runtime, task_id: str, code: int, message: str) -> None:
+    rt.store.finish(task_id, TaskStatus.FAILED, CALLBACK_FOR, status_msg=message, error_code=code)
+    rt.poke_callbacks()
+
+
+def _succeed(rt: Runtime, task: Task, rendered: RenderedVideo, video_input: bool) -> None:
+    video_id = str(uuid.uuid4())
+    key = f"outputs/{task.task_id}/{video_id}.mp4"
+    rt.storage.put_file(key, rendered.path)
+    base, ttl = rt.settings.base_url, rt.settings.url_ttl_s
+    watermark_url = None
+    if rendered.watermarked_path is not None:
+        wm_key = f"outputs/{task.task_id}/{video_id}-watermark.mp4"
+        rt.storage.put_file(wm_key, rendered.watermarked_path)
+        watermark_url = rt.storage.signed_url(base, wm_key, ttl)
+    video = VideoResult(
+        id=video_id,
+        url=rt.storage.signed_url(base, key, ttl),
+        duration=str(round(rendered.duration_s, 3)),
+        watermark_url=watermark_url,
+    )
+    mode = str(task.request.get("mode", "pro"))
+    billed = max(1, round(rendered.duration_s)) if video_input else rendered.duration_s
+    cost = units(mode, billed, video_input=video_input, sound=task.request.get("sound") == "on")
+    rt.store.finish(task.task_id, TaskStatus.SUCCEED, CALLBACK_FOR, videos=[video], units=cost)
+    rt.poke_callbacks()

@@ -1,0 +1,77 @@
+"""One settings object for the server: `OMNIVIDEO_*` environment variables and CLI options."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Server settings. Every field is also an ``OMNIVIDEO_<NAME>`` environment variable."""
+
+    model_config = SettingsConfigDict(env_prefix="OMNIVIDEO_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: database, inputs and outputs live here
+    data_dir: Path = Path("./omnivideo-data")
+    #: engine that renders tasks (an ``omnivideo.engines`` entry point)
+    engine: str = "preview"
+    #: tasks rendered at once by this process
+    workers: int = Field(default=1, ge=1, le=64)
+    #: tasks an account may have submitted or processing at once (Kling's concurrency limit)
+    max_concurrent_tasks: int = Field(default=5, ge=1)
+    #: accept requests without credentials (loopback hosts only)
+    no_auth: bool = False
+    #: reject prompt references to list entries that do not exist
+    strict: bool = False
+    #: base URL clients reach this server at (for result URLs); defaults to http://host:port
+    public_url: str | None = None
+    #: lifetime of signed result URLs in seconds (Kling keeps results 30 days)
+    url_ttl_s: int = Field(default=30 * 24 * 3600, ge=60)
+    #: largest request body accepted, in bytes (Base64 images and videos travel in it)
+    max_body_bytes: int = Field(default=300 * 1024 * 1024, ge=1024)
+    #: hosts or CIDRs that input URLs and callbacks may reach although private (e.g. 127.0.0.1)
+    allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: server-wide simulation, same syntax as the X-Omnivideo-Simulate header
+    simulate: str = ""
+    #: seconds between callback delivery tries start here and double up to callback_max_backoff_s
+    callback_min_backoff_s: float = 1.0
+    callback_max_backoff_s: float = 600.0
+    #: a callback is given up after this many seconds of failed tries
+    callback_give_up_s: float = 48 * 3600.0
+    callback_timeout_s: float = 10.0
+
+    @field_validator("allow_hosts", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "omnivideo.db"
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = self.host
+        if host in ("0.0.0.0", "::"):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    def host_is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy tables, repository functions returning domain objects, migrations."""

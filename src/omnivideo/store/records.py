@@ -1,0 +1,59 @@
+"""Domain records the store hands out (besides :class:`omnivideo.contract.Task`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    name: str
+    created_at: int
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    id: int
+    account_id: str
+    name: str
+    access_key: str
+    secret_key: str
+    api_key_prefix: str
+    created_at: int
+    revoked_at: int | None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+@dataclass(frozen=True)
+class CallbackRecord:
+    id: int
+    task_id: str
+    seq: int
+    url: str
+    payload: dict[str, Any]
+    attempts: int
+    created_at: int
+
+
+@dataclass(frozen=True)
+class ElementRecord:
+    element_id: int
+    account_id: str | None
+    name: str
+    description: str
+    reference_type: str
+    #: paths relative to the data dir
+    frontal_image: str
+    refer_images: tuple[str, ...]
+    source: dict[str, Any]
+    tag_list: tuple[dict[str, Any], ...]
+    created_at: int
+
+    @property
+    def owned_by(self) -> str:
+        return "kling" if self.account_id is None else self.account_id

@@ -1,0 +1,109 @@
+"""SQLAlchemy tables. Rows never leave the store: the repository turns them into domain objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class KeyRow(Base):
+    """Credentials of an account: a Kling access/secret key pair and a plain bearer API key."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    access_key: Mapped[str] = mapped_column(String(64), unique=True)
+    #: kept in clear: HS256 verification needs it, exactly as Kling does
+    secret_key: Mapped[str] = mapped_column(String(128))
+    #: sha256 of the bearer API key; the key itself is shown once
+    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    api_key_prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class TaskRow(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        UniqueConstraint("account_id", "external_task_id", name="uq_tasks_account_external"),
+        Index("ix_tasks_account_created", "account_id", "created_at"),
+        Index("ix_tasks_status", "status"),
+    )
+
+    task_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    external_task_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    status_msg: Mapped[str] = mapped_column(Text, default="")
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    videos: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    final_unit_deduction: Mapped[str] = mapped_column(String(16), default="0")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    callback_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: how often a worker started this task; bounded so a crashing task cannot loop forever
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: a task in `submitted` is not started before this time (ms), for simulated queueing
+    not_before: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class CallbackRow(Base):
+    """The callback outbox: one row per status change to deliver, in `seq` order per task."""
+
+    __tablename__ = "callbacks"
+    __table_args__ = (
+        Index("ix_callbacks_pending", "state", "next_attempt_at"),
+        Index("ix_callbacks_task_seq", "task_id", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(String(24))
+    seq: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: pending | delivered | dead
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[int] = mapped_column(BigInteger)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    delivered_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class ElementRow(Base):
+    """An element of the element library; `account_id` is NULL for operator presets."""
+
+    __tablename__ = "elements"
+
+    element_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    #: image_refer | video_refer
+    reference_type: Mapped[str] = mapped_column(String(16), default="image_refer")
+    #: stored paths (relative to the data dir) and the URLs the user gave
+    frontal_image: Mapped[str] = mapped_column(Text)
+    refer_images: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    tag_list: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    deleted_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
