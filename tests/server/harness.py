@@ -47,11 +47,23 @@ class Server:
     def start(self, timeout: float = 30.0) -> Server:
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         cmd = [
-            sys.executable, "-m", "omnivideo.cli.main", "serve",
-            "--port", str(self.port), "--data-dir", str(self.data_dir),
-            "--allow-host", "127.0.0.1", "--log-level", "warning", *self.extra_args,
+            sys.executable,
+            "-m",
+            "omnivideo.cli.main",
+            "serve",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            "--allow-host",
+            "127.0.0.1",
+            "--log-level",
+            "warning",
+            *self.extra_args,
         ]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        )
         threading.Thread(target=self._read_output, args=(self.proc,), daemon=True).start()
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -69,7 +81,11 @@ class Server:
         assert proc.stdout is not None
         for line in proc.stdout:
             self.log.append(line.rstrip())
-            for key, name in (("access key", "access_key"), ("secret key", "secret_key"), ("API key", "api_key")):
+            for key, name in (
+                ("access key", "access_key"),
+                ("secret key", "secret_key"),
+                ("API key", "api_key"),
+            ):
                 match = re.match(rf"\s+{key}:\s+(\S+)", line)
                 if match:
                     self.credentials[name] = match.group(1)
@@ -89,10 +105,17 @@ class Server:
                 self.kill()
 
     def create(self, body: dict[str, Any], **headers: str) -> httpx.Response:
-        return httpx.post(f"{self.base_url}/v1/videos/omni-video", json=body, headers=self.headers(**headers), timeout=60)
+        return httpx.post(
+            f"{self.base_url}/v1/videos/omni-video",
+            json=body,
+            headers=self.headers(**headers),
+            timeout=60,
+        )
 
     def get_task(self, ident: str) -> dict[str, Any]:
-        r = httpx.get(f"{self.base_url}/v1/videos/omni-video/{ident}", headers=self.headers(), timeout=30)
+        r = httpx.get(
+            f"{self.base_url}/v1/videos/omni-video/{ident}", headers=self.headers(), timeout=30
+        )
         assert r.status_code == 200, r.text
         return r.json()["data"]  # type: ignore[no-any-return]
 

@@ -19,22 +19,34 @@ def wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyp
     raise AssertionError("condition not reached")
 
 
-def test_callbacks_arrive_in_order_with_the_flat_payload(server: Server, receiver: Receiver) -> None:
-    task_id = server.create({**BODY, "callback_url": receiver.url, "external_task_id": "cb-1"}).json()["data"]["task_id"]
+def test_callbacks_arrive_in_order_with_the_flat_payload(
+    server: Server, receiver: Receiver
+) -> None:
+    task_id = server.create(
+        {**BODY, "callback_url": receiver.url, "external_task_id": "cb-1"}
+    ).json()["data"]["task_id"]
     server.wait(task_id)
     wait_for(lambda: receiver.statuses(task_id)[-1:] == ["succeed"])
     assert receiver.statuses(task_id) == ["submitted", "processing", "succeed"]
     last = [b for b in receiver.received if b["task_id"] == task_id][-1]
     assert set(last) == {
-        "task_id", "task_status", "task_status_msg", "created_at", "updated_at",
-        "final_unit_deduction", "task_info", "task_result",
+        "task_id",
+        "task_status",
+        "task_status_msg",
+        "created_at",
+        "updated_at",
+        "final_unit_deduction",
+        "task_info",
+        "task_result",
     }
     assert last["task_info"] == {"external_task_id": "cb-1"}
     assert last["task_result"]["videos"][0]["url"].startswith(server.base_url)
     assert "watermark_url" not in last["task_result"]["videos"][0]
 
 
-def test_a_failing_receiver_is_retried_and_order_is_kept(server: Server, receiver: Receiver) -> None:
+def test_a_failing_receiver_is_retried_and_order_is_kept(
+    server: Server, receiver: Receiver
+) -> None:
     receiver.fail_next = 2
     task_id = server.create({**BODY, "callback_url": receiver.url}).json()["data"]["task_id"]
     server.wait(task_id)
@@ -51,10 +63,14 @@ def test_callback_to_a_private_host_is_refused_at_submit(server: Server) -> None
 def test_kill_9_mid_task_then_restart_finishes_every_task(fresh_server, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
     srv = fresh_server("--workers", "2").start()
     ids = [
-        srv.create({**BODY, "callback_url": receiver.url}, **{"X-Omnivideo-Simulate": "delay=3s"}).json()["data"]["task_id"]
+        srv.create(
+            {**BODY, "callback_url": receiver.url}, **{"X-Omnivideo-Simulate": "delay=3s"}
+        ).json()["data"]["task_id"]
         for _ in range(3)
     ]
-    wait_for(lambda: sum(srv.get_task(t)["task_status"] == "processing" for t in ids) >= 1, timeout=20)
+    wait_for(
+        lambda: sum(srv.get_task(t)["task_status"] == "processing" for t in ids) >= 1, timeout=20
+    )
     srv.kill()
     restarted = Server(srv.data_dir, port=srv.port, extra_args=srv.extra_args)
     restarted.credentials = srv.credentials

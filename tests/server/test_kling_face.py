@@ -32,16 +32,28 @@ def sign(access_key: str, secret_key: str, **claims: int) -> str:
     return jwt.encode(payload, secret_key, algorithm="HS256", headers={"typ": "JWT"})
 
 
-def test_seed_request_with_curl_reaches_succeed_with_a_1080p_h264(server: Server, tmp_path: Path) -> None:
+def test_seed_request_with_curl_reaches_succeed_with_a_1080p_h264(
+    server: Server, tmp_path: Path
+) -> None:
     out = subprocess.run(
         [
-            "curl", "-s", "--request", "POST",
-            "--url", f"{server.base_url}/v1/videos/omni-video",
-            "--header", f"Authorization: Bearer {server.api_key}",
-            "--header", "Content-Type: application/json",
-            "--data", json.dumps(SEED_TEXT_TO_VIDEO),
+            "curl",
+            "-s",
+            "--request",
+            "POST",
+            "--url",
+            f"{server.base_url}/v1/videos/omni-video",
+            "--header",
+            f"Authorization: Bearer {server.api_key}",
+            "--header",
+            "Content-Type: application/json",
+            "--data",
+            json.dumps(SEED_TEXT_TO_VIDEO),
         ],
-        capture_output=True, text=True, check=True, timeout=60,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     created = json.loads(out.stdout)
     assert created["code"] == 0 and created["message"] == "SUCCEED"
@@ -64,13 +76,22 @@ def test_seed_request_with_curl_reaches_succeed_with_a_1080p_h264(server: Server
 
 
 def test_task_object_has_every_documented_field(server: Server) -> None:
-    r = server.create({**SEED_TEXT_TO_VIDEO, "mode": "std", "duration": 5, "external_task_id": "fields-1"})
+    r = server.create(
+        {**SEED_TEXT_TO_VIDEO, "mode": "std", "duration": 5, "external_task_id": "fields-1"}
+    )
     task_id = r.json()["data"]["task_id"]
     assert r.json()["data"]["task_info"] == {"external_task_id": "fields-1"}
     done = server.wait(task_id)
     assert set(done) == {
-        "task_id", "task_status", "task_status_msg", "task_info", "task_result",
-        "watermark_info", "final_unit_deduction", "created_at", "updated_at",
+        "task_id",
+        "task_status",
+        "task_status_msg",
+        "task_info",
+        "task_result",
+        "watermark_info",
+        "final_unit_deduction",
+        "created_at",
+        "updated_at",
     }
     assert done["task_info"] == {"external_task_id": "fields-1"}
     assert done["updated_at"] >= done["created_at"]
@@ -86,9 +107,15 @@ def test_pending_task_shows_empty_objects(server: Server) -> None:
 
 def test_query_by_external_task_id_in_path_and_query_string(server: Server) -> None:
     ext = f"ext-{uuid.uuid4().hex[:8]}"
-    task_id = server.create({**SEED_TEXT_TO_VIDEO, "mode": "std", "external_task_id": ext}).json()["data"]["task_id"]
+    task_id = server.create({**SEED_TEXT_TO_VIDEO, "mode": "std", "external_task_id": ext}).json()[
+        "data"
+    ]["task_id"]
     assert server.get_task(ext)["task_id"] == task_id
-    r = httpx.get(f"{server.base_url}/v1/videos/omni-video", params={"external_task_id": ext}, headers=server.headers())
+    r = httpx.get(
+        f"{server.base_url}/v1/videos/omni-video",
+        params={"external_task_id": ext},
+        headers=server.headers(),
+    )
     assert r.json()["data"]["task_id"] == task_id
     dup = server.create({**SEED_TEXT_TO_VIDEO, "mode": "std", "external_task_id": ext})
     assert dup.status_code == 400 and dup.json()["code"] == 1201
@@ -96,14 +123,33 @@ def test_query_by_external_task_id_in_path_and_query_string(server: Server) -> N
 
 
 def test_list_is_newest_first_and_paged(server: Server) -> None:
-    ids = [server.create({**SEED_TEXT_TO_VIDEO, "mode": "std"}).json()["data"]["task_id"] for _ in range(3)]
-    r = httpx.get(f"{server.base_url}/v1/videos/omni-video", params={"pageNum": 1, "pageSize": 2}, headers=server.headers())
+    ids = [
+        server.create({**SEED_TEXT_TO_VIDEO, "mode": "std"}).json()["data"]["task_id"]
+        for _ in range(3)
+    ]
+    r = httpx.get(
+        f"{server.base_url}/v1/videos/omni-video",
+        params={"pageNum": 1, "pageSize": 2},
+        headers=server.headers(),
+    )
     page = r.json()["data"]
     assert [t["task_id"] for t in page] == ids[::-1][:2]
-    r2 = httpx.get(f"{server.base_url}/v1/videos/omni-video", params={"pageNum": 2, "pageSize": 2}, headers=server.headers())
+    r2 = httpx.get(
+        f"{server.base_url}/v1/videos/omni-video",
+        params={"pageNum": 2, "pageSize": 2},
+        headers=server.headers(),
+    )
     assert r2.json()["data"][0]["task_id"] == ids[0]
-    bad = httpx.get(f"{server.base_url}/v1/videos/omni-video", params={"pageSize": 501}, headers=server.headers())
-    assert bad.status_code == 400 and bad.json()["code"] == 1201 and "pageSize" in bad.json()["message"]
+    bad = httpx.get(
+        f"{server.base_url}/v1/videos/omni-video",
+        params={"pageSize": 501},
+        headers=server.headers(),
+    )
+    assert (
+        bad.status_code == 400
+        and bad.json()["code"] == 1201
+        and "pageSize" in bad.json()["message"]
+    )
     for task_id in ids:
         server.wait(task_id)
 
@@ -134,22 +180,40 @@ def test_pyjwt_token_is_accepted_and_bad_tokens_get_their_codes(server: Server) 
 def test_accounts_are_isolated(server: Server) -> None:
     other = json.loads(
         subprocess.run(
-            ["omnivideo", "keys", "create", "--name", "other", "--json", "--data-dir", str(server.data_dir)],
-            capture_output=True, text=True, check=True,
+            [
+                "omnivideo",
+                "keys",
+                "create",
+                "--name",
+                "other",
+                "--json",
+                "--data-dir",
+                str(server.data_dir),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
     )
-    mine = server.create({**SEED_TEXT_TO_VIDEO, "mode": "std", "external_task_id": "isolated"}).json()["data"]["task_id"]
+    mine = server.create(
+        {**SEED_TEXT_TO_VIDEO, "mode": "std", "external_task_id": "isolated"}
+    ).json()["data"]["task_id"]
     headers = {"Authorization": f"Bearer {other['api_key']}"}
     theirs = httpx.get(f"{server.base_url}/v1/videos/omni-video/{mine}", headers=headers)
     missing = httpx.get(f"{server.base_url}/v1/videos/omni-video/{'1' * 18}", headers=headers)
     assert theirs.status_code == missing.status_code == 404
     assert theirs.json()["code"] == missing.json()["code"] == 1203
-    assert theirs.json()["message"].replace(mine, "X") == missing.json()["message"].replace("1" * 18, "X")
+    assert theirs.json()["message"].replace(mine, "X") == missing.json()["message"].replace(
+        "1" * 18, "X"
+    )
     listed = httpx.get(f"{server.base_url}/v1/videos/omni-video", headers=headers).json()["data"]
     assert mine not in {t["task_id"] for t in listed}
     # The same external_task_id is free in another account.
-    r = httpx.post(f"{server.base_url}/v1/videos/omni-video", headers=headers,
-                   json={**SEED_TEXT_TO_VIDEO, "mode": "std", "external_task_id": "isolated"})
+    r = httpx.post(
+        f"{server.base_url}/v1/videos/omni-video",
+        headers=headers,
+        json={**SEED_TEXT_TO_VIDEO, "mode": "std", "external_task_id": "isolated"},
+    )
     assert r.json()["code"] == 0
     server.wait(mine)
 
@@ -166,16 +230,25 @@ def test_accounts_are_isolated(server: Server) -> None:
         (json.dumps({"prompt": "x", "model_name": "kling-v9"}).encode(), 404, 1203),
     ],
 )
-def test_bad_bodies_get_kling_envelopes(server: Server, body: bytes, status: int, code: int) -> None:
-    r = httpx.post(f"{server.base_url}/v1/videos/omni-video", content=body,
-                   headers=server.headers(**{"Content-Type": "application/json"}))
+def test_bad_bodies_get_kling_envelopes(
+    server: Server, body: bytes, status: int, code: int
+) -> None:
+    r = httpx.post(
+        f"{server.base_url}/v1/videos/omni-video",
+        content=body,
+        headers=server.headers(**{"Content-Type": "application/json"}),
+    )
     assert (r.status_code, r.json()["code"]) == (status, code), r.text
     assert set(r.json()) == {"code", "message", "request_id"}
     assert "Traceback" not in r.text
 
 
 def test_unknown_routes_and_methods_are_1202(server: Server) -> None:
-    for method, path in (("GET", "/v1/nothing"), ("DELETE", "/v1/videos/omni-video"), ("PUT", "/v1/videos/omni-video/1")):
+    for method, path in (
+        ("GET", "/v1/nothing"),
+        ("DELETE", "/v1/videos/omni-video"),
+        ("PUT", "/v1/videos/omni-video/1"),
+    ):
         r = httpx.request(method, f"{server.base_url}{path}", headers=server.headers())
         assert (r.status_code, r.json()["code"]) == (404, 1202), r.text
 
@@ -194,18 +267,27 @@ def test_concurrency_limit_is_1303_and_queries_do_not_count(fresh_server) -> Non
     srv.env["OMNIVIDEO_MAX_CONCURRENT_TASKS"] = "2"
     srv.start()
     body = {**SEED_TEXT_TO_VIDEO, "mode": "std"}
-    held = [srv.create(body, **{"X-Omnivideo-Simulate": "queue=4s"}).json()["data"]["task_id"] for _ in range(2)]
+    held = [
+        srv.create(body, **{"X-Omnivideo-Simulate": "queue=4s"}).json()["data"]["task_id"]
+        for _ in range(2)
+    ]
     for task_id in held:
         srv.get_task(task_id)
     r = srv.create(body)
-    assert (r.status_code, r.json()["code"], r.json()["message"]) == (429, 1303, "parallel task over resource pack limit")
+    assert (r.status_code, r.json()["code"], r.json()["message"]) == (
+        429,
+        1303,
+        "parallel task over resource pack limit",
+    )
     for task_id in held:
         assert srv.wait(task_id)["task_status"] == "succeed"
     assert srv.create(body).json()["code"] == 0
 
 
 def test_result_url_is_signed_and_serves_ranges(server: Server) -> None:
-    task_id = server.create({**SEED_TEXT_TO_VIDEO, "mode": "std", "duration": "5"}).json()["data"]["task_id"]
+    task_id = server.create({**SEED_TEXT_TO_VIDEO, "mode": "std", "duration": "5"}).json()["data"][
+        "task_id"
+    ]
     url = server.wait(task_id)["task_result"]["videos"][0]["url"]
     assert "sig=" in url and "expires=" in url
     part = httpx.get(url, headers={"Range": "bytes=0-99"})
@@ -218,7 +300,10 @@ def test_result_url_is_signed_and_serves_ranges(server: Server) -> None:
 
 
 def test_simulated_failure_reaches_the_task(server: Server) -> None:
-    r = server.create({**SEED_TEXT_TO_VIDEO, "mode": "std"}, **{"X-Omnivideo-Simulate": "fail=1301; msg=content blocked"})
+    r = server.create(
+        {**SEED_TEXT_TO_VIDEO, "mode": "std"},
+        **{"X-Omnivideo-Simulate": "fail=1301; msg=content blocked"},
+    )
     task = server.wait(r.json()["data"]["task_id"])
     assert task["task_status"] == "failed"
     assert task["task_status_msg"] == "content blocked"

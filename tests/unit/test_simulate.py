@@ -15,7 +15,9 @@ def test_empty_spec_simulates_nothing() -> None:
     assert parse(None) == parse("") == Simulation()
 
 
-@pytest.mark.parametrize("spec", ["fail=abc", "fail=1", "delay=forever", "boom=1", "queue", "delay=2h"])
+@pytest.mark.parametrize(
+    "spec", ["fail=abc", "fail=1", "delay=forever", "boom=1", "queue", "delay=2h"]
+)
 def test_bad_specs_are_1201(spec: str) -> None:
     with pytest.raises(OmniError) as info:
         parse(spec)

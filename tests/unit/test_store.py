@@ -26,8 +26,16 @@ def store(tmp_path: Path) -> Store:
 
 def _task(task_id: str, ext: str | None = None) -> Task:
     now = now_ms()
-    return Task(task_id, "acc", TaskStatus.SUBMITTED, {"prompt": "x"}, now, now, external_task_id=ext,
-                callback_url="http://cb")
+    return Task(
+        task_id,
+        "acc",
+        TaskStatus.SUBMITTED,
+        {"prompt": "x"},
+        now,
+        now,
+        external_task_id=ext,
+        callback_url="http://cb",
+    )
 
 
 def _cb(task: Task) -> tuple[str, dict[str, object]] | None:
@@ -49,7 +57,9 @@ def test_lifecycle_writes_one_ordered_callback_per_change(store: Store) -> None:
     store.finish("1", TaskStatus.SUCCEED, _cb, units="4")
     assert store.claim("1", _cb) is None  # final tasks are never run again
     due = store.due_callbacks(now_ms() + 1)
-    assert [(c.seq, c.payload["s"]) for c in due] == [(1, "submitted")]  # only the head of each task
+    assert [(c.seq, c.payload["s"]) for c in due] == [
+        (1, "submitted")
+    ]  # only the head of each task
     store.callback_delivered(due[0].id)
     store.callback_failed(store.due_callbacks(now_ms() + 1)[0].id, "HTTP 500", now_ms() + 60_000)
     assert store.due_callbacks(now_ms() + 1) == []  # the retry waits, and so does seq 3

@@ -16,7 +16,9 @@ from omnivideo.contract.output import frame_count, output_size
         ("pro", 15, False, True, "15"),
     ],
 )
-def test_units_follow_the_price_table(mode: str, seconds: int, video: bool, sound: bool, expected: str) -> None:
+def test_units_follow_the_price_table(
+    mode: str, seconds: int, video: bool, sound: bool, expected: str
+) -> None:
     assert units(mode, seconds, video_input=video, sound=sound) == expected
 
 
@@ -34,7 +36,9 @@ def test_units_follow_the_price_table(mode: str, seconds: int, video: bool, soun
         ("pro", "16:9", (600, 1001), (1080, 1802)),
     ],
 )
-def test_output_size(mode: str, ratio: str | None, follow: tuple[int, int] | None, size: tuple[int, int]) -> None:
+def test_output_size(
+    mode: str, ratio: str | None, follow: tuple[int, int] | None, size: tuple[int, int]
+) -> None:
     assert output_size(mode, ratio, follow) == size
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,11 +10,19 @@ import typer
 
 from omnivideo.settings import Settings
 
-app = typer.Typer(help="omnivideo: a self-hostable Kling Omni Video API.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="omnivideo: a self-hostable Kling Omni Video API.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 keys_app = typer.Typer(help="Manage accounts' credentials.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+elements_app = typer.Typer(help="Manage the element library.", no_args_is_help=True)
+app.add_typer(elements_app, name="elements")
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory [env: OMNIVIDEO_DATA_DIR].")]
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory [env: OMNIVIDEO_DATA_DIR].")
+]
 
 
 def _settings(**given: Any) -> Settings:
@@ -35,14 +42,34 @@ def _print_credentials(creds: Any, heading: str) -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to bind [env: OMNIVIDEO_HOST; default 127.0.0.1].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [env: OMNIVIDEO_PORT; default 8000].")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to bind [env: OMNIVIDEO_HOST; default 127.0.0.1].")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port [env: OMNIVIDEO_PORT; default 8000].")
+    ] = None,
     data_dir: DataDir = None,
-    engine: Annotated[str | None, typer.Option(help="Engine [env: OMNIVIDEO_ENGINE; default preview].")] = None,
-    workers: Annotated[int | None, typer.Option(help="Tasks rendered at once [env: OMNIVIDEO_WORKERS; default 1].")] = None,
-    no_auth: Annotated[bool | None, typer.Option("--no-auth", help="Accept requests without credentials (loopback only).")] = None,
-    strict: Annotated[bool | None, typer.Option("--strict", help="Reject prompt references to missing list entries.")] = None,
-    allow_host: Annotated[list[str] | None, typer.Option("--allow-host", help="Host or CIDR that inputs and callbacks may reach although private (repeatable).")] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="Engine [env: OMNIVIDEO_ENGINE; default preview].")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Tasks rendered at once [env: OMNIVIDEO_WORKERS; default 1].")
+    ] = None,
+    no_auth: Annotated[
+        bool | None,
+        typer.Option("--no-auth", help="Accept requests without credentials (loopback only)."),
+    ] = None,
+    strict: Annotated[
+        bool | None,
+        typer.Option("--strict", help="Reject prompt references to missing list entries."),
+    ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="Host or CIDR that inputs and callbacks may reach although private (repeatable).",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
 ) -> None:
     """Start the API server (and its workers) on the embedded default: SQLite + the preview engine."""
@@ -56,13 +83,23 @@ def serve(
     from omnivideo.service.runtime import open_runtime
 
     settings = _settings(
-        host=host, port=port, data_dir=data_dir, engine=engine, workers=workers,
-        no_auth=no_auth, strict=strict, allow_hosts=allow_host or None,
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        engine=engine,
+        workers=workers,
+        no_auth=no_auth,
+        strict=strict,
+        allow_hosts=allow_host or None,
     )
     if settings.no_auth and not settings.host_is_loopback():
-        typer.echo(f"error: --no-auth is only allowed on a loopback host, not {settings.host}", err=True)
+        typer.echo(
+            f"error: --no-auth is only allowed on a loopback host, not {settings.host}", err=True
+        )
         raise typer.Exit(2)
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         runtime = open_runtime(settings)
     except OmniError as exc:
@@ -71,8 +108,16 @@ def serve(
     creds = ensure_account(runtime.store)
     if creds is not None:
         _print_credentials(creds, "Created the first account. Its credentials:")
-    typer.echo(f"omnivideo listening on {settings.base_url} (engine: {settings.engine}, data: {settings.data_dir})", err=True)
-    uvicorn.run(create_app(settings, runtime), host=settings.host, port=settings.port, log_level=log_level.lower())
+    typer.echo(
+        f"omnivideo listening on {settings.base_url} (engine: {settings.engine}, data: {settings.data_dir})",
+        err=True,
+    )
+    uvicorn.run(
+        create_app(settings, runtime),
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level.lower(),
+    )
 
 
 def _store(data_dir: Path | None) -> Any:
@@ -99,16 +144,25 @@ def keys_create(
     if as_json:
         typer.echo(json.dumps(creds.__dict__))
     else:
-        typer.echo(f"account:    {creds.account_id}\naccess key: {creds.access_key}\n"
-                   f"secret key: {creds.secret_key}\nAPI key:    {creds.api_key}")
+        typer.echo(
+            f"account:    {creds.account_id}\naccess key: {creds.access_key}\n"
+            f"secret key: {creds.secret_key}\nAPI key:    {creds.api_key}"
+        )
 
 
 @keys_app.command("list")
-def keys_list(data_dir: DataDir = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def keys_list(
+    data_dir: DataDir = None, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
     """List credentials (secrets are not shown)."""
     rows = [
-        {"account": k.account_id, "name": k.name, "access_key": k.access_key,
-         "api_key_prefix": k.api_key_prefix + "…", "revoked": k.revoked}
+        {
+            "account": k.account_id,
+            "name": k.name,
+            "access_key": k.access_key,
+            "api_key_prefix": k.api_key_prefix + "…",
+            "revoked": k.revoked,
+        }
         for k in _store(data_dir).list_keys()
     ]
     if as_json:
@@ -116,7 +170,9 @@ def keys_list(data_dir: DataDir = None, as_json: Annotated[bool, typer.Option("-
         return
     for row in rows:
         state = "revoked" if row["revoked"] else "active"
-        typer.echo(f"{row['access_key']}  {row['api_key_prefix']:<14} {row['account']}  {row['name']}  {state}")
+        typer.echo(
+            f"{row['access_key']}  {row['api_key_prefix']:<14} {row['account']}  {row['name']}  {state}"
+        )
 
 
 @keys_app.command("revoke")
@@ -128,10 +184,51 @@ def keys_revoke(access_key: str, data_dir: DataDir = None) -> None:
     typer.echo(f"revoked {access_key}")
 
 
+@elements_app.command("add-preset")
+def elements_add_preset(
+    name: Annotated[str, typer.Option(help="Element name (at most 20 characters).")],
+    frontal: Annotated[
+        Path, typer.Option(help="Frontal image (JPG or PNG).", exists=True, dir_okay=False)
+    ],
+    refer: Annotated[
+        list[Path] | None,
+        typer.Option(help="Reference image (repeatable, up to 3).", exists=True, dir_okay=False),
+    ] = None,
+    description: Annotated[str, typer.Option(help="Description (at most 100 characters).")] = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Register a preset element that every account can use in element_list."""
+    from omnivideo.contract.errors import OmniError
+    from omnivideo.service import elements
+    from omnivideo.service.runtime import open_runtime
+
+    if len(name) > 20 or len(description) > 100 or len(refer or []) > 3:
+        typer.echo(
+            "error: name ≤ 20 characters, description ≤ 100, at most 3 --refer images", err=True
+        )
+        raise typer.Exit(2)
+    runtime = open_runtime(_settings(data_dir=data_dir))
+    try:
+        record = elements.add_preset(runtime, name, frontal, list(refer or []), description)
+    except OmniError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"preset element {record.element_id}: {record.name}")
+
+
+@elements_app.command("list")
+def elements_list(data_dir: DataDir = None) -> None:
+    """List preset elements."""
+    for record in _store(data_dir).list_elements(None, 0, 500):
+        typer.echo(f"{record.element_id}  {record.name}  {record.description}")
+
+
 @app.command()
 def still(
     output: Annotated[Path, typer.Argument(help="PNG file to write.")],
-    prompt: Annotated[str, typer.Option(help="The prompt to render.")] = "A red fox trotting through fresh snow at dawn, cinematic",
+    prompt: Annotated[
+        str, typer.Option(help="The prompt to render.")
+    ] = "A red fox trotting through fresh snow at dawn, cinematic",
     mode: Annotated[str, typer.Option(help="std or pro.")] = "pro",
     aspect_ratio: Annotated[str, typer.Option(help="16:9, 9:16 or 1:1.")] = "16:9",
     at_second: Annotated[float, typer.Option(help="Time of the frame.")] = 2.5,
@@ -148,4 +245,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -17,7 +17,9 @@ _SIZES: Final = {
 }
 
 
-def output_size(mode: str, aspect_ratio: str | None, follow: tuple[int, int] | None = None) -> tuple[int, int]:
+def output_size(
+    mode: str, aspect_ratio: str | None, follow: tuple[int, int] | None = None
+) -> tuple[int, int]:
     """Width and height of the output.
 
     ``follow`` is the size of a first frame or base video: the output then takes that shape,

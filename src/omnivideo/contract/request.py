@@ -7,6 +7,7 @@ everything else. Cross-field rules live in :mod:`omnivideo.contract.rules`, not 
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import (
@@ -34,17 +35,25 @@ class _Wire(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
 
-def _whole_seconds(value: Any, field: str) -> int:
+def _shown(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters: messages must stay short for any input."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# ASCII digits only ("²".isdigit() is true), and few enough for int() to be cheap.
+_DIGITS = re.compile(r"\s*([0-9]{1,19})\s*")
+
+
+def _whole_seconds(value: Any) -> int:
     """Kling documents durations as strings ("5"); some clients send numbers. Accept both."""
-    if isinstance(value, bool):
-        raise ValueError(f"{field} must be a whole number of seconds")
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    raise ValueError(f"{field} must be a whole number of seconds, got {value!r}")
+    if isinstance(value, str) and (match := _DIGITS.fullmatch(value)):
+        return int(match.group(1))
+    raise ValueError(f"must be a whole number of seconds, got {_shown(value)}")
 
 
 class ImageInput(_Wire):
@@ -63,10 +72,13 @@ class ElementInput(_Wire):
     @field_validator("element_id", mode="before")
     @classmethod
     def _numeric_string(cls, value: Any) -> Any:
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value)
+        if isinstance(value, str) and (match := _DIGITS.fullmatch(value)):
+            value = int(match.group(1))
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError("element_id must be an integer id")
+            raise ValueError(f"must be an integer id, got {_shown(value)}")
+        # Kling ids are positive longs; anything wider would overflow a BIGINT column.
+        if not 0 < value < 2**63:
+            raise ValueError(f"must be a positive 64-bit integer id, got {_shown(value)}")
         return value
 
 
@@ -84,7 +96,7 @@ class Shot(_Wire):
     @field_validator("duration", mode="before")
     @classmethod
     def _seconds(cls, value: Any) -> int:
-        return _whole_seconds(value, "duration")
+        return _whole_seconds(value)
 
 
 class WatermarkInfo(_Wire):
@@ -120,7 +132,7 @@ class OmniRequest(_Wire):
         if not isinstance(data, dict):
             raise ValueError("the request body must be a JSON object")
         data = dict(data)
-        if "model_name" not in data and "model" in data:
+        if data.get("model_name") in ("", None) and "model" in data:
             data["model_name"] = data["model"]
         # The official examples send "" for unused optional strings and null for lists.
         for key in ("callback_url", "external_task_id", "aspect_ratio", "shot_type"):
@@ -138,7 +150,7 @@ class OmniRequest(_Wire):
     @field_validator("duration", mode="before")
     @classmethod
     def _seconds(cls, value: Any) -> int:
-        return _whole_seconds(value, "duration")
+        return _whole_seconds(value)
 
     @property
     def base_video(self) -> VideoInput | None:
@@ -186,7 +198,7 @@ def _explain(err: Any) -> str:
         return "is required"
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
-        return f"must be one of {expected}, got {err.get('input')!r}"
+        return f"must be one of {expected}, got {_shown(err.get('input'))}"
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     return msg[0].lower() + msg[1:] if msg else msg

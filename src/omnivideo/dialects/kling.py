@@ -19,12 +19,21 @@ def parse_create(body: Any) -> OmniRequest:
 
 
 def envelope(data: Any, request_id: str | None = None) -> dict[str, Any]:
-    return {"code": 0, "message": "SUCCEED", "request_id": request_id or new_request_id(), "data": data}
+    return {
+        "code": 0,
+        "message": "SUCCEED",
+        "request_id": request_id or new_request_id(),
+        "data": data,
+    }
 
 
 def error_envelope(error: OmniError, request_id: str | None = None) -> dict[str, Any]:
     # Kling's documented error body has no `data` (reference §1.3).
-    return {"code": error.code, "message": error.message, "request_id": request_id or new_request_id()}
+    return {
+        "code": error.code,
+        "message": error.message,
+        "request_id": request_id or new_request_id(),
+    }
 
 
 def _task_info(task: Task) -> dict[str, Any]:
@@ -85,3 +94,55 @@ def callback_payload(task: Task) -> dict[str, Any]:
             "videos": [{"id": v.id, "url": v.url, "duration": v.duration} for v in task.videos]
         }
     return payload
+
+
+def render_element(record: Any, url_for: Any) -> dict[str, Any]:
+    """An element of the old custom-element API (``url_for(key) -> signed URL``)."""
+    return {
+        "element_id": record.element_id,
+        "element_name": record.name,
+        "element_description": record.description,
+        "element_frontal_image": url_for(record.frontal_image),
+        "element_refer_list": [
+            {"image_url": url_for(k)}
+            for k in record.refer_images
+            if not k.endswith((".mp4", ".mov"))
+        ],
+        "tag_list": list(record.tag_list),
+        "owned_by": record.owned_by,
+    }
+
+
+def render_advanced_element(record: Any, url_for: Any) -> dict[str, Any]:
+    """An element as `task_result.elements[]` of the advanced element API shows it."""
+    videos = [k for k in record.refer_images if k.endswith((".mp4", ".mov"))]
+    images = [k for k in record.refer_images if k not in videos]
+    return {
+        "element_id": record.element_id,
+        "element_name": record.name,
+        "element_description": record.description,
+        "reference_type": record.reference_type,
+        "element_image_list": {
+            "frontal_image": url_for(record.frontal_image),
+            "refer_images": [{"image_url": url_for(k)} for k in images],
+        },
+        "element_video_list": {"refer_videos": [{"video_url": url_for(k)} for k in videos]},
+        "tag_list": list(record.tag_list),
+        "owned_by": record.owned_by,
+    }
+
+
+def render_element_task(record: Any, url_for: Any) -> dict[str, Any]:
+    """The task object of the advanced element API; creation finishes in the create call."""
+    return {
+        "task_id": record.task_id,
+        "task_status": "succeed",
+        "task_status_msg": "",
+        "task_info": {"external_task_id": record.external_task_id}
+        if record.external_task_id
+        else {},
+        "task_result": {"elements": [render_advanced_element(record, url_for)]},
+        "final_unit_deduction": "0",
+        "created_at": record.created_at,
+        "updated_at": record.created_at,
+    }

@@ -12,9 +12,10 @@ from fastapi.responses import JSONResponse
 
 from omnivideo import __version__
 from omnivideo.server import errors, files
+from omnivideo.server.errors import request_id
+from omnivideo.server.faces import elements as elements_face
 from omnivideo.server.faces import kling as kling_face
 from omnivideo.server.limits import BodyLimitMiddleware
-from omnivideo.server.errors import request_id
 from omnivideo.service.runtime import Runtime, open_runtime
 from omnivideo.settings import Settings
 
@@ -57,5 +58,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         return JSONResponse({"status": "ok", "version": __version__, "engine": rt.engine.name})
 
     app.include_router(kling_face.router)
+    app.include_router(elements_face.router)
     app.include_router(files.router)
     return app

@@ -14,7 +14,8 @@ from omnivideo.service.runtime import Runtime
 
 
 def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
@@ -23,7 +24,8 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 async def current_account(request: Request, rt: RuntimeDep) -> str:
     """The account behind the request's credentials (or the default one with --no-auth)."""
     if rt.settings.no_auth:
-        return request.app.state.default_account  # type: ignore[no-any-return]
+        account: str = request.app.state.default_account
+        return account
     header = request.headers.get("authorization")
     return await run_in_threadpool(accounts.authenticate, rt.store, header)
 

@@ -24,7 +24,11 @@ def request_id(request: Request) -> str:
 
 def error_response(request: Request, error: OmniError) -> JSONResponse:
     rid = request_id(request)
-    return JSONResponse(kling.error_envelope(error, rid), status_code=error.http_status, headers={"X-Request-Id": rid})
+    return JSONResponse(
+        kling.error_envelope(error, rid),
+        status_code=error.http_status,
+        headers={"X-Request-Id": rid},
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -36,12 +40,16 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
-        return error_response(request, OmniError(1201, f"{where or 'request'}: {first.get('msg', 'invalid value')}"))
+        return error_response(
+            request, OmniError(1201, f"{where or 'request'}: {first.get('msg', 'invalid value')}")
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code in (404, 405):
-            error = OmniError(1202, f"the requested method is invalid: {request.method} {request.url.path}")
+            error = OmniError(
+                1202, f"the requested method is invalid: {request.method} {request.url.path}"
+            )
         elif exc.status_code == 401:
             error = OmniError(1000, str(exc.detail))
         else:

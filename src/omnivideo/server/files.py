@@ -13,7 +13,9 @@ router = APIRouter(tags=["Files"])
 
 
 @router.api_route("/files/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
-def get_file(rt: RuntimeDep, key: str, expires: int = Query(0), sig: str = Query("")) -> FileResponse:
+def get_file(
+    rt: RuntimeDep, key: str, expires: int = Query(0), sig: str = Query("")
+) -> FileResponse:
     if not rt.storage.verify(key, expires, sig):
         raise OmniError(1103, "this URL is invalid or has expired")
     try:

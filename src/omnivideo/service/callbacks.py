@@ -35,7 +35,9 @@ class CallbackDispatcher:
         self.max_backoff_s = max_backoff_s
         self.give_up_after_s = give_up_after_s
         self._client = httpx.Client(timeout=timeout_s, follow_redirects=False)
-        self._pool = ThreadPoolExecutor(max_workers=senders, thread_name_prefix="omnivideo-callback")
+        self._pool = ThreadPoolExecutor(
+            max_workers=senders, thread_name_prefix="omnivideo-callback"
+        )
         self._in_flight: set[str] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -97,7 +99,9 @@ class CallbackDispatcher:
                 attempts = callback.attempts + 1
                 age_s = (now_ms() - callback.created_at) / 1000
                 if age_s > self.give_up_after_s:
-                    log.warning("callback %s of task %s given up: %s", callback.seq, callback.task_id, error)
+                    log.warning(
+                        "callback %s of task %s given up: %s", callback.seq, callback.task_id, error
+                    )
                     self.store.callback_failed(callback.id, error, None)
                 else:
                     next_at = now_ms() + int(self.backoff_s(attempts) * 1000)
@@ -118,4 +122,3 @@ class CallbackDispatcher:
         if 200 <= response.status_code < 300:
             return None
         return f"HTTP {response.status_code}"
-

@@ -7,7 +7,7 @@ Inputs are downloaded once, at submit, so a bad image or video is refused in the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from omnivideo.contract import references, rules
 from omnivideo.contract.output import DEFAULT_DURATION_S, FPS, frame_count, output_size
@@ -27,7 +27,10 @@ def fetch_policy(rt: Runtime) -> FetchPolicy:
 
 
 def element_info(record: ElementRecord) -> ElementInfo:
-    return ElementInfo(element_id=record.element_id, reference_type=record.reference_type, name=record.name)  # type: ignore[arg-type]
+    kind: Literal["image_refer", "video_refer"] = (
+        "video_refer" if record.reference_type == "video_refer" else "image_refer"
+    )
+    return ElementInfo(element_id=record.element_id, reference_type=kind, name=record.name)
 
 
 def check_callback_url(rt: Runtime, url: str) -> None:
@@ -43,14 +46,33 @@ def prepare(rt: Runtime, req: OmniRequest, task_dir: Path) -> dict[str, Any]:
     images = []
     for i, image in enumerate(req.image_list):
         label = f"image_list[{i}].image_url"
-        path = fetch_input(image.image_url, task_dir / f"image_{i + 1}", max_bytes=MAX_IMAGE_BYTES, policy=policy, label=label)
+        path = fetch_input(
+            image.image_url,
+            task_dir / f"image_{i + 1}",
+            max_bytes=MAX_IMAGE_BYTES,
+            policy=policy,
+            label=label,
+        )
         info = probe_image(path, label=label)
         check_image(info, label)
-        images.append({"path": str(path.relative_to(data_dir)), "width": info.width, "height": info.height, "type": image.type})
+        images.append(
+            {
+                "path": str(path.relative_to(data_dir)),
+                "width": info.width,
+                "height": info.height,
+                "type": image.type,
+            }
+        )
     videos = []
     for i, video in enumerate(req.video_list):
         label = f"video_list[{i}].video_url"
-        path = fetch_input(video.video_url, task_dir / f"video_{i + 1}", max_bytes=MAX_VIDEO_BYTES, policy=policy, label=label)
+        path = fetch_input(
+            video.video_url,
+            task_dir / f"video_{i + 1}",
+            max_bytes=MAX_VIDEO_BYTES,
+            policy=policy,
+            label=label,
+        )
         vinfo = probe_video(path, label=label)
         check_video(vinfo, label)
         videos.append(
@@ -69,10 +91,15 @@ def prepare(rt: Runtime, req: OmniRequest, task_dir: Path) -> dict[str, Any]:
 def _shots(req: OmniRequest, total_frames: int) -> tuple[ShotSpec, ...]:
     """Shots with exact frame counts that add up to the whole video."""
     if req.multi_shot and req.shot_type == "customize" and req.multi_prompt:
-        plan = [(shot.prompt, float(shot.duration)) for shot in sorted(req.multi_prompt, key=lambda s: s.index)]
+        plan = [
+            (shot.prompt, float(shot.duration))
+            for shot in sorted(req.multi_prompt, key=lambda s: s.index)
+        ]
     elif req.multi_shot:
         # `intelligence`: the prompt's sentences become shots of equal length (at most 6).
-        sentences = [s.strip() for s in (req.prompt or "").replace("\n", ". ").split(".") if s.strip()]
+        sentences = [
+            s.strip() for s in (req.prompt or "").replace("\n", ". ").split(".") if s.strip()
+        ]
         sentences = sentences[:6] or [req.prompt or ""]
         plan = [(s, 1.0) for s in sentences]
     else:
@@ -99,8 +126,8 @@ def build_job(rt: Runtime, task: Task, work_dir: Path) -> RenderJob:
         Element(
             element_id=e.element_id,
             name=e.name,
-            frontal_image=data_dir / e.frontal_image,
-            refer_images=tuple(data_dir / p for p in e.refer_images),
+            frontal_image=rt.storage.path_for(e.frontal_image),
+            refer_images=tuple(rt.storage.path_for(p) for p in e.refer_images),
         )
         for item in req.element_list
         if (e := elements_by_id.get(item.element_id)) is not None
@@ -120,8 +147,22 @@ def build_job(rt: Runtime, task: Task, work_dir: Path) -> RenderJob:
             has_audio=bool(video_meta["has_audio"]),
         )
 
-    first = next((p for p, m in zip(image_paths, prepared.get("images", []), strict=True) if m["type"] == "first_frame"), None)
-    end = next((p for p, m in zip(image_paths, prepared.get("images", []), strict=True) if m["type"] == "end_frame"), None)
+    first = next(
+        (
+            p
+            for p, m in zip(image_paths, prepared.get("images", []), strict=True)
+            if m["type"] == "first_frame"
+        ),
+        None,
+    )
+    end = next(
+        (
+            p
+            for p, m in zip(image_paths, prepared.get("images", []), strict=True)
+            if m["type"] == "end_frame"
+        ),
+        None,
+    )
     first_meta = next((m for m in prepared.get("images", []) if m["type"] == "first_frame"), None)
 
     follow = None
@@ -137,13 +178,24 @@ def build_job(rt: Runtime, task: Task, work_dir: Path) -> RenderJob:
         frames = frame_count(req.duration or DEFAULT_DURATION_S)
 
     refs = []
-    for kind, index in references.find_references(req.prompt or " ".join(s.prompt for s in req.multi_prompt or [])):
+    for kind, index in references.find_references(
+        req.prompt or " ".join(s.prompt for s in req.multi_prompt or [])
+    ):
         if kind == "image":
-            refs.append(Reference("image", index, image=image_paths[index - 1] if index <= len(image_paths) else None))
+            refs.append(
+                Reference(
+                    "image",
+                    index,
+                    image=image_paths[index - 1] if index <= len(image_paths) else None,
+                )
+            )
         elif kind == "element":
             element = None
             if index <= len(req.element_list):
-                element = next((e for e in elements if e.element_id == req.element_list[index - 1].element_id), None)
+                element = next(
+                    (e for e in elements if e.element_id == req.element_list[index - 1].element_id),
+                    None,
+                )
             refs.append(Reference("element", index, element=element))
         else:
             refs.append(Reference("video", index))
@@ -162,7 +214,11 @@ def build_job(rt: Runtime, task: Task, work_dir: Path) -> RenderJob:
         references=tuple(refs),
         first_frame=first,
         end_frame=end,
-        reference_images=tuple(p for p, m in zip(image_paths, prepared.get("images", []), strict=True) if m["type"] is None),
+        reference_images=tuple(
+            p
+            for p, m in zip(image_paths, prepared.get("images", []), strict=True)
+            if m["type"] is None
+        ),
         elements=elements,
         video=video,
         sound=req.sound == "on",

@@ -9,6 +9,7 @@ import secrets
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 
 from omnivideo.contract import rules
 from omnivideo.contract.billing import units
@@ -51,13 +52,22 @@ def seed_for(request: dict[str, object]) -> int:
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
-def submit(rt: Runtime, account_id: str, req: OmniRequest, simulation: Simulation | None = None) -> Task:
+def submit(
+    rt: Runtime, account_id: str, req: OmniRequest, simulation: Simulation | None = None
+) -> Task:
     """Validate, fetch and check the inputs, store the task and queue it.
 
     Every failure is an OmniError raised before anything is stored: no partial task.
     """
-    visible = {e.element_id: e for e in rt.store.elements_visible_to(account_id, [e.element_id for e in req.element_list])}
-    rules.check(req, strict=rt.settings.strict, elements={i: inputs.element_info(e) for i, e in visible.items()})
+    visible = {
+        e.element_id: e
+        for e in rt.store.elements_visible_to(account_id, [e.element_id for e in req.element_list])
+    }
+    rules.check(
+        req,
+        strict=rt.settings.strict,
+        elements={i: inputs.element_info(e) for i, e in visible.items()},
+    )
     rt.engine.check(req)
     if req.callback_url:
         inputs.check_callback_url(rt, req.callback_url)
@@ -82,7 +92,10 @@ def submit(rt: Runtime, account_id: str, req: OmniRequest, simulation: Simulatio
         )
         not_before = now + int(sim.queue_s * 1000)
         stored = rt.store.insert_task(
-            task, max_active=rt.settings.max_concurrent_tasks, callback_for=CALLBACK_FOR, not_before=not_before
+            task,
+            max_active=rt.settings.max_concurrent_tasks,
+            callback_for=CALLBACK_FOR,
+            not_before=not_before,
         )
     except BaseException:
         shutil.rmtree(task_dir, ignore_errors=True)
@@ -100,8 +113,9 @@ def get(rt: Runtime, account_id: str, ident: str) -> Task:
     return task
 
 
-def list_page(rt: Runtime, account_id: str, page_num: int, page_size: int) -> list[Task]:
-    return rt.store.list_tasks(account_id, (page_num - 1) * page_size, page_size)
+def list_page(rt: Runtime, account_id: str, offset: int, limit: int) -> list[Task]:
+    """The account's tasks, newest first."""
+    return rt.store.list_tasks(account_id, offset, limit)
 
 
 def run(rt: Runtime, task_id: str) -> None:
@@ -112,7 +126,12 @@ def run(rt: Runtime, task_id: str) -> None:
     task, attempt = claimed
     rt.poke_callbacks()
     if attempt > MAX_ATTEMPTS:
-        _fail(rt, task_id, 5000, f"rendering was interrupted {MAX_ATTEMPTS} times (server restarts); giving up")
+        _fail(
+            rt,
+            task_id,
+            5000,
+            f"rendering was interrupted {MAX_ATTEMPTS} times (server restarts); giving up",
+        )
         return
     ctx = RunContext(_progress_writer(rt, task_id))
     rt.running[task_id] = ctx
@@ -138,7 +157,7 @@ def run(rt: Runtime, task_id: str) -> None:
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
-def _progress_writer(rt: Runtime, task_id: str):  # type: ignore[no-untyped-def]
+def _progress_writer(rt: Runtime, task_id: str) -> Callable[[float, str], None]:
     last = [0.0]
 
     def write(fraction: float, _note: str) -> None:

@@ -53,6 +53,8 @@ class ElementRecord:
     source: dict[str, Any]
     tag_list: tuple[dict[str, Any], ...]
     created_at: int
+    task_id: str | None = None
+    external_task_id: str | None = None
 
     @property
     def owned_by(self) -> str:

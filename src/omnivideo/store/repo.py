@@ -71,6 +71,8 @@ def _element(row: ElementRow) -> ElementRecord:
         source=row.source or {},
         tag_list=tuple(row.tag_list or ()),
         created_at=row.created_at,
+        task_id=row.task_id,
+        external_task_id=row.external_task_id,
     )
 
 
@@ -105,7 +107,13 @@ class Store:
             return [Account(r.id, r.name, r.created_at) for r in rows]
 
     def add_key(
-        self, account_id: str, name: str, access_key: str, secret_key: str, api_key_hash: str, prefix: str
+        self,
+        account_id: str,
+        name: str,
+        access_key: str,
+        secret_key: str,
+        api_key_hash: str,
+        prefix: str,
     ) -> KeyRecord:
         with self._write() as s:
             row = KeyRow(
@@ -146,7 +154,9 @@ class Store:
 
     # -- tasks ---------------------------------------------------------------------------
 
-    def insert_task(self, task: Task, *, max_active: int, callback_for: CallbackFor, not_before: int = 0) -> Task:
+    def insert_task(
+        self, task: Task, *, max_active: int, callback_for: CallbackFor, not_before: int = 0
+    ) -> Task:
         """Insert a new task, refusing it (1303) when the account is at its concurrency limit."""
         with self._write() as s:
             active = s.scalar(
@@ -202,10 +212,14 @@ class Store:
     def find_task(self, account_id: str, ident: str) -> Task | None:
         """A task of the account by task_id or external_task_id (task_id wins)."""
         with self._read() as s:
-            row = s.scalar(select(TaskRow).where(TaskRow.task_id == ident, TaskRow.account_id == account_id))
+            row = s.scalar(
+                select(TaskRow).where(TaskRow.task_id == ident, TaskRow.account_id == account_id)
+            )
             if row is None:
                 row = s.scalar(
-                    select(TaskRow).where(TaskRow.external_task_id == ident, TaskRow.account_id == account_id)
+                    select(TaskRow).where(
+                        TaskRow.external_task_id == ident, TaskRow.account_id == account_id
+                    )
                 )
             return _task(row) if row else None
 
@@ -282,7 +296,10 @@ class Store:
         if made is None:
             return
         url, payload = made
-        seq = (s.scalar(select(func.max(CallbackRow.seq)).where(CallbackRow.task_id == row.task_id)) or 0) + 1
+        seq = (
+            s.scalar(select(func.max(CallbackRow.seq)).where(CallbackRow.task_id == row.task_id))
+            or 0
+        ) + 1
         s.add(
             CallbackRow(
                 task_id=row.task_id,
@@ -308,18 +325,23 @@ class Store:
             )
             rows = s.scalars(
                 select(CallbackRow)
-                .join(head, (CallbackRow.task_id == head.c.task_id) & (CallbackRow.seq == head.c.seq))
+                .join(
+                    head, (CallbackRow.task_id == head.c.task_id) & (CallbackRow.seq == head.c.seq)
+                )
                 .where(CallbackRow.next_attempt_at <= now)
                 .order_by(CallbackRow.next_attempt_at, CallbackRow.id)
                 .limit(limit)
             ).all()
             return [
-                CallbackRecord(r.id, r.task_id, r.seq, r.url, r.payload, r.attempts, r.created_at) for r in rows
+                CallbackRecord(r.id, r.task_id, r.seq, r.url, r.payload, r.attempts, r.created_at)
+                for r in rows
             ]
 
     def next_callback_due(self) -> int | None:
         with self._read() as s:
-            return s.scalar(select(func.min(CallbackRow.next_attempt_at)).where(CallbackRow.state == "pending"))
+            return s.scalar(
+                select(func.min(CallbackRow.next_attempt_at)).where(CallbackRow.state == "pending")
+            )
 
     def callback_delivered(self, callback_id: int) -> None:
         with self._write() as s:
@@ -343,7 +365,9 @@ class Store:
         """(seq, state, attempts, last_error) of a task's callbacks, for `tasks show`."""
         with self._read() as s:
             rows = s.execute(
-                select(CallbackRow.seq, CallbackRow.state, CallbackRow.attempts, CallbackRow.last_error)
+                select(
+                    CallbackRow.seq, CallbackRow.state, CallbackRow.attempts, CallbackRow.last_error
+                )
                 .where(CallbackRow.task_id == task_id)
                 .order_by(CallbackRow.seq)
             ).all()
@@ -361,9 +385,22 @@ class Store:
         refer_images: Sequence[str],
         source: dict[str, Any],
         tag_list: Sequence[dict[str, Any]],
+        task_id: str | None = None,
+        external_task_id: str | None = None,
     ) -> ElementRecord:
         with self._write() as s:
+            if external_task_id is not None and s.scalar(
+                select(ElementRow.element_id).where(
+                    ElementRow.account_id == account_id,
+                    ElementRow.external_task_id == external_task_id,
+                )
+            ):
+                raise OmniError(
+                    1201, f"external_task_id: {external_task_id!r} is already used in this account"
+                )
             row = ElementRow(
+                task_id=task_id,
+                external_task_id=external_task_id,
                 account_id=account_id,
                 name=name,
                 description=description,
@@ -378,7 +415,18 @@ class Store:
             s.flush()
             return _element(row)
 
-    def elements_visible_to(self, account_id: str, ids: Sequence[int] | None = None) -> list[ElementRecord]:
+    def element_by_task(self, account_id: str, ident: str) -> ElementRecord | None:
+        """An element created through the advanced API, by its task_id or external_task_id."""
+        with self._read() as s:
+            mine = ElementRow.account_id == account_id
+            row = s.scalar(select(ElementRow).where(mine, ElementRow.task_id == ident))
+            if row is None:
+                row = s.scalar(select(ElementRow).where(mine, ElementRow.external_task_id == ident))
+            return _element(row) if row else None
+
+    def elements_visible_to(
+        self, account_id: str, ids: Sequence[int] | None = None
+    ) -> list[ElementRecord]:
         """The account's own elements and the presets, optionally only those with these ids."""
         with self._read() as s:
             q = select(ElementRow).where(
@@ -392,7 +440,11 @@ class Store:
     def list_elements(self, account_id: str | None, offset: int, limit: int) -> list[ElementRecord]:
         """Custom elements of an account, or presets when ``account_id`` is None; newest first."""
         with self._read() as s:
-            owner = ElementRow.account_id.is_(None) if account_id is None else ElementRow.account_id == account_id
+            owner = (
+                ElementRow.account_id.is_(None)
+                if account_id is None
+                else ElementRow.account_id == account_id
+            )
             rows = s.scalars(
                 select(ElementRow)
                 .where(owner, ElementRow.deleted_at.is_(None))

@@ -22,15 +22,28 @@ def _int_param(name: str, raw: str | None, default: int, low: int, high: int) ->
     try:
         value = int(raw)
     except ValueError:
-        raise OmniError(1201, f"{name}: must be an integer between {low} and {high}, got {raw!r}") from None
+        raise OmniError(
+            1201, f"{name}: must be an integer between {low} and {high}, got {raw!r}"
+        ) from None
     if not low <= value <= high:
         raise OmniError(1201, f"{name}: must be between {low} and {high}, got {value}")
     return value
 
 
+def page_params(request: Request) -> tuple[int, int]:
+    """(offset, limit) from Kling's `pageNum` (1-1000) and `pageSize` (1-500)."""
+    page_num = _int_param("pageNum", request.query_params.get("pageNum"), 1, 1, 1000)
+    page_size = _int_param("pageSize", request.query_params.get("pageSize"), 30, 1, 500)
+    return (page_num - 1) * page_size, page_size
+
+
 @router.post("/v1/videos/omni-video")
 async def create_task(
-    request: Request, rt: RuntimeDep, account: AccountDep, body: JsonBody, simulate_header: SimulateHeader = None
+    request: Request,
+    rt: RuntimeDep,
+    account: AccountDep,
+    body: JsonBody,
+    simulate_header: SimulateHeader = None,
 ) -> dict[str, Any]:
     """Create an Omni video task. The body is Kling's; the answer is Kling's envelope."""
     req = kling.parse_create(body)
@@ -40,7 +53,9 @@ async def create_task(
 
 
 @router.get("/v1/videos/omni-video/{ident}")
-async def get_task(request: Request, rt: RuntimeDep, account: AccountDep, ident: str) -> dict[str, Any]:
+async def get_task(
+    request: Request, rt: RuntimeDep, account: AccountDep, ident: str
+) -> dict[str, Any]:
     """One task, by task_id or external_task_id."""
     task = await run_in_threadpool(tasks.get, rt, account, ident)
     return kling.envelope(kling.render_task(task), request_id(request))
@@ -54,7 +69,6 @@ async def list_tasks(request: Request, rt: RuntimeDep, account: AccountDep) -> d
     if external:
         task = await run_in_threadpool(tasks.get, rt, account, external)
         return kling.envelope(kling.render_task(task), request_id(request))
-    page_num = _int_param("pageNum", params.get("pageNum"), 1, 1, 1000)
-    page_size = _int_param("pageSize", params.get("pageSize"), 30, 1, 500)
-    page = await run_in_threadpool(tasks.list_page, rt, account, page_num, page_size)
+    offset, limit = page_params(request)
+    page = await run_in_threadpool(tasks.list_page, rt, account, offset, limit)
     return kling.envelope([kling.render_task(t) for t in page], request_id(request))

@@ -1,0 +1,97 @@
+"""The official element library routes (reference §1.12), part of the Kling face."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from omnivideo.dialects import kling
+from omnivideo.server.deps import AccountDep, JsonBody, RuntimeDep
+from omnivideo.server.errors import request_id
+from omnivideo.server.faces.kling import page_params
+from omnivideo.service import elements
+from omnivideo.service.runtime import Runtime
+
+router = APIRouter(prefix="/v1/general", tags=["Kling elements"])
+
+
+def _url_for(rt: Runtime) -> Any:
+    return lambda key: rt.storage.signed_url(rt.settings.base_url, key, rt.settings.url_ttl_s)
+
+
+@router.post("/custom-elements")
+async def create_custom(
+    request: Request, rt: RuntimeDep, account: AccountDep, body: JsonBody
+) -> dict[str, Any]:
+    record = await run_in_threadpool(elements.create_custom, rt, account, body)
+    return kling.envelope(kling.render_element(record, _url_for(rt)), request_id(request))
+
+
+@router.get("/custom-elements")
+async def list_custom(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
+    offset, limit = page_params(request)
+    records = await run_in_threadpool(elements.list_page, rt, account, offset, limit)
+    return kling.envelope(
+        [kling.render_element(r, _url_for(rt)) for r in records], request_id(request)
+    )
+
+
+@router.get("/presets-elements")
+async def list_presets(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
+    offset, limit = page_params(request)
+    records = await run_in_threadpool(elements.list_page, rt, None, offset, limit)
+    return kling.envelope(
+        [kling.render_element(r, _url_for(rt)) for r in records], request_id(request)
+    )
+
+
+@router.post("/advanced-custom-elements")
+async def create_advanced(
+    request: Request, rt: RuntimeDep, account: AccountDep, body: JsonBody
+) -> dict[str, Any]:
+    record = await run_in_threadpool(elements.create_advanced, rt, account, body)
+    task = kling.render_element_task(record, _url_for(rt))
+    created = {k: task[k] for k in ("task_id", "task_status", "created_at", "updated_at")}
+    created["task_info"] = {"external_task_id": record.external_task_id or ""}
+    return kling.envelope(created, request_id(request))
+
+
+@router.get("/advanced-custom-elements/{ident}")
+async def get_advanced(
+    request: Request, rt: RuntimeDep, account: AccountDep, ident: str
+) -> dict[str, Any]:
+    record = await run_in_threadpool(elements.get_advanced, rt, account, ident)
+    return kling.envelope(kling.render_element_task(record, _url_for(rt)), request_id(request))
+
+
+@router.get("/advanced-custom-elements")
+async def list_advanced(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
+    offset, limit = page_params(request)
+    records = await run_in_threadpool(elements.list_page, rt, account, offset, limit)
+    return kling.envelope(
+        [kling.render_element_task(r, _url_for(rt)) for r in records if r.task_id],
+        request_id(request),
+    )
+
+
+@router.get("/advanced-presets-elements")
+async def list_advanced_presets(
+    request: Request, rt: RuntimeDep, account: AccountDep
+) -> dict[str, Any]:
+    offset, limit = page_params(request)
+    records = await run_in_threadpool(elements.list_page, rt, None, offset, limit)
+    return kling.envelope(
+        [kling.render_advanced_element(r, _url_for(rt)) for r in records], request_id(request)
+    )
+
+
+@router.post("/delete-elements")
+async def delete_element(
+    request: Request, rt: RuntimeDep, account: AccountDep, body: JsonBody
+) -> dict[str, Any]:
+    element_id = await run_in_threadpool(elements.delete, rt, account, body)
+    return kling.envelope(
+        {"task_id": str(element_id), "task_status": "succeed"}, request_id(request)
+    )
