@@ -21,6 +21,16 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./omnivideo-data")
     #: engine that renders tasks (an ``omnivideo.engines`` entry point)
     engine: str = "preview"
+    #: model of engines that load one (a diffusers directory or a hub id, for `wan`)
+    model: str | None = None
+    #: torch device of model engines ("cuda", "cpu", "cuda:1")
+    device: str | None = None
+    #: torch dtype of model engines ("bfloat16", "float16", "float32")
+    dtype: str | None = None
+    #: CPU offload of model engines: none | model | sequential
+    offload: str | None = None
+    #: decode the VAE in tiles (less GPU memory for large videos)
+    vae_tiling: bool = False
     #: tasks rendered at once by this process
     workers: int = Field(default=1, ge=1, le=64)
     #: tasks an account may have submitted or processing at once (Kling's concurrency limit)
@@ -52,6 +62,19 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    def engine_options(self) -> dict[str, object]:
+        """Options handed to the engine's constructor; engines ignore what they do not use."""
+        given = {
+            "model": self.model,
+            "device": self.device,
+            "dtype": self.dtype,
+            "offload": self.offload,
+        }
+        options: dict[str, object] = {k: v for k, v in given.items() if v is not None}
+        if self.vae_tiling:
+            options["vae_tiling"] = True
+        return options
 
     @property
     def db_path(self) -> Path:

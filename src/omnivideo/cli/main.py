@@ -21,7 +21,7 @@ elements_app = typer.Typer(help="Manage the element library.", no_args_is_help=T
 app.add_typer(elements_app, name="elements")
 
 DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data directory [env: OMNIVIDEO_DATA_DIR].")
+    Path | None, typer.Option("--data-dir", help="Data directory (env OMNIVIDEO_DATA_DIR).")
 ]
 
 
@@ -43,17 +43,39 @@ def _print_credentials(creds: Any, heading: str) -> None:
 @app.command()
 def serve(
     host: Annotated[
-        str | None, typer.Option(help="Interface to bind [env: OMNIVIDEO_HOST; default 127.0.0.1].")
+        str | None, typer.Option(help="Interface to bind (env OMNIVIDEO_HOST; default 127.0.0.1).")
     ] = None,
     port: Annotated[
-        int | None, typer.Option(help="Port [env: OMNIVIDEO_PORT; default 8000].")
+        int | None, typer.Option(help="Port (env OMNIVIDEO_PORT; default 8000).")
     ] = None,
     data_dir: DataDir = None,
     engine: Annotated[
-        str | None, typer.Option(help="Engine [env: OMNIVIDEO_ENGINE; default preview].")
+        str | None, typer.Option(help="Engine (env OMNIVIDEO_ENGINE; default preview).")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Tasks rendered at once [env: OMNIVIDEO_WORKERS; default 1].")
+        int | None, typer.Option(help="Tasks rendered at once (env OMNIVIDEO_WORKERS; default 1).")
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Model directory or hub id of model engines such as wan (env OMNIVIDEO_MODEL)."
+        ),
+    ] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(help="Torch device of model engines, e.g. cuda (env OMNIVIDEO_DEVICE)."),
+    ] = None,
+    dtype: Annotated[
+        str | None,
+        typer.Option(help="Torch dtype of model engines, e.g. bfloat16 (env OMNIVIDEO_DTYPE)."),
+    ] = None,
+    offload: Annotated[
+        str | None,
+        typer.Option(help="CPU offload: none, model or sequential (env OMNIVIDEO_OFFLOAD)."),
+    ] = None,
+    vae_tiling: Annotated[
+        bool | None,
+        typer.Option("--vae-tiling", help="Decode the VAE in tiles (env OMNIVIDEO_VAE_TILING)."),
     ] = None,
     no_auth: Annotated[
         bool | None,
@@ -88,6 +110,11 @@ def serve(
         data_dir=data_dir,
         engine=engine,
         workers=workers,
+        model=model,
+        device=device,
+        dtype=dtype,
+        offload=offload,
+        vae_tiling=vae_tiling,
         no_auth=no_auth,
         strict=strict,
         allow_hosts=allow_host or None,

@@ -62,3 +62,23 @@ class Task:
     @property
     def watermark_enabled(self) -> bool:
         return bool((self.request.get("watermark_info") or {}).get("enabled"))
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task as read back from any provider's wire format (what the SDK works with)."""
+
+    task_id: str
+    status: TaskStatus
+    status_msg: str = ""
+    external_task_id: str | None = None
+    videos: tuple[VideoResult, ...] = ()
+    final_unit_deduction: str | None = None
+    created_at: int | None = None
+    updated_at: int | None = None
+    #: 0.0-1.0 where the provider reports it
+    progress: float | None = None
+    #: Kling business code of a failure, where the provider reports one
+    error_code: int | None = None
+    #: the provider's own status word or number, for display
+    provider_status: str = ""

@@ -7,7 +7,7 @@ from typing import Any
 
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.request import OmniRequest, parse_request
-from omnivideo.contract.task import Task, TaskStatus
+from omnivideo.contract.task import Task, TaskStatus, TaskView, VideoResult
 
 
 def new_request_id() -> str:
@@ -146,3 +146,43 @@ def render_element_task(record: Any, url_for: Any) -> dict[str, Any]:
         "created_at": record.created_at,
         "updated_at": record.created_at,
     }
+
+
+def _ms(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_task(data: Any) -> TaskView:
+    """A Kling task object (``data`` of a query answer, or a callback body) as a TaskView."""
+    if not isinstance(data, dict) or "task_id" not in data:
+        raise ValueError("not a Kling task object: no task_id")
+    try:
+        status = TaskStatus(str(data.get("task_status", "submitted")).lower())
+    except ValueError:
+        raise ValueError(f"unknown task_status {data.get('task_status')!r}") from None
+    result = data.get("task_result") or {}
+    videos = tuple(
+        VideoResult(
+            id=str(v.get("id", "")),
+            url=str(v.get("url", "")),
+            duration=str(v.get("duration", "")),
+            watermark_url=v.get("watermark_url") or None,
+        )
+        for v in (result.get("videos") or [])
+        if isinstance(v, dict)
+    )
+    info = data.get("task_info") or {}
+    return TaskView(
+        task_id=str(data["task_id"]),
+        status=status,
+        status_msg=str(data.get("task_status_msg") or ""),
+        external_task_id=info.get("external_task_id") or None,
+        videos=videos,
+        final_unit_deduction=data.get("final_unit_deduction"),
+        created_at=_ms(data.get("created_at")),
+        updated_at=_ms(data.get("updated_at")),
+        provider_status=status.value,
+    )

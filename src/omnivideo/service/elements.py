@@ -72,7 +72,9 @@ def _url_list(raw: Any, field: str, key: str, low: int, high: int) -> list[str]:
 
 def _stage(rt: Runtime) -> Path:
     """A new folder in storage for one element's files."""
-    return rt.storage.path_for(f"elements/{secrets.token_hex(8)}")
+    root = rt.storage.path_for(f"elements/{secrets.token_hex(8)}")
+    root.mkdir(parents=True)
+    return root
 
 
 def _fetch_image(rt: Runtime, value: str, dest: Path, label: str) -> Path:
@@ -221,7 +223,6 @@ def add_preset(
 ) -> ElementRecord:
     """An operator-registered preset, visible to every account (`omnivideo elements add-preset`)."""
     root = _stage(rt)
-    root.mkdir(parents=True, exist_ok=True)
     try:
         front = root / f"frontal{frontal.suffix.lower()}"
         shutil.copyfile(frontal, front)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from omnivideo.engines.base import Engine, RunContext, load_engine_class
 from omnivideo.queue.local import LocalQueue
@@ -70,14 +69,18 @@ class Runtime:
         self.store.engine.dispose()
 
 
-def open_runtime(settings: Settings, engine_options: dict[str, Any] | None = None) -> Runtime:
-    """Open the data dir (migrating the database) and build the engine; starts nothing."""
+def open_runtime(settings: Settings) -> Runtime:
+    """Open the data dir (migrating the database) and build the engine; starts nothing.
+
+    The engine is built here, at start-up, so a missing or unusable model is an error now and
+    not at the first request.
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = make_engine(sqlite_url(settings.db_path))
     started = time.monotonic()
     migrate(db)
     log.debug("database ready in %.2fs", time.monotonic() - started)
-    engine = load_engine_class(settings.engine)(engine_options)
+    engine = load_engine_class(settings.engine)(settings.engine_options())
     return Runtime(
         settings=settings,
         store=Store(db),
