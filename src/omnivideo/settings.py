@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=300 * 1024 * 1024, ge=1024)
     #: hosts or CIDRs that input URLs and callbacks may reach although private (e.g. 127.0.0.1)
     allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: CometAPI face query shape: "a" (official envelope passed through) or "b" (task wrapper)
+    cometapi_shape: Literal["a", "b"] = "a"
     #: server-wide simulation, same syntax as the X-Omnivideo-Simulate header
     simulate: str = ""
     #: seconds between callback delivery tries start here and double up to callback_max_backoff_s

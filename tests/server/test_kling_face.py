@@ -246,7 +246,7 @@ def test_bad_bodies_get_kling_envelopes(
 def test_unknown_routes_and_methods_are_1202(server: Server) -> None:
     for method, path in (
         ("GET", "/v1/nothing"),
-        ("DELETE", "/v1/videos/omni-video"),
+        ("PATCH", "/v1/videos/omni-video"),
         ("PUT", "/v1/videos/omni-video/1"),
     ):
         r = httpx.request(method, f"{server.base_url}{path}", headers=server.headers())

@@ -35,6 +35,7 @@ def _task(task_id: str, ext: str | None = None) -> Task:
         now,
         external_task_id=ext,
         callback_url="http://cb",
+        number=int(task_id),
     )
 
 

@@ -32,6 +32,8 @@ class VideoResult:
     duration: str
     #: signed URL of the watermarked copy, when one was asked for
     watermark_url: str | None = None
+    width: int | None = None
+    height: int | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,10 @@ class Task:
     callback_url: str | None = None
     #: engine and simulation settings fixed at submit (not shown on the wire)
     options: dict[str, Any] = field(default_factory=dict)
+    #: a shorter numeric id (below 2**53) for faces whose clients parse ids as numbers
+    number: int = 0
+    #: the useapi account (email) the task runs under, if any
+    channel: str | None = None
 
     @property
     def watermark_enabled(self) -> bool:

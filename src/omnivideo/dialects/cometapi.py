@@ -37,7 +37,12 @@ def parse_create(body: Any) -> OmniRequest:
 
 
 def render_query_a(task: Task) -> dict[str, Any]:
-    return {"code": 0, "message": "success", "request_id": task.task_id, "data": kling.render_task(task)}
+    return {
+        "code": 0,
+        "message": "success",
+        "request_id": task.task_id,
+        "data": kling.render_task(task),
+    }
 
 
 def render_query_b(task: Task) -> dict[str, Any]:
@@ -74,7 +79,11 @@ def parse_query(body: Any) -> TaskView:
         return kling.parse_task(data)
     if isinstance(data, dict) and "status" in data:
         inner = data.get("data")
-        if isinstance(inner, dict) and isinstance(inner.get("data"), dict) and "task_status" not in inner:
+        if (
+            isinstance(inner, dict)
+            and isinstance(inner.get("data"), dict)
+            and "task_status" not in inner
+        ):
             inner = inner["data"]  # relays that nest the whole Kling envelope
         status = _FROM_WRAPPER.get(str(data["status"]).upper(), TaskStatus.SUBMITTED)
         if isinstance(inner, dict) and "task_id" in inner:

@@ -67,7 +67,9 @@ def error_body(error: OmniError) -> dict[str, Any]:
     return {"error": error.message, "code": status}
 
 
-def _int(fields: Mapping[str, Any], name: str, low: int, high: int, default: int | None) -> int | None:
+def _int(
+    fields: Mapping[str, Any], name: str, low: int, high: int, default: int | None
+) -> int | None:
     raw = fields.get(name)
     if raw is None or raw == "":
         return default
@@ -143,7 +145,10 @@ def parse_create(fields: Mapping[str, Any]) -> UseapiCreate:
         "model_name": VERSIONS[version],
         "image_list": image_list,
         "element_list": [{"element_id": value} for value in elements.values()],
-        "video_list": [{"video_url": url, "refer_type": _str(fields, "refer_type") or "base"} for url in videos.values()],
+        "video_list": [
+            {"video_url": url, "refer_type": _str(fields, "refer_type") or "base"}
+            for url in videos.values()
+        ],
     }
     for name in ("mode", "sound"):
         if (value := _str(fields, name)) is not None:
@@ -154,20 +159,28 @@ def parse_create(fields: Mapping[str, Any]) -> UseapiCreate:
     if shots_given:
         if prompt is not None or fields.get("duration") not in (None, ""):
             raise invalid("shot_N_prompt: multi-shot cannot be combined with prompt or duration")
-        shots = []
+        shots: list[dict[str, Any]] = []
         for n in range(1, MAX_SHOTS + 1):
             shot_prompt = _str(fields, f"shot_{n}_prompt")
             shot_seconds = _int(fields, f"shot_{n}_duration", 1, 15, None)
             if shot_prompt is None and shot_seconds is None:
                 continue
             if shot_prompt is None or shot_seconds is None:
-                raise invalid(f"shot_{n}_prompt: each shot needs shot_{n}_prompt and shot_{n}_duration")
-            shots.append({"index": len(shots) + 1, "prompt": rewrite(shot_prompt), "duration": str(shot_seconds)})
+                raise invalid(
+                    f"shot_{n}_prompt: each shot needs shot_{n}_prompt and shot_{n}_duration"
+                )
+            shots.append(
+                {
+                    "index": len(shots) + 1,
+                    "prompt": rewrite(shot_prompt),
+                    "duration": str(shot_seconds),
+                }
+            )
         body.update(
             multi_shot=True,
             shot_type="customize",
             multi_prompt=shots,
-            duration=str(sum(int(s["duration"]) for s in shots)),
+            duration=str(sum(int(str(s["duration"])) for s in shots)),
         )
     else:
         body["prompt"] = rewrite(prompt or "")
@@ -194,9 +207,10 @@ def _status(task: Task) -> dict[str, Any]:
     }
 
 
-def render_task(task: Task, number: int, width: int, height: int) -> dict[str, Any]:
+def render_task(task: Task) -> dict[str, Any]:
     """`GET /v1/kling/tasks/{id}`: the task document, with `works[]` once it succeeded."""
     status = _status(task)
+    number = task.number
     arguments = [
         {"name": "prompt", "value": str(task.request.get("prompt", ""))},
         {"name": "duration", "value": str(task.request.get("duration", "5"))},
@@ -205,6 +219,7 @@ def render_task(task: Task, number: int, width: int, height: int) -> dict[str, A
     works = []
     for i, video in enumerate(task.videos):
         ms = round(float(video.duration or 0) * 1000)
+        width, height = video.width or 0, video.height or 0
         works.append(
             {
                 "workId": number * 10 + i,
@@ -212,8 +227,20 @@ def render_task(task: Task, number: int, width: int, height: int) -> dict[str, A
                 "taskId": number,
                 **status,
                 "contentType": "video",
-                "resource": {"resource": video.url, "height": height, "width": width, "duration": ms, "resourceKey": ""},
-                "cover": {"resource": "", "height": height, "width": width, "duration": 0, "resourceKey": ""},
+                "resource": {
+                    "resource": video.url,
+                    "height": height,
+                    "width": width,
+                    "duration": ms,
+                    "resourceKey": "",
+                },
+                "cover": {
+                    "resource": "",
+                    "height": height,
+                    "width": width,
+                    "duration": 0,
+                    "resourceKey": "",
+                },
             }
         )
     body: dict[str, Any] = {
@@ -226,7 +253,11 @@ def render_task(task: Task, number: int, width: int, height: int) -> dict[str, A
             "type": "m2v_omni_video",
             "scene": "NORMAL_CREATION",
             **status,
-            "taskInfo": {"type": "m2v_omni_video", "arguments": arguments, "scene": "NORMAL_CREATION"},
+            "taskInfo": {
+                "type": "m2v_omni_video",
+                "arguments": arguments,
+                "scene": "NORMAL_CREATION",
+            },
             "createTime": task.created_at,
             "updateTime": task.updated_at,
         },
@@ -249,7 +280,8 @@ def parse_task(body: Any) -> TaskView:
     try:
         status = TaskStatus(name)
     except ValueError:
-        status = _NUMBER_STATUS.get(number, TaskStatus.FAILED if body.get("status_final") else TaskStatus.PROCESSING)  # type: ignore[arg-type]
+        fallback = TaskStatus.FAILED if body.get("status_final") else TaskStatus.PROCESSING
+        status = _NUMBER_STATUS.get(number, fallback) if isinstance(number, int) else fallback
     videos = tuple(
         VideoResult(
             id=str(w.get("workId", "")),
@@ -262,7 +294,9 @@ def parse_task(body: Any) -> TaskView:
     return TaskView(
         task_id=str(task.get("id", "")),
         status=status,
-        status_msg=str(body.get("error") or (body.get("message") if status is TaskStatus.FAILED else "") or ""),
+        status_msg=str(
+            body.get("error") or (body.get("message") if status is TaskStatus.FAILED else "") or ""
+        ),
         videos=videos,
         created_at=task.get("createTime"),
         updated_at=task.get("updateTime"),

@@ -13,8 +13,11 @@ from fastapi.responses import JSONResponse
 from omnivideo import __version__
 from omnivideo.server import errors, files
 from omnivideo.server.errors import request_id
+from omnivideo.server.faces import cometapi as cometapi_face
 from omnivideo.server.faces import elements as elements_face
 from omnivideo.server.faces import kling as kling_face
+from omnivideo.server.faces import openai as openai_face
+from omnivideo.server.faces import useapi as useapi_face
 from omnivideo.server.limits import BodyLimitMiddleware
 from omnivideo.service.runtime import Runtime, open_runtime
 from omnivideo.settings import Settings
@@ -59,5 +62,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     app.include_router(kling_face.router)
     app.include_router(elements_face.router)
+    # After the Kling face: `/v1/videos/{id}` must not swallow `/v1/videos/omni-video`.
+    app.include_router(openai_face.router)
+    app.include_router(cometapi_face.router)
+    app.include_router(useapi_face.router)
     app.include_router(files.router)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Annotated, Any
 
@@ -46,3 +47,30 @@ async def json_body(request: Request) -> Any:
 
 
 JsonBody = Annotated[Any, Depends(json_body)]
+
+
+async def form_or_json(request: Request) -> dict[str, Any]:
+    """Fields of a JSON object body or a multipart/urlencoded form; uploaded files become Base64.
+
+    useapi and the OpenAI SDK send either; the dialects take plain fields.
+    """
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        try:
+            form = await request.form()
+        except Exception as exc:  # the multipart parser's errors are not one type
+            raise OmniError(1200, f"request body is not a valid form: {exc}") from None
+        fields: dict[str, Any] = {}
+        for key, value in form.multi_items():
+            if isinstance(value, str):
+                fields[key] = value
+            else:
+                fields[key] = base64.b64encode(await value.read()).decode()
+        return fields
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise OmniError(1201, "the request body must be a JSON object")
+    return body
+
+
+FormOrJson = Annotated[dict[str, Any], Depends(form_or_json)]

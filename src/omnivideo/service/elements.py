@@ -13,10 +13,9 @@ from typing import Any
 
 from omnivideo.contract.errors import OmniError, invalid
 from omnivideo.media.checks import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, check_image
-from omnivideo.media.fetch import fetch_input
 from omnivideo.media.frames import extract_middle_frame
 from omnivideo.media.probe import probe_image, probe_video
-from omnivideo.service.inputs import fetch_policy
+from omnivideo.service.inputs import fetch
 from omnivideo.service.runtime import Runtime
 from omnivideo.store.records import ElementRecord
 
@@ -78,7 +77,7 @@ def _stage(rt: Runtime) -> Path:
 
 
 def _fetch_image(rt: Runtime, value: str, dest: Path, label: str) -> Path:
-    path = fetch_input(value, dest, max_bytes=MAX_IMAGE_BYTES, policy=fetch_policy(rt), label=label)
+    path = fetch(rt, value, dest, max_bytes=MAX_IMAGE_BYTES, label=label)
     check_image(probe_image(path, label=label), label)
     return path
 
@@ -164,13 +163,7 @@ def create_advanced(rt: Runtime, account_id: str, body: Any) -> ElementRecord:
                 videos.get("refer_videos"), "element_video_list.refer_videos", "video_url", 1, 1
             )
             label = "element_video_list.refer_videos[0].video_url"
-            video = fetch_input(
-                video_url,
-                root / "video",
-                max_bytes=MAX_VIDEO_BYTES,
-                policy=fetch_policy(rt),
-                label=label,
-            )
+            video = fetch(rt, video_url, root / "video.mp4", max_bytes=MAX_VIDEO_BYTES, label=label)
             info = probe_video(video, label=label)
             if not 3 <= info.duration_s <= 8.05:
                 raise invalid(f"{label}: video is {info.duration_s:.2f} s; it must last 3 to 8 s")

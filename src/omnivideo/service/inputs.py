@@ -6,10 +6,12 @@ Inputs are downloaded once, at submit, so a bad image or video is refused in the
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any, Literal
 
 from omnivideo.contract import references, rules
+from omnivideo.contract.errors import invalid
 from omnivideo.contract.output import DEFAULT_DURATION_S, FPS, frame_count, output_size
 from omnivideo.contract.request import OmniRequest
 from omnivideo.contract.rules import ElementInfo
@@ -38,20 +40,26 @@ def check_callback_url(rt: Runtime, url: str) -> None:
     check_url(url, fetch_policy(rt), label="callback_url")
 
 
+def fetch(rt: Runtime, value: str, dest: Path, *, max_bytes: int, label: str) -> Path:
+    """An input into ``dest``: our own signed URLs are copied from storage, the rest fetched."""
+    local = rt.storage.resolve_url(value, rt.settings.base_url)
+    if local is not None:
+        if local.stat().st_size > max_bytes:
+            raise invalid(f"{label}: the file is larger than {max_bytes} bytes")
+        shutil.copyfile(local, dest)
+        return dest
+    return fetch_input(value, dest, max_bytes=max_bytes, policy=fetch_policy(rt), label=label)
+
+
 def prepare(rt: Runtime, req: OmniRequest, task_dir: Path) -> dict[str, Any]:
     """Fetch, probe and check every image and video of ``req`` into ``task_dir``."""
-    policy = fetch_policy(rt)
     data_dir = rt.settings.data_dir
     task_dir.mkdir(parents=True, exist_ok=True)
     images = []
     for i, image in enumerate(req.image_list):
         label = f"image_list[{i}].image_url"
-        path = fetch_input(
-            image.image_url,
-            task_dir / f"image_{i + 1}",
-            max_bytes=MAX_IMAGE_BYTES,
-            policy=policy,
-            label=label,
+        path = fetch(
+            rt, image.image_url, task_dir / f"image_{i + 1}", max_bytes=MAX_IMAGE_BYTES, label=label
         )
         info = probe_image(path, label=label)
         check_image(info, label)
@@ -66,12 +74,8 @@ def prepare(rt: Runtime, req: OmniRequest, task_dir: Path) -> dict[str, Any]:
     videos = []
     for i, video in enumerate(req.video_list):
         label = f"video_list[{i}].video_url"
-        path = fetch_input(
-            video.video_url,
-            task_dir / f"video_{i + 1}",
-            max_bytes=MAX_VIDEO_BYTES,
-            policy=policy,
-            label=label,
+        path = fetch(
+            rt, video.video_url, task_dir / f"video_{i + 1}", max_bytes=MAX_VIDEO_BYTES, label=label
         )
         vinfo = probe_video(path, label=label)
         check_video(vinfo, label)

@@ -10,12 +10,15 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
 
 from omnivideo.contract import rules
 from omnivideo.contract.billing import units
 from omnivideo.contract.errors import OmniError, default_message
 from omnivideo.contract.request import OmniRequest
 from omnivideo.contract.task import Task, TaskStatus, VideoResult
+from omnivideo.dialects import useapi
 from omnivideo.dialects.kling import callback_payload
 from omnivideo.engines.base import Cancelled, RenderedVideo, RunContext
 from omnivideo.service import inputs
@@ -36,9 +39,32 @@ def new_task_id() -> str:
     return str(10**17 + secrets.randbelow(9 * 10**17))
 
 
-def _callback_for(task: Task) -> tuple[str, dict[str, object]] | None:
+def new_task_number() -> int:
+    """A 12-digit number: JavaScript's doubles keep it exact (useapi's clients read numbers)."""
+    return 10**11 + secrets.randbelow(9 * 10**11)
+
+
+@dataclass(frozen=True)
+class SubmitExtras:
+    """What a face adds to a request beyond Kling's body."""
+
+    #: useapi account (email) the task runs under, and that account's own concurrency limit
+    channel: str | None = None
+    channel_max_active: int | None = None
+    #: videos to make from the one request (useapi's `count`)
+    count: int = 1
+    #: deliver status changes in this format instead of Kling's callback ("useapi")
+    callback_format: str | None = None
+    callback_url: str | None = None
+    #: echoed in useapi deliveries (`replyRef`)
+    reply_ref: str | None = None
+
+
+def _callback_for(task: Task) -> tuple[str, dict[str, Any]] | None:
     if not task.callback_url:
         return None
+    if task.options.get("callback_format") == "useapi":
+        return task.callback_url, useapi.render_task(task)
     return task.callback_url, callback_payload(task)
 
 
@@ -53,24 +79,26 @@ def seed_for(request: dict[str, object]) -> int:
 
 
 def submit(
-    rt: Runtime, account_id: str, req: OmniRequest, simulation: Simulation | None = None
+    rt: Runtime,
+    account_id: str,
+    req: OmniRequest,
+    simulation: Simulation | None = None,
+    extras: SubmitExtras | None = None,
 ) -> Task:
     """Validate, fetch and check the inputs, store the task and queue it.
 
     Every failure is an OmniError raised before anything is stored: no partial task.
     """
+    extras = extras or SubmitExtras()
+    ids = [e.element_id for e in req.element_list]
     visible = {
-        e.element_id: e
-        for e in rt.store.elements_visible_to(account_id, [e.element_id for e in req.element_list])
+        e.element_id: inputs.element_info(e) for e in rt.store.elements_visible_to(account_id, ids)
     }
-    rules.check(
-        req,
-        strict=rt.settings.strict,
-        elements={i: inputs.element_info(e) for i, e in visible.items()},
-    )
+    rules.check(req, strict=rt.settings.strict, elements=visible)
     rt.engine.check(req)
-    if req.callback_url:
-        inputs.check_callback_url(rt, req.callback_url)
+    callback_url = extras.callback_url or req.callback_url
+    if callback_url:
+        inputs.check_callback_url(rt, callback_url)
     sim = (simulation or Simulation()).merged_over(rt.simulation)
 
     task_id = new_task_id()
@@ -79,6 +107,16 @@ def submit(
         prepared = inputs.prepare(rt, req, task_dir)
         now = now_ms()
         wire = req.to_wire()
+        options: dict[str, Any] = {
+            "inputs": prepared,
+            "simulation": sim.to_options(),
+            "seed": seed_for(wire),
+            "count": extras.count,
+        }
+        if extras.callback_format:
+            options["callback_format"] = extras.callback_format
+        if extras.reply_ref is not None:
+            options["reply_ref"] = extras.reply_ref
         task = Task(
             task_id=task_id,
             account_id=account_id,
@@ -87,8 +125,10 @@ def submit(
             created_at=now,
             updated_at=now,
             external_task_id=req.external_task_id,
-            callback_url=req.callback_url,
-            options={"inputs": prepared, "simulation": sim.to_options(), "seed": seed_for(wire)},
+            callback_url=callback_url,
+            options=options,
+            number=new_task_number(),
+            channel=extras.channel,
         )
         not_before = now + int(sim.queue_s * 1000)
         stored = rt.store.insert_task(
@@ -96,6 +136,7 @@ def submit(
             max_active=rt.settings.max_concurrent_tasks,
             callback_for=CALLBACK_FOR,
             not_before=not_before,
+            channel_max_active=extras.channel_max_active,
         )
     except BaseException:
         shutil.rmtree(task_dir, ignore_errors=True)
@@ -103,6 +144,25 @@ def submit(
     rt.enqueue(task_id, not_before)
     rt.poke_callbacks()
     return stored
+
+
+def cancel(rt: Runtime, account_id: str, ident: str) -> Task:
+    """Cancel a task: it ends `failed` with `task_status_msg: "cancelled"`; a running render
+    stops at the engine's next progress report. Finished tasks are returned unchanged."""
+    task = get(rt, account_id, ident)
+    cancelled = rt.store.cancel(account_id, task.task_id, CALLBACK_FOR)
+    ctx = rt.running.get(task.task_id)
+    if ctx is not None:
+        ctx.cancel()
+    rt.poke_callbacks()
+    return cancelled or task
+
+
+def get_by_number(rt: Runtime, account_id: str, number: int) -> Task:
+    task = rt.store.find_task_by_number(account_id, number)
+    if task is None:
+        raise OmniError(1203, f"task {number} does not exist")
+    return task
 
 
 def get(rt: Runtime, account_id: str, ident: str) -> Task:
@@ -143,10 +203,17 @@ def run(rt: Runtime, task_id: str) -> None:
             raise OmniError(sim.fail_code, sim.fail_msg or default_message(sim.fail_code))
         shutil.rmtree(work_dir, ignore_errors=True)
         job = inputs.build_job(rt, task, work_dir)
-        rendered = rt.engine.render(job, ctx)
+        count = max(1, int(task.options.get("count", 1)))
+        rendered = []
+        for i in range(count):
+            # Each of `count` videos gets its own seed and its share of the progress bar.
+            part = RunContext(_share_of(ctx, i, count))
+            rendered.append(
+                rt.engine.render(replace(job, seed=job.seed + i, work_dir=work_dir / str(i)), part)
+            )
         _succeed(rt, task, rendered, job.video is not None)
     except Cancelled:
-        _fail(rt, task_id, 5000, "task cancelled")
+        _fail(rt, task_id, 5000, "cancelled")
     except OmniError as exc:
         _fail(rt, task_id, exc.code, exc.message)
     except Exception as exc:
@@ -155,6 +222,15 @@ def run(rt: Runtime, task_id: str) -> None:
     finally:
         rt.running.pop(task_id, None)
         shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _share_of(ctx: RunContext, index: int, count: int) -> Callable[[float, str], None]:
+    """Progress of video ``index`` of ``count`` as a share of the whole task's progress."""
+
+    def report(fraction: float, note: str) -> None:
+        ctx.report((index + fraction) / count, note)
+
+    return report
 
 
 def _progress_writer(rt: Runtime, task_id: str) -> Callable[[float, str], None]:
@@ -181,24 +257,33 @@ def _fail(rt: Runtime, task_id: str, code: int, message: str) -> None:
     rt.poke_callbacks()
 
 
-def _succeed(rt: Runtime, task: Task, rendered: RenderedVideo, video_input: bool) -> None:
-    video_id = str(uuid.uuid4())
-    key = f"outputs/{task.task_id}/{video_id}.mp4"
-    rt.storage.put_file(key, rendered.path)
+def _succeed(rt: Runtime, task: Task, rendered: list[RenderedVideo], video_input: bool) -> None:
     base, ttl = rt.settings.base_url, rt.settings.url_ttl_s
-    watermark_url = None
-    if rendered.watermarked_path is not None:
-        wm_key = f"outputs/{task.task_id}/{video_id}-watermark.mp4"
-        rt.storage.put_file(wm_key, rendered.watermarked_path)
-        watermark_url = rt.storage.signed_url(base, wm_key, ttl)
-    video = VideoResult(
-        id=video_id,
-        url=rt.storage.signed_url(base, key, ttl),
-        duration=str(round(rendered.duration_s, 3)),
-        watermark_url=watermark_url,
-    )
+    videos = []
+    for output in rendered:
+        video_id = str(uuid.uuid4())
+        key = f"outputs/{task.task_id}/{video_id}.mp4"
+        rt.storage.put_file(key, output.path)
+        watermark_url = None
+        if output.watermarked_path is not None:
+            wm_key = f"outputs/{task.task_id}/{video_id}-watermark.mp4"
+            rt.storage.put_file(wm_key, output.watermarked_path)
+            watermark_url = rt.storage.signed_url(base, wm_key, ttl)
+        videos.append(
+            VideoResult(
+                id=video_id,
+                url=rt.storage.signed_url(base, key, ttl),
+                duration=str(round(output.duration_s, 3)),
+                watermark_url=watermark_url,
+                width=output.width,
+                height=output.height,
+            )
+        )
+    seconds = rendered[0].duration_s
     mode = str(task.request.get("mode", "pro"))
-    billed = max(1, round(rendered.duration_s)) if video_input else rendered.duration_s
-    cost = units(mode, billed, video_input=video_input, sound=task.request.get("sound") == "on")
-    rt.store.finish(task.task_id, TaskStatus.SUCCEED, CALLBACK_FOR, videos=[video], units=cost)
+    # A base video is billed on its length rounded to the nearest second (reference §1.4).
+    billed = max(1, round(seconds)) if video_input else seconds
+    sound = task.request.get("sound") == "on"
+    cost = units(mode, billed * len(rendered), video_input=video_input, sound=sound)
+    rt.store.finish(task.task_id, TaskStatus.SUCCEED, CALLBACK_FOR, videos=videos, units=cost)
     rt.poke_callbacks()

@@ -13,7 +13,7 @@ import secrets
 import shutil
 import time
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 
 class BadKey(ValueError):
@@ -69,3 +69,25 @@ class LocalStorage:
         if expires < (now if now is not None else time.time()):
             return False
         return hmac.compare_digest(self.sign(key, expires), sig)
+
+    def resolve_url(self, url: str, base_url: str) -> Path | None:
+        """The stored file behind one of our own valid signed URLs, else None.
+
+        Uploaded assets and earlier results are then read from disk instead of over HTTP
+        (where the fetch policy would refuse a loopback address anyway).
+        """
+        prefix = f"{base_url}/files/"
+        if not url.startswith(prefix):
+            return None
+        parts = urlsplit(url)
+        key = unquote(parts.path[len("/files/") :])
+        query = parse_qs(parts.query)
+        try:
+            expires = int(query["expires"][0])
+            sig = query["sig"][0]
+            if not self.verify(key, expires, sig):
+                return None
+            path = self.path_for(key)
+        except (KeyError, ValueError, IndexError):
+            return None
+        return path if path.is_file() else None

@@ -8,14 +8,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.task import Task, TaskStatus, VideoResult
 from omnivideo.store.records import Account, CallbackRecord, ElementRecord, KeyRecord
-from omnivideo.store.tables import AccountRow, CallbackRow, ElementRow, KeyRow, TaskRow
+from omnivideo.store.tables import AccountRow, CallbackRow, ChannelRow, ElementRow, KeyRow, TaskRow
 
 #: builds the callback (url, payload) for a task after a status change, or None for no callback
 CallbackFor = Callable[[Task], tuple[str, dict[str, Any]] | None]
@@ -43,6 +43,8 @@ def _task(row: TaskRow) -> Task:
         error_code=row.error_code,
         callback_url=row.callback_url,
         options=row.options or {},
+        number=row.number,
+        channel=row.channel,
     )
 
 
@@ -155,17 +157,33 @@ class Store:
     # -- tasks ---------------------------------------------------------------------------
 
     def insert_task(
-        self, task: Task, *, max_active: int, callback_for: CallbackFor, not_before: int = 0
+        self,
+        task: Task,
+        *,
+        max_active: int,
+        callback_for: CallbackFor,
+        not_before: int = 0,
+        channel_max_active: int | None = None,
     ) -> Task:
-        """Insert a new task, refusing it (1303) when the account is at its concurrency limit."""
+        """Insert a new task, refusing it (1303) when the account is at its concurrency limit.
+
+        A task with a channel must also fit that channel's own limit, ``channel_max_active``.
+        """
         with self._write() as s:
-            active = s.scalar(
-                select(func.count())
-                .select_from(TaskRow)
-                .where(TaskRow.account_id == task.account_id, TaskRow.status.in_(ACTIVE))
-            )
+            mine = (TaskRow.account_id == task.account_id) & TaskRow.status.in_(ACTIVE)
+            active = s.scalar(select(func.count()).select_from(TaskRow).where(mine))
             if (active or 0) >= max_active:
                 raise OmniError(1303, "parallel task over resource pack limit")
+            if task.channel is not None and channel_max_active is not None:
+                busy = s.scalar(
+                    select(func.count())
+                    .select_from(TaskRow)
+                    .where(mine, TaskRow.channel == task.channel)
+                )
+                if (busy or 0) >= channel_max_active:
+                    raise OmniError(
+                        1303, f"account {task.channel} is at capacity ({channel_max_active} jobs)"
+                    )
             if task.external_task_id is not None:
                 clash = s.scalar(
                     select(TaskRow.task_id).where(
@@ -181,6 +199,8 @@ class Store:
                     )
             row = TaskRow(
                 task_id=task.task_id,
+                number=task.number,
+                channel=task.channel,
                 account_id=task.account_id,
                 external_task_id=task.external_task_id,
                 status=task.status.value,
@@ -223,6 +243,13 @@ class Store:
                 )
             return _task(row) if row else None
 
+    def find_task_by_number(self, account_id: str, number: int) -> Task | None:
+        with self._read() as s:
+            row = s.scalar(
+                select(TaskRow).where(TaskRow.number == number, TaskRow.account_id == account_id)
+            )
+            return _task(row) if row else None
+
     def list_tasks(self, account_id: str, offset: int, limit: int) -> list[Task]:
         with self._read() as s:
             rows = s.scalars(
@@ -233,6 +260,21 @@ class Store:
                 .limit(limit)
             ).all()
             return [_task(r) for r in rows]
+
+    def list_tasks_after(
+        self, account_id: str, after: Task | None, limit: int, *, ascending: bool = False
+    ) -> list[Task]:
+        """Cursor paging (OpenAI style): tasks after ``after`` in creation order."""
+        with self._read() as s:
+            q = select(TaskRow).where(TaskRow.account_id == account_id)
+            key = (TaskRow.created_at, TaskRow.task_id)
+            if after is not None:
+                pivot = (after.created_at, after.task_id)
+                q = q.where(
+                    tuple_(*key) > tuple_(*pivot) if ascending else tuple_(*key) < tuple_(*pivot)
+                )
+            order = [k.asc() if ascending else k.desc() for k in key]
+            return [_task(r) for r in s.scalars(q.order_by(*order).limit(limit)).all()]
 
     def unfinished_tasks(self) -> list[tuple[str, int]]:
         """(task_id, not_before) of every task not yet succeed or failed, oldest first."""
@@ -288,6 +330,48 @@ class Store:
             s.flush()
             self._enqueue_callback(s, row, callback_for)
             return _task(row)
+
+    def cancel(self, account_id: str, task_id: str, callback_for: CallbackFor) -> Task | None:
+        """End an unfinished task as failed ("cancelled"); None if it was already final."""
+        with self._write() as s:
+            row = s.get(TaskRow, task_id)
+            if row is None or row.account_id != account_id or row.status not in ACTIVE:
+                return None
+            row.status = TaskStatus.FAILED.value
+            row.status_msg = "cancelled"
+            row.error_code = None
+            row.updated_at = max(now_ms(), row.updated_at)
+            s.flush()
+            self._enqueue_callback(s, row, callback_for)
+            return _task(row)
+
+    # -- channels (useapi accounts) ------------------------------------------------------
+
+    def put_channel(self, account_id: str, email: str, max_jobs: int) -> None:
+        with self._write() as s:
+            row = s.scalar(
+                select(ChannelRow).where(
+                    ChannelRow.account_id == account_id, ChannelRow.email == email
+                )
+            )
+            if row is None:
+                s.add(
+                    ChannelRow(
+                        account_id=account_id, email=email, max_jobs=max_jobs, created_at=now_ms()
+                    )
+                )
+            else:
+                row.max_jobs = max_jobs
+
+    def channels(self, account_id: str) -> dict[str, int]:
+        """email -> maxJobs of the account's useapi accounts."""
+        with self._read() as s:
+            rows = s.scalars(
+                select(ChannelRow)
+                .where(ChannelRow.account_id == account_id)
+                .order_by(ChannelRow.id)
+            )
+            return {r.email: r.max_jobs for r in rows}
 
     # -- callbacks -----------------------------------------------------------------------
 

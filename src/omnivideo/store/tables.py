@@ -57,8 +57,13 @@ class TaskRow(Base):
     )
 
     task_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    #: a second, shorter numeric id for faces whose clients read ids as JSON numbers (useapi):
+    #: 18 digits do not survive JavaScript's doubles
+    number: Mapped[int] = mapped_column(BigInteger, unique=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
     external_task_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: the useapi account (email) a task was created under; it has its own concurrency limit
+    channel: Mapped[str | None] = mapped_column(String(200), nullable=True)
     status: Mapped[str] = mapped_column(String(16))
     status_msg: Mapped[str] = mapped_column(Text, default="")
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -74,6 +79,19 @@ class TaskRow(Base):
     not_before: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ChannelRow(Base):
+    """A useapi-style account (an email) of an omnivideo account, with its own `maxJobs`."""
+
+    __tablename__ = "channels"
+    __table_args__ = (UniqueConstraint("account_id", "email", name="uq_channels_account_email"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    email: Mapped[str] = mapped_column(String(200))
+    max_jobs: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(BigInteger)
 
 
 class CallbackRow(Base):

@@ -72,3 +72,12 @@ async def list_tasks(request: Request, rt: RuntimeDep, account: AccountDep) -> d
     offset, limit = page_params(request)
     page = await run_in_threadpool(tasks.list_page, rt, account, offset, limit)
     return kling.envelope([kling.render_task(t) for t in page], request_id(request))
+
+
+@router.post("/v1/videos/omni-video/{ident}/cancel")
+async def cancel_task(
+    request: Request, rt: RuntimeDep, account: AccountDep, ident: str
+) -> dict[str, Any]:
+    """omnivideo extension: cancel a task. It ends `failed` with `task_status_msg: "cancelled"`."""
+    task = await run_in_threadpool(tasks.cancel, rt, account, ident)
+    return kling.envelope(kling.render_task(task), request_id(request))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 19:22:56.203045
+Create Date: 2026-11-21 19:38:07.408986
 """
 
 from __future__ import annotations
@@ -88,10 +88,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_api_keys_account_id"), ["account_id"], unique=False)
 
     op.create_table(
+        "channels",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("email", sa.String(length=200), nullable=False),
+        sa.Column("max_jobs", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("account_id", "email", name="uq_channels_account_email"),
+    )
+    op.create_table(
         "tasks",
         sa.Column("task_id", sa.String(length=24), nullable=False),
+        sa.Column("number", sa.BigInteger(), nullable=False),
         sa.Column("account_id", sa.String(length=32), nullable=False),
         sa.Column("external_task_id", sa.String(length=64), nullable=True),
+        sa.Column("channel", sa.String(length=200), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("status_msg", sa.Text(), nullable=False),
         sa.Column("request", sa.JSON(), nullable=False),
@@ -111,6 +127,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("task_id"),
         sa.UniqueConstraint("account_id", "external_task_id", name="uq_tasks_account_external"),
+        sa.UniqueConstraint("number"),
     )
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.create_index(
@@ -128,6 +145,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_tasks_account_created")
 
     op.drop_table("tasks")
+    op.drop_table("channels")
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_keys_account_id"))
 

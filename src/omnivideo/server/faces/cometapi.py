@@ -1,0 +1,48 @@
+"""The CometAPI face: Kling's routes under `/kling`, queried in shape (a) or (b) (reference §2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from omnivideo.dialects import cometapi, kling
+from omnivideo.server.deps import AccountDep, JsonBody, RuntimeDep, SimulateHeader
+from omnivideo.server.errors import request_id
+from omnivideo.server.faces.kling import page_params
+from omnivideo.service import simulate, tasks
+from omnivideo.service.runtime import Runtime
+
+router = APIRouter(prefix="/kling", tags=["CometAPI"])
+
+
+def _render(rt: Runtime, task: Any) -> dict[str, Any]:
+    if rt.settings.cometapi_shape == "b":
+        return cometapi.render_query_b(task)
+    return cometapi.render_query_a(task)
+
+
+@router.post("/v1/videos/omni-video")
+async def create_task(
+    request: Request,
+    rt: RuntimeDep,
+    account: AccountDep,
+    body: JsonBody,
+    simulate_header: SimulateHeader = None,
+) -> dict[str, Any]:
+    req = cometapi.parse_create(body)
+    task = await run_in_threadpool(tasks.submit, rt, account, req, simulate.parse(simulate_header))
+    return kling.envelope(kling.render_created(task), request_id(request))
+
+
+@router.get("/v1/videos/omni-video/{ident}")
+async def get_task(rt: RuntimeDep, account: AccountDep, ident: str) -> dict[str, Any]:
+    return _render(rt, await run_in_threadpool(tasks.get, rt, account, ident))
+
+
+@router.get("/v1/videos/omni-video")
+async def list_tasks(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
+    offset, limit = page_params(request)
+    page = await run_in_threadpool(tasks.list_page, rt, account, offset, limit)
+    return kling.envelope([kling.render_task(t) for t in page], request_id(request))

@@ -1,0 +1,76 @@
+"""The OpenAI Videos face (`/v1/videos`): what the OpenAI SDK and open video servers speak."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
+
+from omnivideo.contract.errors import OmniError, invalid
+from omnivideo.dialects import openai
+from omnivideo.server.deps import AccountDep, FormOrJson, RuntimeDep, SimulateHeader
+from omnivideo.service import simulate, tasks
+from omnivideo.service.runtime import Runtime
+
+router = APIRouter(prefix="/v1/videos", tags=["OpenAI Videos"])
+
+
+@router.post("")
+async def create_video(
+    rt: RuntimeDep, account: AccountDep, fields: FormOrJson, simulate_header: SimulateHeader = None
+) -> dict[str, Any]:
+    req = openai.parse_create(fields)
+    task = await run_in_threadpool(tasks.submit, rt, account, req, simulate.parse(simulate_header))
+    return openai.render_video(task)
+
+
+def _list(rt: Runtime, account: str, after: str | None, limit: int, order: str) -> dict[str, Any]:
+    pivot = tasks.get(rt, account, openai.task_id_of(after)) if after else None
+    page = rt.store.list_tasks_after(account, pivot, limit + 1, ascending=order == "asc")
+    return openai.render_list(page[:limit], has_more=len(page) > limit)
+
+
+@router.get("")
+async def list_videos(
+    rt: RuntimeDep,
+    account: AccountDep,
+    after: str | None = Query(None),
+    limit: int = Query(20, ge=1, le=100),
+    order: str = Query("desc", pattern="^(asc|desc)$"),
+) -> dict[str, Any]:
+    return await run_in_threadpool(_list, rt, account, after, limit, order)
+
+
+@router.get("/{ident}")
+async def get_video(rt: RuntimeDep, account: AccountDep, ident: str) -> dict[str, Any]:
+    return openai.render_video(
+        await run_in_threadpool(tasks.get, rt, account, openai.task_id_of(ident))
+    )
+
+
+@router.get("/{ident}/content")
+async def get_content(
+    rt: RuntimeDep, account: AccountDep, ident: str, variant: str = Query("video")
+) -> FileResponse:
+    """The MP4 of a completed video (`variant=video`)."""
+    task = await run_in_threadpool(tasks.get, rt, account, openai.task_id_of(ident))
+    if variant != "video":
+        raise invalid(f"variant: only 'video' is available, got {variant!r}")
+    if not task.videos:
+        raise OmniError(
+            1203,
+            f"video {openai.video_id(task.task_id)} has no content yet (status {task.status.value})",
+        )
+    path = rt.storage.resolve_url(task.videos[0].url, rt.settings.base_url)
+    if path is None:
+        raise OmniError(1203, "the video's content has expired")
+    return FileResponse(path, media_type="video/mp4")
+
+
+@router.delete("/{ident}")
+async def delete_video(rt: RuntimeDep, account: AccountDep, ident: str) -> dict[str, Any]:
+    """Cancel the video's task if it is still running (it ends `failed`, "cancelled")."""
+    task = await run_in_threadpool(tasks.cancel, rt, account, openai.task_id_of(ident))
+    return openai.render_deleted(task)

@@ -1,0 +1,131 @@
+"""The useapi.net face (reference §3): `/v1/kling/...` with useapi's bodies and answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from omnivideo.contract.errors import OmniError
+from omnivideo.dialects import useapi
+from omnivideo.server.deps import AccountDep, FormOrJson, RuntimeDep, SimulateHeader
+from omnivideo.service import assets, channels, simulate, tasks
+from omnivideo.service.runtime import Runtime
+
+router = APIRouter(prefix="/v1/kling", tags=["useapi.net"])
+
+
+def _submit(
+    rt: Runtime, account: str, fields: dict[str, Any], simulation: simulate.Simulation
+) -> Any:
+    create = useapi.parse_create(fields)
+    limit = None
+    if create.email is not None:
+        known = channels.all_of(rt, account)
+        if create.email not in known:
+            # An email seen for the first time is registered with the account's own limit, so
+            # code written for useapi works without a separate set-up call.
+            channels.put(
+                rt, account, create.email, min(rt.settings.max_concurrent_tasks, channels.MAX_JOBS)
+            )
+        limit = channels.limit_of(rt, account, create.email, create.max_jobs)
+    extras = tasks.SubmitExtras(
+        channel=create.email,
+        channel_max_active=limit,
+        count=create.count,
+        callback_format="useapi" if create.reply_url else None,
+        callback_url=create.reply_url,
+        reply_ref=create.reply_ref,
+    )
+    return tasks.submit(rt, account, create.request, simulation, extras)
+
+
+def _find(rt: Runtime, account: str, ident: str) -> Any:
+    if ident.isdigit() and len(ident) < 16:
+        return tasks.get_by_number(rt, account, int(ident))
+    return tasks.get(rt, account, ident)
+
+
+@router.post("/videos/omni")
+async def create_omni(
+    rt: RuntimeDep, account: AccountDep, fields: FormOrJson, simulate_header: SimulateHeader = None
+) -> dict[str, Any]:
+    """Create an Omni video the way useapi.net's `POST /videos/omni` does."""
+    task = await run_in_threadpool(_submit, rt, account, fields, simulate.parse(simulate_header))
+    return useapi.render_task(task)
+
+
+@router.get("/tasks/{ident}")
+async def get_task(rt: RuntimeDep, account: AccountDep, ident: str) -> dict[str, Any]:
+    """A task by its number (`task.id`); `?email=` is accepted and not required."""
+    return useapi.render_task(await run_in_threadpool(_find, rt, account, ident))
+
+
+@router.post("/assets")
+@router.post("/assets/", include_in_schema=False)
+async def upload_asset(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
+    """Upload raw bytes; the answer's `url` works as `image_N` or `video_1`."""
+    data = await request.body()
+    asset = await run_in_threadpool(
+        assets.upload, rt, account, request.headers.get("content-type"), data
+    )
+    status = {"image": 3, "video": 1}.get(asset.kind, 2)
+    return {"status": status, "url": asset.url, "message": "", "fileName": asset.file_name}
+
+
+@router.get("/assets/uploaded")
+async def list_assets(
+    rt: RuntimeDep, account: AccountDep, contentType: str | None = Query(None)
+) -> dict[str, Any]:
+    found = await run_in_threadpool(assets.list_uploaded, rt, account, contentType)
+    return {
+        "uploadAssetsList": [
+            {
+                "name": a.file_name,
+                "contentType": a.kind,
+                "resource": {
+                    "resource": a.url,
+                    "width": a.width,
+                    "height": a.height,
+                    "duration": a.duration_ms,
+                    "resourceKey": "",
+                },
+                "createTime": a.created_at,
+                "updateTime": a.created_at,
+            }
+            for a in found
+        ]
+    }
+
+
+def _account_doc(email: str, max_jobs: int) -> dict[str, Any]:
+    return {"email": email, "maxJobs": max_jobs, "password": "…secured…", "session": {}}
+
+
+@router.get("/accounts")
+async def list_accounts(rt: RuntimeDep, account: AccountDep) -> Any:
+    configured = await run_in_threadpool(channels.all_of, rt, account)
+    if not configured:
+        raise OmniError(
+            1203, "Configuration not found. To create configuration use POST /accounts."
+        )
+    return {email: _account_doc(email, jobs) for email, jobs in configured.items()}
+
+
+@router.get("/accounts/{email}")
+async def get_account(rt: RuntimeDep, account: AccountDep, email: str) -> dict[str, Any]:
+    configured = await run_in_threadpool(channels.all_of, rt, account)
+    if email not in configured:
+        raise OmniError(1203, f"Account {email} not found")
+    return _account_doc(email, configured[email])
+
+
+@router.post("/accounts", status_code=201)
+async def put_account(rt: RuntimeDep, account: AccountDep, fields: FormOrJson) -> JSONResponse:
+    """Configure an account (email) and its `maxJobs`; the password is not needed or kept."""
+    email, jobs = await run_in_threadpool(
+        channels.put, rt, account, fields.get("email"), fields.get("maxJobs")
+    )
+    return JSONResponse(_account_doc(email, jobs), status_code=201)

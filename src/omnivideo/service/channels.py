@@ -1,0 +1,38 @@
+"""useapi-style accounts: an email under an omnivideo account, with its own `maxJobs`."""
+
+from __future__ import annotations
+
+import re
+
+from omnivideo.contract.errors import OmniError, invalid
+from omnivideo.service.runtime import Runtime
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+MAX_JOBS = 50
+
+
+def put(rt: Runtime, account_id: str, email: object, max_jobs: object) -> tuple[str, int]:
+    if not isinstance(email, str) or not _EMAIL.match(email) or len(email) > 200:
+        raise invalid("email: must be an email address")
+    try:
+        jobs = int(str(max_jobs))
+    except ValueError:
+        raise invalid(f"maxJobs: must be an integer from 1 to {MAX_JOBS}") from None
+    if not 1 <= jobs <= MAX_JOBS:
+        raise invalid(f"maxJobs: must be from 1 to {MAX_JOBS}, got {jobs}")
+    rt.store.put_channel(account_id, email, jobs)
+    return email, jobs
+
+
+def all_of(rt: Runtime, account_id: str) -> dict[str, int]:
+    return rt.store.channels(account_id)
+
+
+def limit_of(rt: Runtime, account_id: str, email: str, override: int | None) -> int:
+    """The concurrency of ``email``: the request's `maxJobs`, else the configured one."""
+    configured = rt.store.channels(account_id).get(email)
+    if configured is None:
+        raise OmniError(
+            1203, f"Account {email} not found; configure it with POST /v1/kling/accounts"
+        )
+    return override or configured
