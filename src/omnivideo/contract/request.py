@@ -41,8 +41,9 @@ def _shown(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-# ASCII digits only ("²".isdigit() is true), and few enough for int() to be cheap.
-_DIGITS = re.compile(r"\s*([0-9]{1,19})\s*")
+# ASCII digits only ("²".isdigit() is true), few enough for int() to be cheap; a sign is
+# accepted so that every integer to_wire() writes as a string parses back.
+_DIGITS = re.compile(r"\s*([+-]?[0-9]{1,19})\s*")
 
 
 def _whole_seconds(value: Any) -> int:

@@ -1,0 +1,1 @@
+"""Inputs and outputs on disk: fetch, probe, and encode MP4 files."""
