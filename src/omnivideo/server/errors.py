@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from omnivideo.contract.errors import OmniError
-from omnivideo.dialects import kling
+from omnivideo.dialects import kling, openai, useapi
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +23,15 @@ def request_id(request: Request) -> str:
 
 
 def error_response(request: Request, error: OmniError) -> JSONResponse:
+    """The error in the wire form of the face the request came to (by its path)."""
     rid = request_id(request)
-    return JSONResponse(
-        kling.error_envelope(error, rid),
-        status_code=error.http_status,
-        headers={"X-Request-Id": rid},
-    )
+    headers = {"X-Request-Id": rid}
+    path = request.url.path
+    if path.startswith("/v1/kling/"):
+        return JSONResponse(useapi.error_body(error), status_code=useapi.http_status(error), headers=headers)
+    if path.startswith("/v1/videos") and not path.startswith("/v1/videos/omni-video"):
+        return JSONResponse(openai.error_body(error), status_code=error.http_status, headers=headers)
+    return JSONResponse(kling.error_envelope(error, rid), status_code=error.http_status, headers=headers)
 
 
 def install(app: FastAPI) -> None:

@@ -179,7 +179,7 @@ def build_job(rt: Runtime, task: Task, work_dir: Path) -> RenderJob:
     if video is not None and video.refer_type == "base":
         frames = frame_count(video.duration_s)
     else:
-        frames = frame_count(req.duration or DEFAULT_DURATION_S)
+        frames = frame_count(rules.effective_duration(req) or DEFAULT_DURATION_S)
 
     refs = []
     for kind, index in references.find_references(
