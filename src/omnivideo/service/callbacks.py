@@ -83,12 +83,15 @@ class CallbackDispatcher:
         return min(max((due - now_ms()) / 1000, 0.05), 5.0)
 
     def _dispatch_due(self) -> None:
-        for callback in self.store.due_callbacks(now_ms()):
-            with self._lock:
+        # The read happens under the lock: a sender marks its row delivered *before* it leaves
+        # `_in_flight`, so a row read here is either still in flight or truly pending. Reading
+        # outside the lock could see a row that was delivered meanwhile and send it twice.
+        with self._lock:
+            for callback in self.store.due_callbacks(now_ms()):
                 if callback.task_id in self._in_flight:
                     continue
                 self._in_flight.add(callback.task_id)
-            self._pool.submit(self._deliver, callback)
+                self._pool.submit(self._deliver, callback)
 
     def _deliver(self, callback: CallbackRecord) -> None:
         try:

@@ -1,0 +1,40 @@
+"""10,000 generated bodies against the running server: never a 5xx, always a Kling envelope."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from tests.contract.strategies import omni_bodies
+from tests.server.harness import Server
+
+
+@pytest.fixture(scope="module")
+def client(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.base_url, headers=server.headers(), timeout=30) as c:
+        yield c
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=10_000,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
+@given(body=omni_bodies())
+def test_any_body_gets_a_kling_envelope_over_http(client: httpx.Client, body: Any) -> None:
+    r = client.post("/v1/videos/omni-video", content=json.dumps(body), headers={"Content-Type": "application/json"})
+    assert r.status_code < 500, r.text
+    answer = r.json()
+    assert set(answer) >= {"code", "message", "request_id"}
+    if r.status_code == 200:
+        assert answer["code"] == 0 and answer["data"]["task_status"] == "submitted"
+    else:
+        assert answer["code"] in (1201, 1203, 1303), answer
+        assert answer["message"].strip()
