@@ -39,6 +39,8 @@ class Receiver:
 
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
+        #: (headers, raw body) of every accepted delivery
+        self.raw: list[tuple[dict[str, str], bytes]] = []
         self.fail_next = 0
         self.lock = threading.Lock()
         receiver = self
@@ -46,13 +48,15 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
-                body = json.loads(self.rfile.read(length))
+                raw = self.rfile.read(length)
+                body = json.loads(raw)
                 with receiver.lock:
                     failing = receiver.fail_next > 0
                     if failing:
                         receiver.fail_next -= 1
                     else:
                         receiver.received.append(body)
+                        receiver.raw.append(({k.lower(): v for k, v in self.headers.items()}, raw))
                 self.send_response(500 if failing else 200)
                 self.send_header("content-length", "0")
                 self.end_headers()

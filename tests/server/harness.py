@@ -85,6 +85,7 @@ class Server:
                 ("access key", "access_key"),
                 ("secret key", "secret_key"),
                 ("API key", "api_key"),
+                ("webhook secret", "webhook_secret"),
             ):
                 match = re.match(rf"\s+{key}:\s+(\S+)", line)
                 if match:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import time
 
 from tests.server.conftest import Receiver
@@ -42,6 +45,19 @@ def test_callbacks_arrive_in_order_with_the_flat_payload(
     assert last["task_info"] == {"external_task_id": "cb-1"}
     assert last["task_result"]["videos"][0]["url"].startswith(server.base_url)
     assert "watermark_url" not in last["task_result"]["videos"][0]
+
+
+def test_deliveries_carry_a_standard_webhooks_signature(server: Server, receiver: Receiver) -> None:
+    task_id = server.create({**BODY, "callback_url": receiver.url}).json()["data"]["task_id"]
+    wait_for(lambda: "succeed" in receiver.statuses(task_id))
+    secret = base64.b64decode(server.credentials["webhook_secret"].removeprefix("whsec_"))
+    for headers, raw in receiver.raw:
+        signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + raw
+        expected = base64.b64encode(hmac.new(secret, signed, hashlib.sha256).digest()).decode()
+        assert headers["webhook-signature"] == f"v1,{expected}"
+        assert abs(int(headers["webhook-timestamp"]) - time.time()) < 120
+    ids = [h["webhook-id"] for h, _ in receiver.raw]
+    assert len(set(ids)) == len(ids)
 
 
 def test_a_failing_receiver_is_retried_and_order_is_kept(

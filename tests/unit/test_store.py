@@ -20,7 +20,7 @@ def store(tmp_path: Path) -> Store:
     engine = make_engine(sqlite_url(tmp_path / "t.db"))
     migrate(engine)
     s = Store(engine)
-    s.create_account("acc", "test")
+    s.create_account("acc", "test", "whsec_" + "A" * 44)
     return s
 
 

@@ -36,6 +36,7 @@ def _print_credentials(creds: Any, heading: str) -> None:
     typer.echo(f"  access key:  {creds.access_key}", err=True)
     typer.echo(f"  secret key:  {creds.secret_key}", err=True)
     typer.echo(f"  API key:     {creds.api_key}", err=True)
+    typer.echo(f"  webhook secret: {creds.webhook_secret}", err=True)
     typer.echo("  (shown once; use the API key as 'Authorization: Bearer <API key>',", err=True)
     typer.echo("   or sign a Kling JWT with the access and secret key)", err=True)
 
@@ -172,8 +173,9 @@ def keys_create(
         typer.echo(json.dumps(creds.__dict__))
     else:
         typer.echo(
-            f"account:    {creds.account_id}\naccess key: {creds.access_key}\n"
-            f"secret key: {creds.secret_key}\nAPI key:    {creds.api_key}"
+            f"account:        {creds.account_id}\naccess key:     {creds.access_key}\n"
+            f"secret key:     {creds.secret_key}\nAPI key:        {creds.api_key}\n"
+            f"webhook secret: {creds.webhook_secret}"
         )
 
 

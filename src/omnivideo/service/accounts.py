@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import jwt
 
@@ -26,6 +27,8 @@ class NewCredentials:
     access_key: str
     secret_key: str
     api_key: str
+    #: verifies the signatures of callback deliveries (empty for a key added to an old account)
+    webhook_secret: str = ""
 
 
 def _hash(api_key: str) -> str:
@@ -43,8 +46,9 @@ def create_key(store: Store, account_id: str, name: str) -> NewCredentials:
 def create_account(store: Store, name: str = "default") -> NewCredentials:
     """A new account with one set of credentials."""
     account_id = "acc_" + secrets.token_hex(8)
-    store.create_account(account_id, name)
-    return create_key(store, account_id, name)
+    webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    store.create_account(account_id, name, webhook_secret)
+    return replace(create_key(store, account_id, name), webhook_secret=webhook_secret)
 
 
 def ensure_account(store: Store) -> NewCredentials | None:

@@ -7,8 +7,13 @@ only its own task's callbacks, never task processing.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -17,6 +22,22 @@ from omnivideo.store.records import CallbackRecord
 from omnivideo.store.repo import Store, now_ms
 
 log = logging.getLogger(__name__)
+
+
+def webhook_headers(
+    secret: str, message_id: str, body: bytes, timestamp: int | None = None
+) -> dict[str, str]:
+    """Standard Webhooks headers: ``webhook-signature: v1,<base64 HMAC-SHA256>`` over
+    ``{id}.{timestamp}.{body}``, keyed with the account's ``whsec_`` secret. The id stays the
+    same across retries, so receivers can deduplicate on it."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = hmac.new(key, f"{message_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": stamp,
+        "webhook-signature": "v1," + base64.b64encode(signed).decode(),
+    }
 
 
 class CallbackDispatcher:
@@ -118,8 +139,14 @@ class CallbackDispatcher:
 
     def _send(self, callback: CallbackRecord) -> str | None:
         """POST one callback; None on a 2xx answer, else what went wrong."""
+        body = json.dumps(callback.payload, separators=(",", ":"), ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json", "User-Agent": "omnivideo-callbacks"}
+        if callback.secret:
+            headers.update(
+                webhook_headers(callback.secret, f"{callback.task_id}-{callback.seq}", body)
+            )
         try:
-            response = self._client.post(callback.url, json=callback.payload)
+            response = self._client.post(callback.url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             return f"{type(exc).__name__}: {exc}"
         if 200 <= response.status_code < 300:

@@ -11,6 +11,7 @@ class Account:
     id: str
     name: str
     created_at: int
+    webhook_secret: str = ""
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class CallbackRecord:
     payload: dict[str, Any]
     attempts: int
     created_at: int
+    #: the account's webhook secret, to sign the delivery
+    secret: str = ""
 
 
 @dataclass(frozen=True)

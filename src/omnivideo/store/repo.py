@@ -97,16 +97,18 @@ class Store:
 
     # -- accounts and keys ---------------------------------------------------------------
 
-    def create_account(self, account_id: str, name: str) -> Account:
+    def create_account(self, account_id: str, name: str, webhook_secret: str) -> Account:
         with self._write() as s:
-            row = AccountRow(id=account_id, name=name, created_at=now_ms())
+            row = AccountRow(
+                id=account_id, name=name, webhook_secret=webhook_secret, created_at=now_ms()
+            )
             s.add(row)
-        return Account(row.id, row.name, row.created_at)
+        return Account(row.id, row.name, row.created_at, row.webhook_secret)
 
     def list_accounts(self) -> list[Account]:
         with self._read() as s:
             rows = s.scalars(select(AccountRow).order_by(AccountRow.created_at)).all()
-            return [Account(r.id, r.name, r.created_at) for r in rows]
+            return [Account(r.id, r.name, r.created_at, r.webhook_secret) for r in rows]
 
     def add_key(
         self,
@@ -407,18 +409,22 @@ class Store:
                 .group_by(CallbackRow.task_id)
                 .subquery()
             )
-            rows = s.scalars(
-                select(CallbackRow)
+            rows = s.execute(
+                select(CallbackRow, AccountRow.webhook_secret)
                 .join(
                     head, (CallbackRow.task_id == head.c.task_id) & (CallbackRow.seq == head.c.seq)
                 )
+                .join(TaskRow, TaskRow.task_id == CallbackRow.task_id)
+                .join(AccountRow, AccountRow.id == TaskRow.account_id)
                 .where(CallbackRow.next_attempt_at <= now)
                 .order_by(CallbackRow.next_attempt_at, CallbackRow.id)
                 .limit(limit)
             ).all()
             return [
-                CallbackRecord(r.id, r.task_id, r.seq, r.url, r.payload, r.attempts, r.created_at)
-                for r in rows
+                CallbackRecord(
+                    r.id, r.task_id, r.seq, r.url, r.payload, r.attempts, r.created_at, secret
+                )
+                for r, secret in rows
             ]
 
     def next_callback_due(self) -> int | None:

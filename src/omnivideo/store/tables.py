@@ -27,6 +27,8 @@ class AccountRow(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    #: signs callback deliveries (Standard Webhooks, `whsec_...`)
+    webhook_secret: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[int] = mapped_column(BigInteger)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 19:38:07.408986
+Create Date: 2026-11-21 19:48:57.762448
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ def upgrade() -> None:
         "accounts",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("webhook_secret", sa.String(length=80), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
