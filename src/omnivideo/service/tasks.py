@@ -178,6 +178,13 @@ def list_page(rt: Runtime, account_id: str, offset: int, limit: int) -> list[Tas
     return rt.store.list_tasks(account_id, offset, limit)
 
 
+def list_after(
+    rt: Runtime, account_id: str, after: Task | None, limit: int, *, ascending: bool
+) -> list[Task]:
+    """Cursor paging: the account's tasks after ``after`` in creation order."""
+    return rt.store.list_tasks_after(account_id, after, limit, ascending=ascending)
+
+
 def run(rt: Runtime, task_id: str) -> None:
     """Render one task to its end. Called by workers; never raises for a task's own failure."""
     claimed = rt.store.claim(task_id, CALLBACK_FOR)

@@ -28,7 +28,7 @@ async def create_video(
 
 def _list(rt: Runtime, account: str, after: str | None, limit: int, order: str) -> dict[str, Any]:
     pivot = tasks.get(rt, account, openai.task_id_of(after)) if after else None
-    page = rt.store.list_tasks_after(account, pivot, limit + 1, ascending=order == "asc")
+    page = tasks.list_after(rt, account, pivot, limit + 1, ascending=order == "asc")
     return openai.render_list(page[:limit], has_more=len(page) > limit)
 
 

@@ -1,0 +1,98 @@
+"""What the engine receives: a RenderJob built from a stored task, with every input resolved."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from omnivideo.contract import parse_request
+from omnivideo.service import elements, inputs, tasks
+from omnivideo.service.runtime import Runtime, open_runtime
+from omnivideo.settings import Settings
+
+
+def png_b64(size: tuple[int, int], color: tuple[int, int, int]) -> str:
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+@pytest.fixture
+def rt(tmp_path: Path) -> Iterator[Runtime]:
+    runtime = open_runtime(Settings(data_dir=tmp_path / "data"))
+    runtime.store.create_account("acc", "test", "whsec_" + "A" * 44)
+    yield runtime
+    runtime.stop()
+
+
+def test_elements_and_images_reach_the_job_in_prompt_order(rt: Runtime) -> None:
+    element = elements.create_custom(
+        rt,
+        "acc",
+        {
+            "element_name": "cube",
+            "element_frontal_image": png_b64((400, 400), (200, 0, 0)),
+            "element_refer_list": [{"image_url": png_b64((400, 400), (150, 0, 0))}],
+        },
+    )
+    req = parse_request(
+        {
+            "model_name": "kling-v3-omni",
+            "mode": "std",
+            "duration": "4",
+            "aspect_ratio": "9:16",
+            "prompt": "<<<element_1>>> meets <<<image_2>>> and <<<image_1>>>",
+            "image_list": [
+                {"image_url": png_b64((400, 500), (0, 200, 0))},
+                {"image_url": png_b64((500, 400), (0, 0, 200))},
+            ],
+            "element_list": [{"element_id": element.element_id}],
+        }
+    )
+    task = tasks.submit(rt, "acc", req)
+    job = inputs.build_job(rt, task, rt.settings.data_dir / "work")
+    assert (job.width, job.height, job.fps, job.frame_count) == (720, 1280, 24, 96)
+    assert [(r.kind, r.index) for r in job.references] == [
+        ("element", 1),
+        ("image", 2),
+        ("image", 1),
+    ]
+    assert job.references[0].element is not None
+    assert Image.open(job.references[0].element.frontal_image).getpixel((5, 5)) == (200, 0, 0)
+    assert Image.open(job.references[1].image).getpixel((5, 5)) == (0, 0, 200)  # type: ignore[arg-type]
+    assert len(job.reference_images) == 2 and job.first_frame is None
+    assert sum(s.frames for s in job.shots) == job.frame_count
+
+
+def test_first_frame_sets_the_shape_and_shots_cut_exactly(rt: Runtime) -> None:
+    req = parse_request(
+        {
+            "model_name": "kling-v3-omni",
+            "mode": "pro",
+            "multi_shot": True,
+            "shot_type": "customize",
+            "duration": "7",
+            "multi_prompt": [
+                {"index": 1, "prompt": "one", "duration": "2"},
+                {"index": 2, "prompt": "two", "duration": "5"},
+            ],
+            "image_list": [{"image_url": png_b64((600, 600), (9, 9, 9))}],
+        }
+    )
+    job = inputs.build_job(rt, tasks.submit(rt, "acc", req), rt.settings.data_dir / "work")
+    assert [(s.prompt, s.frames) for s in job.shots] == [("one", 48), ("two", 120)]
+    first = parse_request(
+        {
+            "prompt": "go",
+            "duration": "5",
+            "mode": "std",
+            "image_list": [{"image_url": png_b64((1000, 500), (1, 2, 3)), "type": "first_frame"}],
+        }
+    )
+    job = inputs.build_job(rt, tasks.submit(rt, "acc", first), rt.settings.data_dir / "work")
+    assert (job.width, job.height) == (1440, 720) and job.first_frame is not None
