@@ -1,0 +1,58 @@
+"""The `omnivideo` command: keys, --no-auth, start-up errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.server.harness import Server
+
+
+def omnivideo(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "omnivideo.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_keys_create_list_revoke(server: Server) -> None:
+    data = str(server.data_dir)
+    created = json.loads(
+        omnivideo("keys", "create", "--name", "ci", "--json", "--data-dir", data).stdout
+    )
+    assert set(created) >= {"account_id", "access_key", "secret_key", "api_key", "webhook_secret"}
+    headers = {"Authorization": f"Bearer {created['api_key']}"}
+    assert httpx.get(f"{server.base_url}/v1/videos/omni-video", headers=headers).json()["code"] == 0
+    listed = json.loads(omnivideo("keys", "list", "--json", "--data-dir", data).stdout)
+    mine = next(k for k in listed if k["access_key"] == created["access_key"])
+    assert mine["revoked"] is False and created["secret_key"] not in json.dumps(listed)
+    assert omnivideo("keys", "revoke", created["access_key"], "--data-dir", data).returncode == 0
+    revoked = httpx.get(f"{server.base_url}/v1/videos/omni-video", headers=headers)
+    assert (revoked.status_code, revoked.json()["code"]) == (401, 1002)
+    assert omnivideo("keys", "revoke", created["access_key"], "--data-dir", data).returncode == 1
+
+
+def test_no_auth_only_on_loopback(tmp_path: Path) -> None:
+    refused = omnivideo("serve", "--no-auth", "--host", "0.0.0.0", "--data-dir", str(tmp_path))
+    assert refused.returncode == 2 and "loopback" in refused.stderr
+    srv = Server(tmp_path / "open", extra_args=["--no-auth"]).start()
+    try:
+        r = httpx.post(
+            f"{srv.base_url}/v1/videos/omni-video", json={"prompt": "no key needed", "mode": "std"}
+        )
+        assert r.json()["code"] == 0
+    finally:
+        srv.stop()
+
+
+def test_unknown_engine_is_a_clear_start_up_error(tmp_path: Path) -> None:
+    result = omnivideo("serve", "--engine", "nope", "--data-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert "unknown engine 'nope'" in result.stderr and "preview" in result.stderr
+    assert "Traceback" not in result.stderr
