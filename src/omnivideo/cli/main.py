@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from omnivideo.contract.request import AspectRatio, Mode
 from omnivideo.settings import Settings
 
 app = typer.Typer(
@@ -258,8 +259,8 @@ def still(
     prompt: Annotated[
         str, typer.Option(help="The prompt to render.")
     ] = "A red fox trotting through fresh snow at dawn, cinematic",
-    mode: Annotated[str, typer.Option(help="std or pro.")] = "pro",
-    aspect_ratio: Annotated[str, typer.Option(help="16:9, 9:16 or 1:1.")] = "16:9",
+    mode: Annotated[Mode, typer.Option(help="std (720p) or pro (1080p).")] = "pro",
+    aspect_ratio: Annotated[AspectRatio, typer.Option(help="16:9, 9:16 or 1:1.")] = "16:9",
     at_second: Annotated[float, typer.Option(help="Time of the frame.")] = 2.5,
 ) -> None:
     """Render one frame of a preview video to a PNG."""

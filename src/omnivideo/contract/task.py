@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-class TaskStatus(str, enum.Enum):
+class TaskStatus(enum.StrEnum):
     """The lifecycle of a task; the values are Kling's wire words (note `succeed`)."""
 
     SUBMITTED = "submitted"

@@ -104,3 +104,20 @@ def parse_query(body: Any) -> TaskView:
             provider_status=str(data["status"]),
         )
     raise ValueError("neither the official nor the wrapper query shape")
+
+
+def parse_created(body: Any) -> TaskView:
+    """A create answer as a TaskView: the official envelope (what CometAPI documents), the
+    new-api wrapper, or a bare ``{"task_id": ...}`` / ``{"data": "<task id>"}`` as some relays
+    answer."""
+    if isinstance(body, dict):
+        data = body.get("data")
+        if isinstance(data, dict) and ("task_status" in data or "status" in data):
+            return parse_query(body)
+        if isinstance(data, dict) and data.get("task_id"):
+            return TaskView(task_id=str(data["task_id"]), status=TaskStatus.SUBMITTED)
+        if isinstance(data, str | int) and not isinstance(data, bool) and str(data):
+            return TaskView(task_id=str(data), status=TaskStatus.SUBMITTED)
+        if body.get("task_id"):
+            return TaskView(task_id=str(body["task_id"]), status=TaskStatus.SUBMITTED)
+    raise ValueError("not a create answer: no task_id")

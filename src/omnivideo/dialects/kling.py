@@ -37,7 +37,8 @@ def error_envelope(error: OmniError, request_id: str | None = None) -> dict[str,
 
 
 def _task_info(task: Task) -> dict[str, Any]:
-    info: dict[str, Any] = {}
+    # Engines may add facts (the relay's upstream and its task id) after `external_task_id`.
+    info: dict[str, Any] = dict(task.options.get("task_info") or {})
     if task.external_task_id is not None:
         info["external_task_id"] = task.external_task_id
     return info

@@ -302,3 +302,74 @@ def parse_task(body: Any) -> TaskView:
         updated_at=task.get("updateTime"),
         provider_status=f"{number} {name}".strip(),
     )
+
+
+_VERSION_OF = {model: version for version, model in VERSIONS.items()}
+_KLING_REF = re.compile(r"<<<(image|element|video)_([0-9]{1,9})>>>")
+
+
+def to_wire(req: OmniRequest) -> dict[str, Any]:
+    """A contract request as a useapi create body: the inverse of :func:`parse_create`.
+
+    Reference images become ``image_1…``, the first and end frame ``frame_start``/``frame_end``,
+    elements ``element_N``, the video ``video_1`` (with ``refer_type``), customized shots
+    ``shot_N_prompt``/``shot_N_duration``, ``callback_url`` becomes ``replyUrl``, and
+    ``<<<image_N>>>`` references become ``@image_M`` with M counted among reference images.
+    useapi has no ``external_task_id``, ``watermark_info`` or ``negative_prompt``: they are
+    dropped. What useapi cannot express at all is ``OmniError(1201)``.
+    """
+    if req.model_name not in _VERSION_OF:
+        raise invalid(f"model_name: useapi offers {', '.join(_VERSION_OF)}, not {req.model_name}")
+    fields: dict[str, Any] = {"omni_version": _VERSION_OF[req.model_name], "mode": req.mode}
+    number: dict[int, int] = {}  # Kling's 1-based image_list index -> useapi's image number
+    refs = [i for i, image in enumerate(req.image_list) if image.type is None]
+    for n, i in enumerate(refs, start=1):
+        number[i + 1] = n
+        fields[f"image_{n}"] = req.image_list[i].image_url
+    # parse_create appends the frames after the reference images, first frame first.
+    position = len(refs)
+    for kind, name in (("first_frame", "frame_start"), ("end_frame", "frame_end")):
+        for i, image in enumerate(req.image_list):
+            if image.type == kind:
+                position += 1
+                number[i + 1] = position
+                fields[name] = image.image_url
+    for n, element in enumerate(req.element_list, start=1):
+        fields[f"element_{n}"] = str(element.element_id)
+    if len(req.video_list) > 1:
+        raise invalid("video_list: useapi takes one video (video_1)")
+    for video in req.video_list:
+        fields["video_1"] = video.video_url
+        fields["refer_type"] = video.refer_type
+        if video.keep_original_sound == "yes":
+            fields["keep_original_sound"] = "yes"
+
+    def rewrite(text: str) -> str:
+        def swap(match: re.Match[str]) -> str:
+            kind, n = match.group(1), int(match.group(2))
+            return f"@{kind}_{number.get(n, n) if kind == 'image' else n}"
+
+        return _KLING_REF.sub(swap, text)
+
+    if req.multi_shot:
+        if req.shot_type != "customize":
+            raise invalid("shot_type: useapi takes customized shots only (shot_N_prompt)")
+        if len(req.multi_prompt or []) > MAX_SHOTS:
+            raise invalid(f"multi_prompt: useapi takes at most {MAX_SHOTS} shots")
+        for n, shot in enumerate(sorted(req.multi_prompt or [], key=lambda s: s.index), 1):
+            fields[f"shot_{n}_prompt"] = rewrite(shot.prompt)
+            fields[f"shot_{n}_duration"] = str(shot.duration)
+    else:
+        prompt = rewrite(req.prompt or "")
+        if len(prompt) > MAX_PROMPT:
+            raise invalid(f"prompt: is {len(prompt)} characters; useapi takes at most {MAX_PROMPT}")
+        fields["prompt"] = prompt
+        if req.duration is not None:
+            fields["duration"] = str(req.duration)
+    if req.sound == "on":
+        fields["sound"] = "on"
+    if req.aspect_ratio is not None:
+        fields["aspect_ratio"] = req.aspect_ratio
+    if req.callback_url is not None:
+        fields["replyUrl"] = req.callback_url
+    return fields

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from omnivideo.contract.errors import OmniError
 
@@ -108,14 +108,38 @@ class RenderedVideo:
     width: int
     height: int
     watermarked_path: Path | None = None
+    #: facts to show in the task's `task_info` (e.g. the relay's upstream and its task id)
+    info: dict[str, Any] = field(default_factory=dict)
+    #: units the render cost where the engine knows better than the price table (upstream's)
+    units: str | None = None
 
 
 class RunContext:
-    """Progress and cancellation for one render. Thread-safe: the worker cancels from outside."""
+    """Progress, cancellation and saved state for one render.
 
-    def __init__(self, on_progress: Callable[[float, str], None] | None = None) -> None:
+    Thread-safe: the worker cancels from outside. ``state`` is what the engine saved with
+    :meth:`save_state` during an earlier, interrupted run of the same task (empty at first): an
+    engine that hands work to something outside (the relay's upstream task) saves its handle
+    there, so a restart resumes that work instead of starting it twice.
+    """
+
+    def __init__(
+        self,
+        on_progress: Callable[[float, str], None] | None = None,
+        *,
+        state: dict[str, Any] | None = None,
+        on_save: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self._on_progress = on_progress
         self._cancelled = threading.Event()
+        self.state: dict[str, Any] = dict(state or {})
+        self._on_save = on_save
+
+    def save_state(self, state: dict[str, Any]) -> None:
+        """Persist ``state`` (JSON-serialisable) with the task before going on."""
+        self.state = dict(state)
+        if self._on_save is not None:
+            self._on_save(self.state)
 
     def cancel(self) -> None:
         self._cancelled.set()

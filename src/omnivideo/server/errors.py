@@ -28,10 +28,16 @@ def error_response(request: Request, error: OmniError) -> JSONResponse:
     headers = {"X-Request-Id": rid}
     path = request.url.path
     if path.startswith("/v1/kling/"):
-        return JSONResponse(useapi.error_body(error), status_code=useapi.http_status(error), headers=headers)
+        return JSONResponse(
+            useapi.error_body(error), status_code=useapi.http_status(error), headers=headers
+        )
     if path.startswith("/v1/videos") and not path.startswith("/v1/videos/omni-video"):
-        return JSONResponse(openai.error_body(error), status_code=error.http_status, headers=headers)
-    return JSONResponse(kling.error_envelope(error, rid), status_code=error.http_status, headers=headers)
+        return JSONResponse(
+            openai.error_body(error), status_code=error.http_status, headers=headers
+        )
+    return JSONResponse(
+        kling.error_envelope(error, rid), status_code=error.http_status, headers=headers
+    )
 
 
 def install(app: FastAPI) -> None:

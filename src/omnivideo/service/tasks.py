@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any
 
 from omnivideo.contract import rules
@@ -211,10 +212,15 @@ def run(rt: Runtime, task_id: str) -> None:
         shutil.rmtree(work_dir, ignore_errors=True)
         job = inputs.build_job(rt, task, work_dir)
         count = max(1, int(task.options.get("count", 1)))
+        saved: dict[str, Any] = dict(task.options.get("engine_state") or {})
         rendered = []
         for i in range(count):
             # Each of `count` videos gets its own seed and its share of the progress bar.
-            part = RunContext(_share_of(ctx, i, count))
+            part = RunContext(
+                _share_of(ctx, i, count),
+                state=saved.get(str(i)),
+                on_save=_state_saver(rt, task_id, saved, i),
+            )
             rendered.append(
                 rt.engine.render(replace(job, seed=job.seed + i, work_dir=work_dir / str(i)), part)
             )
@@ -229,6 +235,18 @@ def run(rt: Runtime, task_id: str) -> None:
     finally:
         rt.running.pop(task_id, None)
         shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _state_saver(
+    rt: Runtime, task_id: str, saved: dict[str, Any], index: int
+) -> Callable[[dict[str, Any]], None]:
+    """Persist video ``index``'s engine state with the task, so a restart can resume it."""
+
+    def save(state: dict[str, Any]) -> None:
+        saved[str(index)] = state
+        rt.store.merge_options(task_id, engine_state=dict(saved))
+
+    return save
 
 
 def _share_of(ctx: RunContext, index: int, count: int) -> Callable[[float, str], None]:
@@ -292,5 +310,13 @@ def _succeed(rt: Runtime, task: Task, rendered: list[RenderedVideo], video_input
     billed = max(1, round(seconds)) if video_input else seconds
     sound = task.request.get("sound") == "on"
     cost = units(mode, billed * len(rendered), video_input=video_input, sound=sound)
+    if all(output.units is not None for output in rendered):
+        # The engine knows the real cost (the relay reports its upstream's deduction).
+        cost = format(sum((Decimal(str(output.units)) for output in rendered), Decimal(0)).normalize(), "f")
+    info: dict[str, Any] = {}
+    for output in rendered:
+        info.update(output.info)
+    if info:
+        rt.store.merge_options(task.task_id, task_info=info)
     rt.store.finish(task.task_id, TaskStatus.SUCCEED, CALLBACK_FOR, videos=videos, units=cost)
     rt.poke_callbacks()

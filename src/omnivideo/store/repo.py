@@ -302,6 +302,13 @@ class Store:
                 self._enqueue_callback(s, row, callback_for)
             return _task(row), row.attempts
 
+    def merge_options(self, task_id: str, **changes: Any) -> None:
+        """Merge keys into a task's options (engine state, task_info extras)."""
+        with self._write() as s:
+            row = s.get(TaskRow, task_id)
+            if row is not None:
+                row.options = {**(row.options or {}), **changes}
+
     def set_progress(self, task_id: str, progress: float) -> None:
         # Progress is not a status change: no updated_at bump, no callback.
         with self._write() as s:
