@@ -95,6 +95,10 @@ class RenderJob:
     watermark: bool = False
     #: where the engine writes its files
     work_dir: Path = field(default_factory=lambda: Path("."))
+    #: the request as the official API spells it, for engines that forward it (relay)
+    request: dict[str, Any] = field(default_factory=dict)
+    #: every image_list entry's local file, in list order (frames included)
+    image_files: tuple[Path, ...] = ()
 
     @property
     def duration_s(self) -> float:

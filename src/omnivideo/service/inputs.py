@@ -228,4 +228,6 @@ def build_job(rt: Runtime, task: Task, work_dir: Path) -> RenderJob:
         sound=req.sound == "on",
         watermark=bool(req.watermark_info and req.watermark_info.enabled),
         work_dir=work_dir,
+        request=dict(task.request),
+        image_files=tuple(image_paths),
     )
