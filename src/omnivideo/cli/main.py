@@ -8,6 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
+from omnivideo.cli import auth as auth_cli
+from omnivideo.cli import generate as generate_cli
+from omnivideo.cli import tasks as tasks_cli
 from omnivideo.contract.request import AspectRatio, Mode
 from omnivideo.settings import Settings
 
@@ -20,6 +23,9 @@ keys_app = typer.Typer(help="Manage accounts' credentials.", no_args_is_help=Tru
 app.add_typer(keys_app, name="keys")
 elements_app = typer.Typer(help="Manage the element library.", no_args_is_help=True)
 app.add_typer(elements_app, name="elements")
+app.command("generate")(generate_cli.generate)
+app.add_typer(tasks_cli.app, name="tasks")
+app.add_typer(auth_cli.app, name="auth")
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory (env OMNIVIDEO_DATA_DIR).")
