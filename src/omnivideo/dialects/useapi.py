@@ -146,7 +146,11 @@ def parse_create(fields: Mapping[str, Any]) -> UseapiCreate:
         "image_list": image_list,
         "element_list": [{"element_id": value} for value in elements.values()],
         "video_list": [
-            {"video_url": url, "refer_type": _str(fields, "refer_type") or "base"}
+            {
+                "video_url": url,
+                "refer_type": _str(fields, "refer_type") or "base",
+                "keep_original_sound": _str(fields, "keep_original_sound") or "no",
+            }
             for url in videos.values()
         ],
     }

@@ -221,7 +221,16 @@ class Store:
             s.add(row)
             try:
                 s.flush()
-            except IntegrityError as exc:  # an 18-digit id clash is astronomically rare; say so
+            except IntegrityError as exc:
+                # The SELECT above cannot see a concurrent create with the same external id
+                # (another process on the same database): the unique constraint does.
+                if "external" in str(exc.orig):
+                    raise OmniError(
+                        1201,
+                        f"external_task_id: {task.external_task_id!r} is already used; "
+                        "it must be unique within the account",
+                    ) from None
+                # An 18-digit id clash is astronomically rare; say so rather than hide it.
                 raise OmniError(5000, "task id collision, please retry") from exc
             self._enqueue_callback(s, row, callback_for)
             return _task(row)

@@ -43,6 +43,9 @@ async def get_task(rt: RuntimeDep, account: AccountDep, ident: str) -> dict[str,
 
 @router.get("/v1/videos/omni-video")
 async def list_tasks(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
+    external = request.query_params.get("external_task_id")
+    if external:
+        return _render(rt, await run_in_threadpool(tasks.get, rt, account, external))
     offset, limit = page_params(request)
     page = await run_in_threadpool(tasks.list_page, rt, account, offset, limit)
     return kling.envelope([kling.render_task(t) for t in page], request_id(request))
