@@ -1,0 +1,159 @@
+"""The preview engine's camera: slow zoom and pan over a picture, a frame at a time.
+
+Two kinds of picture, two ways to film them, both cheap per frame:
+
+- :class:`SoftPicture`, the generated landscape, drawn at half size: Pillow frames it with
+  sub-pixel precision at half size, and swscale (SIMD, without the GIL) enlarges it.
+- :class:`Photo`, a first or end frame: exact at rest, resampled by Pillow at full size
+  when the camera moves (photos have detail; they get the careful path).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from av.video.frame import VideoFrame
+from av.video.reformatter import VideoReformatter
+from PIL import Image, ImageOps
+
+from omnivideo.media.encode import plane_views, planes_to_frame, rgb_to_planes, tag_bt709
+
+Box = tuple[float, float, float, float]
+_BILINEAR = Image.Resampling.BILINEAR
+
+
+def ease(t: float) -> float:
+    return 0.5 - 0.5 * math.cos(math.pi * min(max(t, 0.0), 1.0))
+
+
+def smoothstep(x: float) -> float:
+    x = min(max(x, 0.0), 1.0)
+    return x * x * (3 - 2 * x)
+
+
+def yield_gil() -> None:
+    """Let the encoding thread take the GIL now.
+
+    Pillow keeps the GIL through its work, and a thread waiting for it otherwise waits a
+    whole switch interval (5 ms) on top: an idle gap for x264 on every frame.
+    """
+    time.sleep(0)
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A slow zoom and pan. ``arc``: push in and come back, ending where it started.
+
+    Pan positions are in -1..1 of the room the zoom leaves, so the view never leaves the
+    picture; a zoom of exactly 1 is the whole picture, pixel for pixel.
+    """
+
+    zoom_from: float
+    zoom_to: float
+    pan_from: tuple[float, float]
+    pan_to: tuple[float, float]
+    arc: bool = False
+
+    def box(self, t: float) -> Box | None:
+        """The visible part of the source as fractions (x0, y0, x1, y1); None for all of it."""
+        if self.arc:
+            z = 1.0 + (self.zoom_to - 1.0) * (0.5 - 0.5 * math.cos(2 * math.pi * t))
+            s = t
+        else:
+            s = ease(t)
+            z = self.zoom_from * (1.0 - s) + self.zoom_to * s
+        if z == 1.0:
+            return None
+        px = self.pan_from[0] * (1.0 - s) + self.pan_to[0] * s
+        py = self.pan_from[1] * (1.0 - s) + self.pan_to[1] * s
+        span = 1.0 / z
+        cx = 0.5 + px * (1.0 - span) / 2
+        cy = 0.5 + py * (1.0 - span) / 2
+        return (cx - span / 2, cy - span / 2, cx + span / 2, cy + span / 2)
+
+
+def frame_box(images: list[Image.Image], box: Box | None, w: int, h: int) -> list[Image.Image]:
+    """Pillow's view of Y, U, V images through ``box`` at ``w`` × ``h`` (sub-pixel exact)."""
+    out = []
+    for i, plane in enumerate(images):
+        size = (w, h) if i == 0 else (w // 2, h // 2)
+        if box is None and plane.size == size:
+            out.append(plane.copy())
+            continue
+        pw, ph = plane.size
+        b = box or (0.0, 0.0, 1.0, 1.0)
+        out.append(plane.resize(size, _BILINEAR, box=(b[0] * pw, b[1] * ph, b[2] * pw, b[3] * ph)))
+    return out
+
+
+class SoftPicture:
+    """A soft picture held at half the output size (the generated landscape)."""
+
+    def __init__(self, images: list[Image.Image]) -> None:
+        self.images = images
+        # One scaler for the whole shot: swscale's set-up then happens once, not every frame.
+        self._scaler = VideoReformatter()
+
+    def view(self, box: Box | None, w: int, h: int) -> VideoFrame:
+        hw, hh = max(2, (w // 2) & ~1), max(2, (h // 2) & ~1)
+        small = frame_box(self.images, box, hw, hh)
+        half = planes_to_frame((np.asarray(small[0]), np.asarray(small[1]), np.asarray(small[2])))
+        full = self._scaler.reformat(half, width=w, height=h, interpolation="BILINEAR")
+        return tag_bt709(full)
+
+
+def load_image(path: Path) -> Image.Image:
+    with Image.open(path) as im:
+        im.draft("RGB", (4096, 4096))
+        return ImageOps.exif_transpose(im).convert("RGB")
+
+
+class Photo:
+    """An input image cover-fitted to the output, filmed at full size with sub-pixel precision.
+
+    Photos have detail, so their moves are resampled by Pillow from the full-size picture;
+    at rest (a zoom of 1) the view is the picture itself, pixel for pixel.
+    """
+
+    def __init__(self, path: Path, w: int, h: int) -> None:
+        fitted = ImageOps.fit(load_image(path), (w, h), Image.Resampling.LANCZOS)
+        self.exact = rgb_to_planes(np.asarray(fitted))
+        self.images = [Image.fromarray(p, "L") for p in self.exact]
+
+    def view(self, box: Box | None, w: int, h: int) -> VideoFrame:
+        if box is None:
+            return planes_to_frame(self.exact)
+        y, u, v = frame_box(self.images, box, w, h)
+        return planes_to_frame((np.asarray(y), np.asarray(u), np.asarray(v)))
+
+    def blended_view(
+        self, other: Photo, weight: float, box: Box | None, w: int, h: int
+    ) -> VideoFrame:
+        """The view of this photo cross-faded with ``other``: blended first, then filmed once."""
+        mixed = [Image.blend(a, b, weight) for a, b in zip(self.images, other.images, strict=True)]
+        y, u, v = frame_box(mixed, box, w, h)
+        return planes_to_frame((np.asarray(y), np.asarray(u), np.asarray(v)))
+
+
+def mix(a: VideoFrame, b: VideoFrame, weight: float) -> VideoFrame:
+    """A cross-fade of two frames (``weight`` of ``b``)."""
+    k = round(min(max(weight, 0.0), 1.0) * 256)
+    if k == 0:
+        return a
+    if k == 256:
+        return b
+    out = VideoFrame(a.width, a.height, "yuv420p")
+    for pa, pb, po in zip(plane_views(a), plane_views(b), plane_views(out), strict=True):
+        acc = pa.astype(np.uint16)
+        acc *= 256 - k
+        other = pb.astype(np.uint16)
+        other *= k
+        acc += other
+        acc += 128
+        acc >>= 8
+        po[...] = acc
+    return tag_bt709(out)

@@ -1,0 +1,277 @@
+"""The relay engine: omnivideo as a durable gateway to hosted Kling providers.
+
+A task is sent to the first upstream that takes it, in the upstream's own dialect (through the
+SDK, :mod:`omnivideo.client`), polled until it ends, and its MP4 is downloaded into omnivideo's
+storage, so results outlive the provider's 30 days and its hotlink protection.
+
+    for each upstream, in the order given:
+        wait for a free slot on it (the per-upstream concurrency limit: queue, don't provoke 1303)
+        create with external_task_id "ov-<task_id>", after saving that choice with the task
+        connection error, 5xx, "at capacity", bad credentials  -> next upstream
+        1301 (content policy), 1201 (invalid request)          -> the task fails with its message
+    poll with growing intervals; a 429 / 1302 / 1303 while polling means wait, not fail
+    download the result; task_info shows the upstream, its task id and its units
+
+Restarts: the engine saves ``{upstream, external_task_id}`` before it creates and the upstream
+task id right after. A task interrupted by a restart resumes polling that upstream task; where
+only the external id was saved, it looks the task up by it before creating, so it never submits
+one twice (useapi has no external ids: there a crash in the instant between its create and the
+save could submit twice).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from omnivideo.client import (
+    AuthenticationError,
+    BillingError,
+    Client,
+    ContentPolicyError,
+    InvalidRequestError,
+    NotFoundError,
+    OmniVideoError,
+    RateLimitError,
+    ServerError,
+    TaskFailed,
+    TaskView,
+    WaitTimeout,
+)
+from omnivideo.client.download import download_file
+from omnivideo.client.providers import PROVIDERS
+from omnivideo.contract.errors import OmniError
+from omnivideo.contract.request import OmniRequest, parse_request
+from omnivideo.engines.base import Cancelled, Engine, RenderedVideo, RenderJob, RunContext
+from omnivideo.media.probe import probe_video
+
+log = logging.getLogger(__name__)
+
+#: longest a relayed task may take upstream
+UPSTREAM_TIMEOUT_S = 6 * 3600.0
+
+
+@dataclass(frozen=True)
+class Upstream:
+    provider: str
+    base_url: str
+
+
+def parse_upstreams(specs: list[str]) -> list[Upstream]:
+    """``["kling=https://api-singapore.klingai.com", ...]`` -> upstreams, refusing bad ones."""
+    upstreams: list[Upstream] = []
+    for spec in specs:
+        provider, sep, url = spec.partition("=")
+        provider, url = provider.strip().lower(), url.strip().rstrip("/")
+        if not sep or provider not in PROVIDERS or not url.startswith(("http://", "https://")):
+            raise OmniError(
+                5000,
+                f"upstream {spec!r}: expected PROVIDER=URL with PROVIDER one of {', '.join(PROVIDERS)}",
+            )
+        if any(u.provider == provider for u in upstreams):
+            raise OmniError(5000, f"upstream {provider!r} is given twice")
+        upstreams.append(Upstream(provider, url))
+    if not upstreams:
+        raise OmniError(5000, "the relay engine needs at least one --upstream PROVIDER=URL")
+    return upstreams
+
+
+class _Failover(Exception):
+    """This upstream cannot take the task now; try the next one."""
+
+
+class RelayEngine(Engine):
+    """Forwards tasks to hosted providers and mirrors their results."""
+
+    name: ClassVar[str] = "relay"
+
+    def __init__(self, options: dict[str, object] | None = None) -> None:
+        super().__init__(options)
+        specs = self.options.get("upstreams") or []
+        self.upstreams = parse_upstreams(list(specs) if isinstance(specs, list) else [str(specs)])
+        limit = int(str(self.options.get("upstream_concurrency", 5)))
+        self._slots = {u.provider: threading.BoundedSemaphore(limit) for u in self.upstreams}
+        self.poll_interval_s = float(str(self.options.get("poll_interval_s", 1.0)))
+        self.max_poll_interval_s = float(str(self.options.get("max_poll_interval_s", 5.0)))
+        # Credentials come from each provider's environment variables (KLING_ACCESS_KEY, ...),
+        # never from the end user's request; a missing one is a start-up error.
+        for upstream in self.upstreams:
+            self._client(upstream).close()
+
+    def _client(self, upstream: Upstream) -> Client:
+        try:
+            return Client(upstream.provider, base_url=upstream.base_url, max_retries=2)
+        except OmniVideoError as exc:
+            raise OmniError(5000, f"upstream {upstream.provider}: {exc.message}") from None
+
+    def check(self, request: object) -> None:
+        if isinstance(request, OmniRequest) and request.element_list:
+            raise OmniError(
+                1201,
+                "element_list: the relay engine cannot forward elements of this server's library "
+                "to its upstreams",
+            )
+
+    # -- render ----------------------------------------------------------------------------
+
+    def render(self, job: RenderJob, ctx: RunContext) -> RenderedVideo:
+        saved = ctx.state
+        order = list(self.upstreams)
+        if saved.get("upstream"):
+            # Resuming after a restart: that upstream may already run the task.
+            order.sort(key=lambda u: u.provider != saved["upstream"])
+        failures: list[str] = []
+        for upstream in order:
+            try:
+                return self._relay(upstream, job, ctx)
+            except _Failover as exc:
+                log.warning(
+                    "task %s: upstream %s failed over: %s", job.task_id, upstream.provider, exc
+                )
+                failures.append(f"{upstream.provider}: {exc}")
+        raise OmniError(5001, "no upstream could take the task (" + "; ".join(failures) + ")")
+
+    def _relay(self, upstream: Upstream, job: RenderJob, ctx: RunContext) -> RenderedVideo:
+        slot = self._slots[upstream.provider]
+        while not slot.acquire(timeout=0.2):
+            ctx.report(0.0, f"waiting for a free slot on {upstream.provider}")
+        try:
+            with self._client(upstream) as client:
+                client.sleep = _sleeper(ctx)
+                view = self._start(client, upstream, job, ctx)
+                final = self._poll(client, upstream, view, ctx)
+                return self._mirror(client, upstream, final, job)
+        finally:
+            slot.release()
+
+    def _start(
+        self, client: Client, upstream: Upstream, job: RenderJob, ctx: RunContext
+    ) -> TaskView:
+        saved = ctx.state
+        external_task_id = f"ov-{job.task_id}"
+        if saved.get("upstream") == upstream.provider:
+            if saved.get("task_id"):
+                return client.videos.get(str(saved["task_id"]))
+            if saved.get("external_task_id") and client.provider.external_ids:
+                try:
+                    found = client.videos.get(str(saved["external_task_id"]))
+                except NotFoundError:
+                    pass
+                else:
+                    ctx.save_state({**saved, "task_id": found.task_id})
+                    return found
+        ctx.save_state({"upstream": upstream.provider, "external_task_id": external_task_id})
+        try:
+            request = self._upstream_request(job, client, external_task_id)
+            view = client.videos.create(request=request)
+        except (ContentPolicyError, InvalidRequestError) as exc:
+            raise OmniError(exc.code or 1201, exc.message) from None
+        except (AuthenticationError, BillingError, RateLimitError, ServerError) as exc:
+            if getattr(exc, "maybe_created", False) and not client.provider.external_ids:
+                raise OmniError(
+                    5000, f"{upstream.provider} may have created the task: {exc.message}"
+                ) from None
+            raise _Failover(exc.message) from None
+        ctx.save_state({**ctx.state, "task_id": view.task_id})
+        return view
+
+    def _poll(
+        self, client: Client, upstream: Upstream, view: TaskView, ctx: RunContext
+    ) -> TaskView:
+        def update(task: TaskView) -> None:
+            ctx.report(
+                task.progress
+                if task.progress is not None
+                else 0.5
+                if task.status.value == "processing"
+                else 0.1
+            )
+
+        try:
+            return client.videos.wait(
+                view.task_id,
+                timeout=UPSTREAM_TIMEOUT_S,
+                on_update=update,
+                interval=self.poll_interval_s,
+                max_interval=self.max_poll_interval_s,
+            )
+        except TaskFailed as exc:
+            # The upstream ran the task and it failed: it is not retried elsewhere (it may have
+            # been billed), and its own message becomes ours.
+            raise OmniError(exc.code or 5000, exc.message) from None
+        except WaitTimeout:
+            raise OmniError(
+                5002, f"{upstream.provider} did not finish task {view.task_id} in time"
+            ) from None
+        except OmniVideoError as exc:
+            raise OmniError(exc.code or 5000, f"{upstream.provider}: {exc.message}") from None
+
+    def _mirror(
+        self, client: Client, upstream: Upstream, final: TaskView, job: RenderJob
+    ) -> RenderedVideo:
+        """Download the result into our storage; what the task will show comes along."""
+        job.work_dir.mkdir(parents=True, exist_ok=True)
+        if not final.videos:
+            raise OmniError(
+                5000, f"{upstream.provider} finished task {final.task_id} without a video"
+            )
+        video = final.videos[0]
+        path = download_file(client.http, video.url, job.work_dir / "relayed.mp4", max_retries=3)
+        watermarked = None
+        if job.watermark and video.watermark_url:
+            watermarked = download_file(
+                client.http, video.watermark_url, job.work_dir / "relayed-wm.mp4"
+            )
+        info = probe_video(path, label="upstream result")
+        return RenderedVideo(
+            path=path,
+            duration_s=info.duration_s,
+            width=info.width,
+            height=info.height,
+            watermarked_path=watermarked,
+            info={"upstream": upstream.provider, "upstream_task_id": final.task_id},
+            units=final.final_unit_deduction,
+        )
+
+    @staticmethod
+    def _upstream_request(job: RenderJob, client: Client, external_task_id: str) -> OmniRequest:
+        """The task's request as the upstream gets it: no callback of ours, our own external id,
+        and our local inputs (which the upstream cannot reach) inline as Base64, or uploaded as
+        assets where the dialect takes only URLs (useapi)."""
+
+        def media(path: Path) -> str:
+            if client.provider.wire == "useapi":
+                return client.upload(path)
+            return base64.b64encode(path.read_bytes()).decode()
+
+        body: dict[str, Any] = dict(job.request)
+        body.pop("callback_url", None)
+        body["external_task_id"] = external_task_id
+        images = [
+            {**item, "image_url": media(path)}
+            for item, path in zip(body.get("image_list") or [], job.image_files, strict=False)
+        ]
+        if images:
+            body["image_list"] = images
+        if body.get("video_list") and job.video is not None:
+            body["video_list"] = [{**body["video_list"][0], "video_url": media(job.video.path)}]
+        return parse_request(body)
+
+
+def _sleeper(ctx: RunContext) -> Callable[[float], None]:
+    """The SDK's sleep, cut in slices so a cancelled task stops within a fraction of a second."""
+
+    def sleep(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if ctx.cancelled:
+                raise Cancelled()
+            time.sleep(min(left, 0.2))
+
+    return sleep
