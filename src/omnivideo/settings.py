@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     offload: str | None = None
     #: decode the VAE in tiles (less GPU memory for large videos)
     vae_tiling: bool = False
+    #: relay upstreams, tried in order: "PROVIDER=BASE_URL" (kling, cometapi, useapi, omnivideo)
+    upstreams: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: tasks the relay runs at once on one upstream (more wait in line, rather than provoke 1303)
+    upstream_concurrency: int = Field(default=5, ge=1)
+    #: the relay polls its upstream every this many seconds at first ...
+    relay_poll_s: float = Field(default=1.0, gt=0)
+    #: ... growing to this
+    relay_max_poll_s: float = Field(default=5.0, gt=0)
     #: tasks rendered at once by this process
     workers: int = Field(default=1, ge=1, le=64)
     #: tasks an account may have submitted or processing at once (Kling's concurrency limit)
@@ -58,7 +66,7 @@ class Settings(BaseSettings):
     callback_give_up_s: float = 48 * 3600.0
     callback_timeout_s: float = 10.0
 
-    @field_validator("allow_hosts", mode="before")
+    @field_validator("allow_hosts", "upstreams", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -76,6 +84,11 @@ class Settings(BaseSettings):
         options: dict[str, object] = {k: v for k, v in given.items() if v is not None}
         if self.vae_tiling:
             options["vae_tiling"] = True
+        if self.upstreams:
+            options["upstreams"] = list(self.upstreams)
+            options["upstream_concurrency"] = self.upstream_concurrency
+            options["poll_interval_s"] = self.relay_poll_s
+            options["max_poll_interval_s"] = self.relay_max_poll_s
         return options
 
     @property

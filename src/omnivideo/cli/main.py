@@ -85,6 +85,19 @@ def serve(
         bool | None,
         typer.Option("--vae-tiling", help="Decode the VAE in tiles (env OMNIVIDEO_VAE_TILING)."),
     ] = None,
+    upstream: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--upstream",
+            help="Relay upstream PROVIDER=URL, tried in order (repeatable; env OMNIVIDEO_UPSTREAMS).",
+        ),
+    ] = None,
+    upstream_concurrency: Annotated[
+        int | None,
+        typer.Option(
+            help="Relay tasks at once per upstream (env OMNIVIDEO_UPSTREAM_CONCURRENCY; default 5)."
+        ),
+    ] = None,
     no_auth: Annotated[
         bool | None,
         typer.Option("--no-auth", help="Accept requests without credentials (loopback only)."),
@@ -123,6 +136,8 @@ def serve(
         dtype=dtype,
         offload=offload,
         vae_tiling=vae_tiling,
+        upstreams=upstream or None,
+        upstream_concurrency=upstream_concurrency,
         no_auth=no_auth,
         strict=strict,
         allow_hosts=allow_host or None,

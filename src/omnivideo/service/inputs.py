@@ -51,6 +51,11 @@ def fetch(rt: Runtime, value: str, dest: Path, *, max_bytes: int, label: str) ->
     return fetch_input(value, dest, max_bytes=max_bytes, policy=fetch_policy(rt), label=label)
 
 
+def _named(path: Path, extension: str) -> Path:
+    """Give a fetched input the extension of what it turned out to be (uploads need it)."""
+    return path.rename(path.with_suffix(f".{extension}"))
+
+
 def prepare(rt: Runtime, req: OmniRequest, task_dir: Path) -> dict[str, Any]:
     """Fetch, probe and check every image and video of ``req`` into ``task_dir``."""
     data_dir = rt.settings.data_dir
@@ -63,6 +68,7 @@ def prepare(rt: Runtime, req: OmniRequest, task_dir: Path) -> dict[str, Any]:
         )
         info = probe_image(path, label=label)
         check_image(info, label)
+        path = _named(path, "jpg" if info.format in ("jpeg", "jpg") else info.format)
         images.append(
             {
                 "path": str(path.relative_to(data_dir)),
@@ -79,6 +85,7 @@ def prepare(rt: Runtime, req: OmniRequest, task_dir: Path) -> dict[str, Any]:
         )
         vinfo = probe_video(path, label=label)
         check_video(vinfo, label)
+        path = _named(path, "mov" if vinfo.container == "mov" else "mp4")
         videos.append(
             {
                 "path": str(path.relative_to(data_dir)),
