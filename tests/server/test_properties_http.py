@@ -25,11 +25,19 @@ def client(server: Server) -> Iterator[httpx.Client]:
     max_examples=10_000,
     deadline=None,
     database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
 )
 @given(body=omni_bodies())
 def test_any_body_gets_a_kling_envelope_over_http(client: httpx.Client, body: Any) -> None:
-    r = client.post("/v1/videos/omni-video", content=json.dumps(body), headers={"Content-Type": "application/json"})
+    r = client.post(
+        "/v1/videos/omni-video",
+        content=json.dumps(body),
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code < 500, r.text
     answer = r.json()
     assert set(answer) >= {"code", "message", "request_id"}

@@ -312,7 +312,9 @@ def _succeed(rt: Runtime, task: Task, rendered: list[RenderedVideo], video_input
     cost = units(mode, billed * len(rendered), video_input=video_input, sound=sound)
     if all(output.units is not None for output in rendered):
         # The engine knows the real cost (the relay reports its upstream's deduction).
-        cost = format(sum((Decimal(str(output.units)) for output in rendered), Decimal(0)).normalize(), "f")
+        cost = format(
+            sum((Decimal(str(output.units)) for output in rendered), Decimal(0)).normalize(), "f"
+        )
     info: dict[str, Any] = {}
     for output in rendered:
         info.update(output.info)
