@@ -150,6 +150,8 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Migrations are routine at every start; say only when something is wrong.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         runtime = open_runtime(settings)
     except OmniError as exc:
