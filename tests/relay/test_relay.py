@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -154,6 +156,24 @@ def test_restart_mid_task_resumes_polling_without_a_second_upstream_task(tmp_pat
             assert task["task_status"] == "succeed", task["task_status_msg"]
             assert len(upstream_tasks(slow)) == 1
             assert task["task_info"]["upstream_task_id"] == upstream_tasks(slow)[0]["task_id"]
+            shown = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "omnivideo.cli.main",
+                    "tasks",
+                    "show",
+                    task_id,
+                    "--data-dir",
+                    str(again.data_dir),
+                    "--json",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            record = json.loads(shown.stdout)
+            assert record["task_info"] == task["task_info"] and record["task_status"] == "succeed"
         finally:
             again.stop()
     finally:

@@ -120,6 +120,7 @@ def task_json(task: TaskView, job: Job | None, files: list[Path], elapsed: float
         "status": task.status.value,
         "status_msg": task.status_msg,
         "videos": [{"id": v.id, "url": v.url, "duration": v.duration} for v in task.videos],
+        **({"task_info": dict(task.info)} if task.info else {}),
         "files": [str(Path(f).resolve()) for f in files],
         "elapsed_s": round(elapsed, 3),
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -139,9 +140,20 @@ def show(
     base_url: BaseUrlOpt = None,
     offline: Annotated[bool, typer.Option("--offline", help="Only what the log knows.")] = False,
     as_json: JsonOpt = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Server side: read the task from this omnivideo data directory (any account), "
+            "with its task_info (a relay's upstream and upstream task id), units and callbacks.",
+        ),
+    ] = None,
 ) -> None:
     """A task as its provider reports it now (and as the log remembers it)."""
     as_json = want_json(as_json)
+    if data_dir is not None:
+        _show_server_side(ident, data_dir, as_json)
+        return
     if offline:
         job = JobLog().find(ident)
         if job is None:
@@ -215,3 +227,18 @@ def download(
     log.add_files(job.id, files)
     emit(task_json(task, job, files, 0.0), as_json, "\n".join(str(f) for f in files))
     raise typer.Exit(EXIT_OK)
+
+
+def _show_server_side(task_id: str, data_dir: Path, as_json: bool) -> None:
+    from omnivideo.service.inspect import describe_task
+
+    data = describe_task(data_dir, task_id)
+    if data is None:
+        typer.echo(f"error: no task {task_id} in {data_dir}", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    info = " ".join(f"{k}={v}" for k, v in data["task_info"].items())
+    emit(
+        data,
+        as_json,
+        f"{data['task_id']} {data['task_status']} {data['task_status_msg']} units={data['final_unit_deduction']} {info}".strip(),
+    )

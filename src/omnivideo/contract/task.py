@@ -88,3 +88,5 @@ class TaskView:
     error_code: int | None = None
     #: the provider's own status word or number, for display
     provider_status: str = ""
+    #: further facts of `task_info` (an omnivideo relay shows `upstream`, `upstream_task_id`)
+    info: dict[str, Any] = field(default_factory=dict)

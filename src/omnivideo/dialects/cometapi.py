@@ -101,6 +101,7 @@ def parse_query(body: Any) -> TaskView:
             created_at=view.created_at,
             updated_at=view.updated_at,
             progress=float(progress) / 100 if progress.replace(".", "", 1).isdigit() else None,
+            info=view.info,
             provider_status=str(data["status"]),
         )
     raise ValueError("neither the official nor the wrapper query shape")

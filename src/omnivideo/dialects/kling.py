@@ -186,4 +186,7 @@ def parse_task(data: Any) -> TaskView:
         created_at=_ms(data.get("created_at")),
         updated_at=_ms(data.get("updated_at")),
         provider_status=status.value,
+        info={k: v for k, v in info.items() if k != "external_task_id"}
+        if isinstance(info, dict)
+        else {},
     )
