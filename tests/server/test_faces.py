@@ -368,3 +368,30 @@ def test_cancel_on_the_official_face_and_delete_on_openai(
     ).json()
     assert deleted == {"id": f"video_{queued}", "object": "video.deleted", "deleted": True}
     assert server.get_task(queued)["task_status_msg"] == "cancelled"
+
+
+def test_openai_documented_curl_example(server: Server) -> None:
+    # OpenAI's own example for POST /v1/videos, with host and key changed.
+    created = curl_json(
+        f"{server.base_url}/v1/videos",
+        "-H", f"Authorization: Bearer {server.api_key}",
+        "-F", "model=sora-2",
+        "-F", "prompt=A calico cat playing a piano on stage",
+    )  # fmt: skip
+    assert created["object"] == "video" and created["status"] == "queued", created
+    done = wait_until(
+        lambda: (
+            (
+                v := httpx.get(
+                    f"{server.base_url}/v1/videos/{created['id']}", headers=server.headers()
+                ).json()
+            )["status"]
+            == "completed"
+            and v
+        )
+    )
+    assert (done["size"], done["seconds"]) == ("720x1280", "4")
+    content = httpx.get(
+        f"{server.base_url}/v1/videos/{created['id']}/content", headers=server.headers()
+    )
+    assert content.status_code == 200 and content.headers["content-type"] == "video/mp4"
