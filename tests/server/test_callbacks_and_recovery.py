@@ -102,3 +102,18 @@ def test_kill_9_mid_task_then_restart_finishes_every_task(fresh_server, receiver
             assert statuses == sorted(statuses, key=["submitted", "processing", "succeed"].index)
     finally:
         restarted.stop()
+
+
+def test_a_graceful_stop_resumes_running_tasks_at_the_next_start(fresh_server) -> None:  # type: ignore[no-untyped-def]
+    srv = fresh_server().start()
+    task_id = srv.create(BODY, **{"X-Omnivideo-Simulate": "delay=4s"}).json()["data"]["task_id"]
+    wait_for(lambda: srv.get_task(task_id)["task_status"] == "processing", timeout=20)
+    srv.stop()  # SIGTERM: shutdown, not a user's cancel
+    again = Server(srv.data_dir, port=srv.port)
+    again.credentials = srv.credentials
+    again.start()
+    try:
+        task = again.wait(task_id, timeout=60)
+        assert task["task_status"] == "succeed", task["task_status_msg"]
+    finally:
+        again.stop()

@@ -153,3 +153,13 @@ def test_presets_are_visible_to_every_account(server: Server, tmp_path) -> None:
         f"{server.base_url}/v1/general/presets-elements", headers=server.headers()
     ).json()["data"]
     assert any(p["element_name"] == "green" and p["owned_by"] == "kling" for p in presets)
+
+
+def test_delete_takes_only_whole_element_ids(server: Server) -> None:
+    for raw in (True, 1.9, "1" * 40, -3, "abc"):
+        r = httpx.post(
+            f"{server.base_url}/v1/general/delete-elements",
+            json={"element_id": raw},
+            headers=server.headers(),
+        )
+        assert (r.status_code, r.json()["code"]) == (400, 1201), (raw, r.text)

@@ -218,6 +218,12 @@ def test_useapi_max_jobs_and_errors(server: Server) -> None:
     assert (unauthorized.status_code, unauthorized.json()["code"]) == (401, 401)
     missing = httpx.get(f"{base}/tasks/123456789", headers=server.headers())
     assert missing.status_code == 404 and "error" in missing.json()
+    huge_key = httpx.post(
+        f"{base}/videos/omni",
+        json={"prompt": "x", "image_" + "9" * 5000: "u"},
+        headers=server.headers(),
+    )
+    assert huge_key.status_code == 400 and huge_key.json()["error"].startswith("image_99")
     bad_type = httpx.post(
         f"{base}/assets", content=b"x", headers=server.headers(**{"Content-Type": "text/plain"})
     )

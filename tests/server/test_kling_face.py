@@ -173,6 +173,12 @@ def test_pyjwt_token_is_accepted_and_bad_tokens_get_their_codes(server: Server) 
         r = call(token)
         assert (r.status_code, r.json()["code"]) == (401, code), r.text
     assert call(sign(ak, "wrong-secret-" + "x" * 40)).json()["code"] == 1002
+    for odd in (float("nan"), "123", True, float("inf")):
+        token = jwt.encode({"iss": ak, "exp": odd, "nbf": now - 5}, sk, algorithm="HS256")
+        assert call(token).json()["code"] == 1002, odd
+    assert (
+        call(jwt.encode({"iss": ak, "nbf": now - 5}, sk, algorithm="HS256")).json()["code"] == 1002
+    )
     missing = call(None)
     assert (missing.status_code, missing.json()["code"]) == (401, 1001)
 
@@ -228,6 +234,9 @@ def test_accounts_are_isolated(server: Server) -> None:
         (json.dumps({"prompt": "x", "mode": "ultra"}).encode(), 400, 1201),
         (json.dumps({"prompt": "x", "duration": "five"}).encode(), 400, 1201),
         (json.dumps({"prompt": "x", "model_name": "kling-v9"}).encode(), 404, 1203),
+        (b'{"prompt": "x", "duration": ' + b"9" * 5000 + b"}", 400, 1200),
+        (b"[" * 20000 + b"]" * 20000, 400, 1200),
+        (json.dumps({"prompt": "x", "callback_url": "http://xn--zz/hook"}).encode(), 400, 1201),
     ],
 )
 def test_bad_bodies_get_kling_envelopes(

@@ -29,3 +29,15 @@ def test_the_secret_survives_reopening(tmp_path: Path) -> None:
 def test_keys_cannot_leave_the_root(tmp_path: Path, key: str) -> None:
     with pytest.raises(BadKey):
         LocalStorage.open(tmp_path).path_for(key)
+
+
+def test_own_urls_resolve_to_files_also_behind_a_path_prefix(tmp_path: Path) -> None:
+    storage = LocalStorage.open(tmp_path)
+    source = tmp_path / "x.mp4"
+    source.write_bytes(b"data")
+    stored = storage.put_file("outputs/1/x.mp4", source)
+    for base in ("http://h:8000", "https://example.com/omni"):
+        url = storage.signed_url(base, "outputs/1/x.mp4", ttl_s=60)
+        assert storage.resolve_url(url, base) == stored
+        assert storage.resolve_url(url.replace("sig=", "sig=0"), base) is None
+        assert storage.resolve_url(url, "http://elsewhere") is None

@@ -86,3 +86,14 @@ def test_restart_resumes_processing_tasks_without_going_backwards(store: Store) 
     assert store.unfinished_tasks() == [("1", 0)]
     again = store.claim("1", _cb)  # the worker after a restart
     assert again is not None and again[0].status is TaskStatus.PROCESSING and again[1] == 2
+
+
+def test_next_due_waits_for_the_head_of_each_task(store: Store) -> None:
+    store.insert_task(_task("1"), max_active=5, callback_for=_cb)
+    store.claim("1", _cb)  # a second callback, due now, queued behind the first
+    head = store.due_callbacks(now_ms() + 1)[0]
+    later = now_ms() + 60_000
+    store.callback_failed(head.id, "HTTP 500", later)
+    # The second callback is due now but waits behind the first: nothing is due before `later`.
+    assert store.next_callback_due() == later
+    assert store.next_callback_due(busy={"1"}) is None

@@ -15,6 +15,7 @@ from typing import Any
 
 from omnivideo.contract.capabilities import check_model
 from omnivideo.contract.errors import OmniError, invalid
+from omnivideo.contract.output import output_size
 from omnivideo.contract.request import OmniRequest, parse_request
 from omnivideo.contract.task import Task, TaskStatus, TaskView, VideoResult
 
@@ -98,7 +99,20 @@ def render_video(task: Task) -> dict[str, Any]:
     if video is not None and video.width and video.height:
         size = f"{video.width}x{video.height}"
     else:
-        size = str(task.options.get("size", ""))
+        # Not rendered yet: the size the contract will deliver (a first frame sets the shape).
+        first = next(
+            (
+                i
+                for i in task.options.get("inputs", {}).get("images", [])
+                if i.get("type") == "first_frame"
+            ),
+            None,
+        )
+        follow = (int(first["width"]), int(first["height"])) if first else None
+        width, height = output_size(
+            str(request.get("mode", "pro")), request.get("aspect_ratio"), follow
+        )
+        size = f"{width}x{height}"
     error = None
     if task.status is TaskStatus.FAILED:
         error = {"code": str(task.error_code or 5000), "message": task.status_msg}

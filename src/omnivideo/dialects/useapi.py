@@ -97,8 +97,10 @@ def _numbered(fields: Mapping[str, Any], prefix: str, limit: int) -> dict[int, s
         match = re.fullmatch(rf"{prefix}_(\d+)", key)
         if not match:
             continue
-        n = int(match.group(1))
+        digits = match.group(1)
+        n = int(digits) if len(digits) <= 3 else 0
         if not 1 <= n <= limit:
+            key = key if len(key) <= 40 else key[:37] + "..."
             raise invalid(f"{key}: only {prefix}_1 to {prefix}_{limit} are accepted")
         value = _str(fields, key)
         if value is not None:

@@ -26,6 +26,13 @@ class Cancelled(Exception):
     """The task was cancelled; raised by :meth:`RunContext.report`."""
 
 
+class Interrupted(Cancelled):
+    """The server is stopping: the render ends now and the task resumes at the next start.
+
+    Engines need not tell it from :class:`Cancelled`: both mean "stop at once".
+    """
+
+
 @dataclass(frozen=True)
 class Element:
     """An element from the element library, resolved to local image files."""
@@ -133,9 +140,13 @@ class RunContext:
         *,
         state: dict[str, Any] | None = None,
         on_save: Callable[[dict[str, Any]], None] | None = None,
+        parent: RunContext | None = None,
     ) -> None:
         self._on_progress = on_progress
         self._cancelled = threading.Event()
+        self._interrupted = False
+        #: a part of a larger render (one of `count` videos) stops when the whole does
+        self._parent = parent
         self.state: dict[str, Any] = dict(state or {})
         self._on_save = on_save
 
@@ -145,17 +156,25 @@ class RunContext:
         if self._on_save is not None:
             self._on_save(self.state)
 
-    def cancel(self) -> None:
+    def cancel(self, *, interrupt: bool = False) -> None:
+        """Stop the render at its next report; ``interrupt`` when the server is stopping."""
+        self._interrupted = interrupt
         self._cancelled.set()
 
     @property
     def cancelled(self) -> bool:
-        return self._cancelled.is_set()
+        return self._cancelled.is_set() or (self._parent is not None and self._parent.cancelled)
+
+    def check(self) -> None:
+        """Raise :class:`Interrupted` or :class:`Cancelled` once the render must stop."""
+        if self._parent is not None:
+            self._parent.check()
+        if self._cancelled.is_set():
+            raise Interrupted() if self._interrupted else Cancelled()
 
     def report(self, fraction: float, note: str = "") -> None:
         """Report progress (0..1); raises :class:`Cancelled` once the task was cancelled."""
-        if self._cancelled.is_set():
-            raise Cancelled()
+        self.check()
         if self._on_progress is not None:
             self._on_progress(min(max(fraction, 0.0), 1.0), note)
 

@@ -48,7 +48,7 @@ from omnivideo.client.download import download_file
 from omnivideo.client.providers import PROVIDERS
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.request import OmniRequest, parse_request
-from omnivideo.engines.base import Cancelled, Engine, RenderedVideo, RenderJob, RunContext
+from omnivideo.engines.base import Engine, RenderedVideo, RenderJob, RunContext
 from omnivideo.media.probe import probe_video
 
 log = logging.getLogger(__name__)
@@ -270,8 +270,7 @@ def _sleeper(ctx: RunContext) -> Callable[[float], None]:
     def sleep(seconds: float) -> None:
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
-            if ctx.cancelled:
-                raise Cancelled()
+            ctx.check()
             time.sleep(min(left, 0.2))
 
     return sleep

@@ -160,8 +160,16 @@ def _parse_url(url: str) -> httpx.URL:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, ValueError):
         raise FetchError("not a valid URL") from None
-    if not parsed.host:
+    # `raw_host`, not `host`: decoding a malformed IDNA name (xn--zz) raises outside httpx's
+    # own error types; the raw name is what gets resolved anyway.
+    raw = parsed.raw_host.decode("ascii", errors="replace")
+    if not raw:
         raise FetchError("the URL has no host")
+    if raw.startswith("xn--") or ".xn--" in raw:
+        try:
+            raw.encode("ascii").decode("idna")
+        except UnicodeError:
+            raise FetchError("the host is not a valid internationalised name") from None
     return parsed
 
 
@@ -201,6 +209,45 @@ def _network_errors(host: str) -> Iterator[None]:
         raise FetchError(f"could not connect to {host}") from None
     except httpx.HTTPError as exc:
         raise FetchError(f"network error from {host} ({type(exc).__name__})") from None
+
+
+def send_pinned(
+    client: httpx.Client,
+    method: str,
+    target: httpx.URL,
+    policy: FetchPolicy,
+    *,
+    headers: dict[str, str] | None = None,
+    content: bytes | None = None,
+    timeout: httpx.Timeout | float | None = None,
+) -> httpx.Response:
+    """Send one request to a checked address of ``target``'s host (streamed; close it).
+
+    The host is resolved once and every address checked against ``policy``; the connection
+    goes to the checked address itself, so a second DNS answer cannot point it elsewhere
+    (rebinding). Host and SNI keep the real name. Raises :class:`FetchError`.
+    """
+    host = target.raw_host.decode("ascii")
+    port = target.port or _default_port(target)
+    addresses = resolve_checked(host, port, policy)
+    pinned = {**(headers or {}), "Host": target.netloc.decode("ascii")}
+    extensions = {"sni_hostname": host} if target.scheme == "https" else {}
+    last: FetchError | None = None
+    for ip in addresses:
+        request = client.build_request(
+            method,
+            target.copy_with(host=str(ip)),
+            headers=pinned,
+            content=content,
+            timeout=timeout,
+            extensions=extensions,
+        )
+        try:
+            with _network_errors(host):
+                return client.send(request, stream=True)
+        except FetchError as exc:
+            last = exc
+    raise last or FetchError(f"host {host} could not be resolved")
 
 
 class _Fetch:
@@ -243,38 +290,17 @@ class _Fetch:
                         continue
                     if not 200 <= response.status_code < 300:
                         raise FetchError(f"the server answered HTTP {response.status_code}")
-                    self._save(response, dest, target.host)
+                    self._save(response, dest, target.raw_host.decode("ascii", errors="replace"))
                     return
                 finally:
                     response.close()
         raise FetchError(f"more than {self.policy.max_redirects} redirects")
 
     def _open(self, client: httpx.Client, target: httpx.URL) -> httpx.Response:
-        host = target.raw_host.decode("ascii")
-        port = target.port or _default_port(target)
-        addresses = resolve_checked(host, port, self.policy)
-        headers = {
-            # The URL below names the checked address; Host and SNI keep the real name.
-            "Host": target.netloc.decode("ascii"),
-            "User-Agent": self.policy.user_agent,
-            "Accept-Encoding": "identity",
-        }
-        extensions = {"sni_hostname": host} if target.scheme == "https" else {}
-        last: FetchError | None = None
-        for ip in addresses:
-            request = client.build_request(
-                "GET",
-                target.copy_with(host=str(ip)),
-                headers=headers,
-                timeout=self._timeout(),
-                extensions=extensions,
-            )
-            try:
-                with _network_errors(target.host):
-                    return client.send(request, stream=True)
-            except FetchError as exc:
-                last = exc
-        raise last or FetchError(f"host {host} could not be resolved")
+        headers = {"User-Agent": self.policy.user_agent, "Accept-Encoding": "identity"}
+        return send_pinned(
+            client, "GET", target, self.policy, headers=headers, timeout=self._timeout()
+        )
 
     def _save(self, response: httpx.Response, dest: Path, host: str) -> None:
         declared = response.headers.get("content-length", "").strip()

@@ -44,6 +44,11 @@ async def json_body(request: Request) -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise OmniError(1200, f"request body is not valid JSON: {exc}") from None
+    except (ValueError, RecursionError):
+        # Python's own limits: integers of more than 4300 digits, nesting thousands deep.
+        raise OmniError(
+            1200, "request body is valid JSON but too large or too deeply nested"
+        ) from None
 
 
 JsonBody = Annotated[Any, Depends(json_body)]

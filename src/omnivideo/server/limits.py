@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from omnivideo.contract.errors import OmniError
-from omnivideo.dialects import kling
+from omnivideo.server.errors import error_response
 
 
 class BodyTooLarge(Exception):
@@ -25,7 +24,7 @@ class BodyLimitMiddleware:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+            await self._refuse(scope, receive, send)
             return
         seen = 0
         started = False
@@ -49,19 +48,10 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(scope, receive, send)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Answered in the wire form of the face the request came to, like every other error.
         error = OmniError(1200, f"request body is larger than {self.max_bytes} bytes")
-        body = json.dumps(kling.error_envelope(error)).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": error.http_status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        response = error_response(Request(scope), error)
+        await response(scope, receive, send)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import secrets
 import time
 from dataclasses import dataclass, replace
@@ -102,11 +103,14 @@ def _verify_jwt(store: Store, token: str) -> str:
         raise OmniError(1002, "Authorization is invalid: bad signature") from None
     # exp/nbf are checked here, not by PyJWT, so each failure gets its own Kling code.
     now = time.time()
-    try:
-        exp = float(claims["exp"]) if "exp" in claims else None
-        nbf = float(claims["nbf"]) if "nbf" in claims else None
-    except (TypeError, ValueError):
-        raise OmniError(1002, "Authorization is invalid: exp and nbf must be numbers") from None
+    exp, nbf = claims.get("exp"), claims.get("nbf")
+    for name, value in (("exp", exp), ("nbf", nbf)):
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (isinstance(value, float) and not math.isfinite(value))
+        ):
+            raise OmniError(1002, f"Authorization is invalid: {name} must be a number of seconds")
     if exp is None:
         raise OmniError(1002, "Authorization is invalid: the JWT has no exp")
     if nbf is not None and nbf > now + CLOCK_SKEW_S:

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
+from omnivideo.media.fetch import FetchError, FetchPolicy, send_pinned
 from omnivideo.store.records import CallbackRecord
 from omnivideo.store.repo import Store, now_ms
 
@@ -50,12 +51,16 @@ class CallbackDispatcher:
         give_up_after_s: float = 48 * 3600.0,
         timeout_s: float = 10.0,
         senders: int = 4,
+        policy: FetchPolicy | None = None,
     ) -> None:
         self.store = store
+        #: checked again at every send: a name that was public at submit may not be now
+        self.policy = policy or FetchPolicy()
+        self.timeout_s = timeout_s
         self.min_backoff_s = min_backoff_s
         self.max_backoff_s = max_backoff_s
         self.give_up_after_s = give_up_after_s
-        self._client = httpx.Client(timeout=timeout_s, follow_redirects=False)
+        self._client = httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False)
         self._pool = ThreadPoolExecutor(
             max_workers=senders, thread_name_prefix="omnivideo-callback"
         )
@@ -95,8 +100,11 @@ class CallbackDispatcher:
             self._wake.clear()
 
     def _idle_wait(self) -> float:
+        with self._lock:
+            busy = set(self._in_flight)
         try:
-            due = self.store.next_callback_due()
+            # Tasks with a send in flight are left out: their sender pokes when it is done.
+            due = self.store.next_callback_due(busy)
         except Exception:
             return 1.0
         if due is None:
@@ -146,9 +154,20 @@ class CallbackDispatcher:
                 webhook_headers(callback.secret, f"{callback.task_id}-{callback.seq}", body)
             )
         try:
-            response = self._client.post(callback.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            return f"{type(exc).__name__}: {exc}"
-        if 200 <= response.status_code < 300:
-            return None
-        return f"HTTP {response.status_code}"
+            target = httpx.URL(callback.url)
+            response = send_pinned(
+                self._client,
+                "POST",
+                target,
+                self.policy,
+                headers=headers,
+                content=body,
+                timeout=self.timeout_s,
+            )
+        except (FetchError, httpx.InvalidURL, ValueError) as exc:
+            return str(exc) or type(exc).__name__
+        try:
+            status = response.status_code
+        finally:
+            response.close()
+        return None if 200 <= status < 300 else f"HTTP {status}"

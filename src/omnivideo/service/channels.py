@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import re
 
-from omnivideo.contract.errors import OmniError, invalid
+from omnivideo.contract.errors import invalid
 from omnivideo.service.runtime import Runtime
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 MAX_JOBS = 50
 
 
-def put(rt: Runtime, account_id: str, email: object, max_jobs: object) -> tuple[str, int]:
+def checked_email(email: object) -> str:
     if not isinstance(email, str) or not _EMAIL.match(email) or len(email) > 200:
         raise invalid("email: must be an email address")
+    return email
+
+
+def put(rt: Runtime, account_id: str, email: object, max_jobs: object) -> tuple[str, int]:
+    email = checked_email(email)
     try:
         jobs = int(str(max_jobs))
     except ValueError:
@@ -26,13 +31,3 @@ def put(rt: Runtime, account_id: str, email: object, max_jobs: object) -> tuple[
 
 def all_of(rt: Runtime, account_id: str) -> dict[str, int]:
     return rt.store.channels(account_id)
-
-
-def limit_of(rt: Runtime, account_id: str, email: str, override: int | None) -> int:
-    """The concurrency of ``email``: the request's `maxJobs`, else the configured one."""
-    configured = rt.store.channels(account_id).get(email)
-    if configured is None:
-        raise OmniError(
-            1203, f"Account {email} not found; configure it with POST /v1/kling/accounts"
-        )
-    return override or configured

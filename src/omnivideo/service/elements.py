@@ -200,10 +200,17 @@ def get_advanced(rt: Runtime, account_id: str, ident: str) -> ElementRecord:
 
 def delete(rt: Runtime, account_id: str, body: Any) -> int:
     raw = body.get("element_id") if isinstance(body, dict) else None
-    try:
-        element_id = int(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise invalid("element_id: must be an element id") from None
+    # Only whole numbers: True or 1.9 must not quietly become element 1.
+    if (
+        isinstance(raw, str)
+        and raw.strip().isascii()
+        and raw.strip().isdigit()
+        and len(raw.strip()) <= 19
+    ):
+        raw = int(raw.strip())
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw < 2**63:
+        raise invalid("element_id: must be an element id (a whole number)")
+    element_id = raw
     if not rt.store.delete_element(account_id, element_id):
         raise OmniError(
             1203, f"element {element_id} does not exist or is not a custom element of this account"

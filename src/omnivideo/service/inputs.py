@@ -25,7 +25,7 @@ from omnivideo.store.records import ElementRecord
 
 
 def fetch_policy(rt: Runtime) -> FetchPolicy:
-    return FetchPolicy(allow_hosts=frozenset(rt.settings.allow_hosts))
+    return rt.fetch_policy
 
 
 def element_info(record: ElementRecord) -> ElementInfo:

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from omnivideo.engines.base import Engine, RunContext, load_engine_class
+from omnivideo.media.fetch import FetchPolicy
 from omnivideo.queue.local import LocalQueue
 from omnivideo.service.callbacks import CallbackDispatcher
 from omnivideo.service.simulate import Simulation, parse
@@ -30,6 +31,12 @@ class Runtime:
     #: contexts of tasks being rendered, so a cancel reaches the engine
     running: dict[str, RunContext] = field(default_factory=dict)
 
+    @property
+    def fetch_policy(self) -> FetchPolicy:
+        """Where inputs are fetched from and callbacks sent to: public addresses, and the
+        private hosts the operator allowed."""
+        return FetchPolicy(allow_hosts=frozenset(self.settings.allow_hosts))
+
     def enqueue(self, task_id: str, not_before_ms: int = 0) -> None:
         if self.queue is not None:
             self.queue.enqueue(task_id, not_before_ms / 1000)
@@ -49,6 +56,7 @@ class Runtime:
             max_backoff_s=self.settings.callback_max_backoff_s,
             give_up_after_s=self.settings.callback_give_up_s,
             timeout_s=self.settings.callback_timeout_s,
+            policy=self.fetch_policy,
         )
         resumed = self.store.unfinished_tasks()
         for task_id, not_before in resumed:
@@ -60,7 +68,8 @@ class Runtime:
 
     def stop(self) -> None:
         for ctx in list(self.running.values()):
-            ctx.cancel()
+            # Not a user's cancel: the task stays `processing` and resumes at the next start.
+            ctx.cancel(interrupt=True)
         if self.queue is not None:
             self.queue.stop()
         if self.callbacks is not None:

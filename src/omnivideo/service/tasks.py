@@ -21,7 +21,7 @@ from omnivideo.contract.request import OmniRequest
 from omnivideo.contract.task import Task, TaskStatus, VideoResult
 from omnivideo.dialects import useapi
 from omnivideo.dialects.kling import callback_payload
-from omnivideo.engines.base import Cancelled, RenderedVideo, RunContext
+from omnivideo.engines.base import Cancelled, Interrupted, RenderedVideo, RunContext
 from omnivideo.service import inputs
 from omnivideo.service.runtime import Runtime
 from omnivideo.service.simulate import Simulation
@@ -156,7 +156,8 @@ def cancel(rt: Runtime, account_id: str, ident: str) -> Task:
     if ctx is not None:
         ctx.cancel()
     rt.poke_callbacks()
-    return cancelled or task
+    # A task that finished meanwhile is shown as it is now, not as it was read above.
+    return cancelled or get(rt, account_id, task.task_id)
 
 
 def get_by_number(rt: Runtime, account_id: str, number: int) -> Task:
@@ -220,11 +221,16 @@ def run(rt: Runtime, task_id: str) -> None:
                 _share_of(ctx, i, count),
                 state=saved.get(str(i)),
                 on_save=_state_saver(rt, task_id, saved, i),
+                parent=ctx,
             )
             rendered.append(
                 rt.engine.render(replace(job, seed=job.seed + i, work_dir=work_dir / str(i)), part)
             )
         _succeed(rt, task, rendered, job.video is not None)
+    except Interrupted:
+        # The server is stopping: the task stays `processing` and runs again at the next start,
+        # without this run counting against its attempts.
+        rt.store.release(task_id)
     except Cancelled:
         _fail(rt, task_id, 5000, "cancelled")
     except OmniError as exc:

@@ -80,7 +80,11 @@ class LocalStorage:
         if not url.startswith(prefix):
             return None
         parts = urlsplit(url)
-        key = unquote(parts.path[len("/files/") :])
+        # The base URL may carry a path (a server behind a proxy at https://example.com/omni).
+        files_path = urlsplit(base_url).path.rstrip("/") + "/files/"
+        if not parts.path.startswith(files_path):
+            return None
+        key = unquote(parts.path[len(files_path) :])
         query = parse_qs(parts.query)
         try:
             expires = int(query["expires"][0])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -318,6 +318,15 @@ class Store:
             if row is not None:
                 row.options = {**(row.options or {}), **changes}
 
+    def release(self, task_id: str) -> None:
+        """A run stopped by a shutdown: it does not count as an attempt."""
+        with self._write() as s:
+            s.execute(
+                update(TaskRow)
+                .where(TaskRow.task_id == task_id, TaskRow.attempts > 0)
+                .values(attempts=TaskRow.attempts - 1)
+            )
+
     def set_progress(self, task_id: str, progress: float) -> None:
         # Progress is not a status change: no updated_at bump, no callback.
         with self._write() as s:
@@ -443,11 +452,22 @@ class Store:
                 for r, secret in rows
             ]
 
-    def next_callback_due(self) -> int | None:
+    def next_callback_due(self, busy: Collection[str] = ()) -> int | None:
+        """When the next callback can go: the earliest due time among each task's oldest
+        pending callback (later ones wait behind it), leaving out tasks in ``busy``."""
         with self._read() as s:
-            return s.scalar(
-                select(func.min(CallbackRow.next_attempt_at)).where(CallbackRow.state == "pending")
+            head = (
+                select(CallbackRow.task_id, func.min(CallbackRow.seq).label("seq"))
+                .where(CallbackRow.state == "pending")
+                .group_by(CallbackRow.task_id)
+                .subquery()
             )
+            q = select(func.min(CallbackRow.next_attempt_at)).join(
+                head, (CallbackRow.task_id == head.c.task_id) & (CallbackRow.seq == head.c.seq)
+            )
+            if busy:
+                q = q.where(CallbackRow.task_id.not_in(list(busy)))
+            return s.scalar(q)
 
     def callback_delivered(self, callback_id: int) -> None:
         with self._write() as s:
@@ -524,7 +544,7 @@ class Store:
     def element_by_task(self, account_id: str, ident: str) -> ElementRecord | None:
         """An element created through the advanced API, by its task_id or external_task_id."""
         with self._read() as s:
-            mine = ElementRow.account_id == account_id
+            mine = (ElementRow.account_id == account_id) & ElementRow.deleted_at.is_(None)
             row = s.scalar(select(ElementRow).where(mine, ElementRow.task_id == ident))
             if row is None:
                 row = s.scalar(select(ElementRow).where(mine, ElementRow.external_task_id == ident))

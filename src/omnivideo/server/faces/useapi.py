@@ -22,15 +22,15 @@ def _submit(
 ) -> Any:
     create = useapi.parse_create(fields)
     limit = None
+    new_email = False
     if create.email is not None:
-        known = channels.all_of(rt, account)
-        if create.email not in known:
-            # An email seen for the first time is registered with the account's own limit, so
-            # code written for useapi works without a separate set-up call.
-            channels.put(
-                rt, account, create.email, min(rt.settings.max_concurrent_tasks, channels.MAX_JOBS)
-            )
-        limit = channels.limit_of(rt, account, create.email, create.max_jobs)
+        channels.checked_email(create.email)
+        configured = channels.all_of(rt, account).get(create.email)
+        # An email seen for the first time is registered (once the task is accepted) with the
+        # account's own limit, so code written for useapi works without a set-up call.
+        new_email = configured is None
+        default = min(rt.settings.max_concurrent_tasks, channels.MAX_JOBS)
+        limit = create.max_jobs or configured or default
     extras = tasks.SubmitExtras(
         channel=create.email,
         channel_max_active=limit,
@@ -39,7 +39,12 @@ def _submit(
         callback_url=create.reply_url,
         reply_ref=create.reply_ref,
     )
-    return tasks.submit(rt, account, create.request, simulation, extras)
+    task = tasks.submit(rt, account, create.request, simulation, extras)
+    if new_email and create.email is not None:
+        channels.put(
+            rt, account, create.email, min(rt.settings.max_concurrent_tasks, channels.MAX_JOBS)
+        )
+    return task
 
 
 def _find(rt: Runtime, account: str, ident: str) -> Any:
