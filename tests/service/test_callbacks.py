@@ -42,7 +42,7 @@ def test_a_name_that_now_resolves_to_a_private_address_gets_nothing(tmp_path: Pa
         port = receiver.url.split(":")[2].split("/")[0]
         # The name passed the check at submit; now it resolves to the metadata service.
         policy = FetchPolicy(resolver=lambda host, port: ["169.254.169.254"])
-        [(seq, state, attempts, error)] = _deliver_once(
+        [(_seq, state, attempts, error)] = _deliver_once(
             _store(tmp_path), f"http://hooks.example:{port}/hook", policy
         )
         assert (state, attempts) == ("pending", 1) and "169.254.169.254" in error
@@ -59,7 +59,7 @@ def test_delivery_connects_to_the_checked_address(tmp_path: Path) -> None:
         policy = FetchPolicy(
             allow_hosts=frozenset({"127.0.0.1"}), resolver=lambda host, port: ["127.0.0.1"]
         )
-        [(seq, state, attempts, error)] = _deliver_once(
+        [(_seq, state, _attempts, error)] = _deliver_once(
             _store(tmp_path), f"http://hooks.example:{port}/hook", policy
         )
         assert (state, error) == ("delivered", "")
