@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -12,6 +9,7 @@ import pytest
 from omnivideo.client.joblog import CREATING, JobLog, user_dir
 from omnivideo.contract import OmniError, TaskStatus, TaskView, parse_request
 from omnivideo.dialects import useapi
+from tests.isolation import run_without
 
 
 def test_job_log_migrates_once_and_keeps_what_was_asked(tmp_path: Path) -> None:
@@ -119,29 +117,16 @@ def test_useapi_wire_refuses_what_useapi_cannot_say() -> None:
         useapi.to_wire(req)
 
 
-_ISOLATION = textwrap.dedent(
-    """
-    import sys
+_ISOLATION = """
+import omnivideo.client
+from omnivideo.client import AsyncClient, Client, webhooks
+from omnivideo.client.joblog import JobLog
 
-    BLOCKED = set(sys.argv[1].split(","))
-
-    class Block:
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in BLOCKED:
-                raise ImportError(f"blocked for this test: {name}")
-            return None
-
-    sys.meta_path.insert(0, Block())
-    import omnivideo.client
-    from omnivideo.client import AsyncClient, Client, webhooks
-    from omnivideo.client.joblog import JobLog
-
-    Client("cometapi", api_key="k").close()
-    leaked = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
-    assert not leaked, leaked
-    print("ok")
-    """
-)
+Client("cometapi", api_key="k").close()
+leaked = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
+assert not leaked, leaked
+print("ok")
+"""
 BLOCKED = (
     "fastapi",
     "starlette",
@@ -159,23 +144,8 @@ BLOCKED = (
 
 
 def test_the_sdk_imports_with_only_pydantic_httpx_and_pyjwt() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", _ISOLATION, ",".join(BLOCKED)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_without(BLOCKED, _ISOLATION)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
-    blocked = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _ISOLATION.replace("import omnivideo.client", "import rich"),
-            ",".join(BLOCKED),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    blocked = run_without(BLOCKED, _ISOLATION.replace("import omnivideo.client", "import rich"))
     assert "blocked for this test: rich" in blocked.stderr

@@ -2,43 +2,23 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
+from tests.isolation import run_without
 
 BLOCKED = ("fastapi", "starlette", "sqlalchemy", "alembic", "torch", "av", "PIL", "numpy")
 
-_PROGRAM = textwrap.dedent(
-    """
-    import sys
+_PROGRAM = """
+import omnivideo.contract
+from omnivideo.contract import check, parse_request
 
-    BLOCKED = set(sys.argv[1].split(","))
-
-    class Block:
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in BLOCKED:
-                raise ImportError(f"blocked for this test: {name}")
-            return None
-
-    sys.meta_path.insert(0, Block())
-    import omnivideo.contract
-    from omnivideo.contract import check, parse_request
-
-    check(parse_request({"prompt": "a cat", "model_name": "kling-v3-omni", "sound": "on"}))
-    leaked = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
-    assert not leaked, leaked
-    print("ok")
-    """
-)
+check(parse_request({"prompt": "a cat", "model_name": "kling-v3-omni", "sound": "on"}))
+leaked = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
+assert not leaked, leaked
+print("ok")
+"""
 
 
 def test_contract_imports_without_server_dependencies() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", _PROGRAM, ",".join(BLOCKED)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_without(BLOCKED, _PROGRAM)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
 
@@ -46,11 +26,6 @@ def test_contract_imports_without_server_dependencies() -> None:
 def test_the_blocker_blocks() -> None:
     # Guard against a test that passes because nothing was blocked.
     program = _PROGRAM.replace("import omnivideo.contract", "import PIL")
-    result = subprocess.run(
-        [sys.executable, "-c", program, ",".join(BLOCKED)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_without(BLOCKED, program)
     assert result.returncode != 0
     assert "blocked for this test: PIL" in result.stderr
