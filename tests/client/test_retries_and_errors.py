@@ -13,6 +13,7 @@ from omnivideo.client import (
     AsyncClient,
     AuthenticationError,
     BillingError,
+    Client,
     ContentPolicyError,
     InvalidRequestError,
     NetworkError,
@@ -20,6 +21,7 @@ from omnivideo.client import (
     RateLimitError,
     ServerError,
     UnsupportedError,
+    WaitTimeout,
 )
 from omnivideo.client._base import parse_retry_after
 from omnivideo.client.errors import code_in, error_for_answer
@@ -402,3 +404,27 @@ def test_list_reads_the_official_array() -> None:
     client, _ = client_for(fake)
     assert [t.task_id for t in client.videos.list(page=2, page_size=2)] == ["1", "2"]
     assert fake.requests[0].url.params["pageNum"] == "2"
+
+
+def test_a_wait_never_outlives_its_timeout_even_when_told_to_retry_later() -> None:
+    requests: list[httpx.Request] = []
+
+    def slow_down(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        body = {"code": 1302, "message": "slow down", "request_id": "r"}
+        return httpx.Response(429, headers={"Retry-After": "100"}, json=body)
+
+    client = Client(
+        "omnivideo", api_key="ov-x", base_url="http://h", transport=httpx.MockTransport(slow_down)
+    )
+    now = [0.0]
+    client.clock = lambda: now[0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    client.sleep = sleep
+    with pytest.raises(WaitTimeout) as info:
+        client.videos.wait("123", timeout=5)
+    assert info.value.task_id == "123"
+    assert now[0] <= 5.0 and len(requests) >= 2

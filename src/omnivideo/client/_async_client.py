@@ -6,6 +6,7 @@ import builtins
 import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -162,7 +163,9 @@ class AsyncVideos:
         while True:
             error: OmniVideoError | None = None
             try:
-                view = await self.get(task_id)
+                # Retries inside one poll stop at the wait's own deadline too.
+                call = replace(self._client.get_call(task_id), deadline=poller.deadline)
+                view = await self._client.send(call)
             except (ServerError, RateLimitError) as exc:
                 error = exc
             else:
@@ -276,7 +279,10 @@ class AsyncClient(BaseClient):
         while True:
             try:
                 with map_network_errors():
-                    request = self.http.build_request(**self.request_args(call))
+                    args = self.request_args(call)
+                    if (left := self.time_left(call, self.clock())) is not None:
+                        args["timeout"] = max(left, 0.001)
+                    request = self.http.build_request(**args)
                     response = await self.http.send(request)
                 return self.answer(call, response)
             except OmniVideoError as exc:
@@ -284,7 +290,7 @@ class AsyncClient(BaseClient):
                     refreshed = True
                     self.credentials.refresh()
                     continue
-                delay = self.retry_delay(call, exc, attempt)
+                delay = self.capped_delay(call, self.retry_delay(call, exc, attempt), self.clock())
                 if delay is None:
                     raise
                 attempt += 1

@@ -75,6 +75,8 @@ class Call:
     #: repeating it cannot create a second task
     idempotent: bool = True
     external_task_id: str | None = None
+    #: the client's clock time by which the call must be over, retries included (a wait's)
+    deadline: float | None = None
 
 
 @contextmanager
@@ -284,6 +286,17 @@ class BaseClient:
         if call.content is not None:
             args["content"] = call.content
         return args
+
+    def time_left(self, call: Call, now: float) -> float | None:
+        """Seconds until the call's deadline (None: no deadline); never below zero."""
+        return None if call.deadline is None else max(call.deadline - now, 0.0)
+
+    def capped_delay(self, call: Call, delay: float | None, now: float) -> float | None:
+        """A retry delay that would overrun the call's deadline means: give up now."""
+        left = self.time_left(call, now)
+        if delay is None or left is None:
+            return delay
+        return delay if delay < left else None
 
     # -- answers -------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -214,7 +214,9 @@ class Videos:
         while True:
             error: OmniVideoError | None = None
             try:
-                view = self.get(task_id)
+                # Retries inside one poll stop at the wait's own deadline too.
+                call = replace(self._client.get_call(task_id), deadline=poller.deadline)
+                view = self._client.send(call)
             except (ServerError, RateLimitError) as exc:
                 error = exc
             else:
@@ -329,14 +331,17 @@ class Client(BaseClient):
         while True:
             try:
                 with map_network_errors():
-                    response = self.http.send(self.http.build_request(**self.request_args(call)))
+                    args = self.request_args(call)
+                    if (left := self.time_left(call, self.clock())) is not None:
+                        args["timeout"] = max(left, 0.001)
+                    response = self.http.send(self.http.build_request(**args))
                 return self.answer(call, response)
             except OmniVideoError as exc:
                 if self.should_refresh(exc, refreshed):
                     refreshed = True
                     self.credentials.refresh()
                     continue
-                delay = self.retry_delay(call, exc, attempt)
+                delay = self.capped_delay(call, self.retry_delay(call, exc, attempt), self.clock())
                 if delay is None:
                     raise
                 attempt += 1
