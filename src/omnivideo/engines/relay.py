@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+import httpx
+
 from omnivideo.client import (
     AuthenticationError,
     BillingError,
@@ -41,6 +43,7 @@ from omnivideo.client import (
     RateLimitError,
     ServerError,
     TaskFailed,
+    TaskStatus,
     TaskView,
     WaitTimeout,
 )
@@ -55,6 +58,8 @@ log = logging.getLogger(__name__)
 
 #: longest a relayed task may take upstream
 UPSTREAM_TIMEOUT_S = 6 * 3600.0
+#: how long the relay keeps asking whether an unconfirmed create landed upstream
+LOOKUP_WINDOW_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -105,8 +110,15 @@ class RelayEngine(Engine):
             self._client(upstream).close()
 
     def _client(self, upstream: Upstream) -> Client:
+        # `transport` lets tests stand in for the network (httpx.MockTransport).
+        transport = self.options.get("transport")
         try:
-            return Client(upstream.provider, base_url=upstream.base_url, max_retries=2)
+            return Client(
+                upstream.provider,
+                base_url=upstream.base_url,
+                max_retries=2,
+                transport=transport if isinstance(transport, httpx.BaseTransport) else None,
+            )
         except OmniVideoError as exc:
             raise OmniError(5000, f"upstream {upstream.provider}: {exc.message}") from None
 
@@ -157,14 +169,11 @@ class RelayEngine(Engine):
         external_task_id = f"ov-{job.task_id}"
         if saved.get("upstream") == upstream.provider:
             if saved.get("task_id"):
-                return client.videos.get(str(saved["task_id"]))
+                # Created before a restart: polling picks it up where it is.
+                return TaskView(task_id=str(saved["task_id"]), status=TaskStatus.SUBMITTED)
             if saved.get("external_task_id") and client.provider.external_ids:
-                try:
-                    found = client.videos.get(str(saved["external_task_id"]))
-                except NotFoundError:
-                    pass
-                else:
-                    ctx.save_state({**saved, "task_id": found.task_id})
+                found = self._find(client, upstream, str(saved["external_task_id"]), ctx)
+                if found is not None:
                     return found
         ctx.save_state({"upstream": upstream.provider, "external_task_id": external_task_id})
         try:
@@ -173,13 +182,44 @@ class RelayEngine(Engine):
         except (ContentPolicyError, InvalidRequestError) as exc:
             raise OmniError(exc.code or 1201, exc.message) from None
         except (AuthenticationError, BillingError, RateLimitError, ServerError) as exc:
-            if getattr(exc, "maybe_created", False) and not client.provider.external_ids:
-                raise OmniError(
-                    5000, f"{upstream.provider} may have created the task: {exc.message}"
-                ) from None
+            if getattr(exc, "maybe_created", False):
+                # The upstream may run (and bill) the task: only a clear "not found" lets the
+                # task move on to the next upstream.
+                if not client.provider.external_ids:
+                    raise OmniError(
+                        5000, f"{upstream.provider} may have created the task: {exc.message}"
+                    ) from None
+                found = self._find(client, upstream, external_task_id, ctx)
+                if found is not None:
+                    return found
             raise _Failover(exc.message) from None
         ctx.save_state({**ctx.state, "task_id": view.task_id})
         return view
+
+    def _find(
+        self, client: Client, upstream: Upstream, external_task_id: str, ctx: RunContext
+    ) -> TaskView | None:
+        """The upstream task created as ``external_task_id``, None when the upstream says there
+        is none; while it cannot say, ask again (for up to ``LOOKUP_WINDOW_S``)."""
+        deadline = time.monotonic() + LOOKUP_WINDOW_S
+        delay = self.poll_interval_s
+        while True:
+            try:
+                found = client.videos.get(external_task_id)
+            except NotFoundError:
+                return None
+            except (ServerError, RateLimitError) as exc:
+                if time.monotonic() + delay > deadline:
+                    raise OmniError(
+                        5000,
+                        f"{upstream.provider} did not say whether task {external_task_id} exists "
+                        f"({exc.message}); look it up there before submitting again",
+                    ) from None
+                client.sleep(delay)
+                delay = min(delay * 2, self.max_poll_interval_s)
+            else:
+                ctx.save_state({**ctx.state, "task_id": found.task_id})
+                return found
 
     def _poll(
         self, client: Client, upstream: Upstream, view: TaskView, ctx: RunContext
