@@ -18,6 +18,7 @@ from omnivideo.client import (
     InvalidRequestError,
     NetworkError,
     NotFoundError,
+    OmniVideoError,
     RateLimitError,
     ServerError,
     UnsupportedError,
@@ -428,3 +429,40 @@ def test_a_wait_never_outlives_its_timeout_even_when_told_to_retry_later() -> No
         client.videos.wait("123", timeout=5)
     assert info.value.task_id == "123"
     assert now[0] <= 5.0 and len(requests) >= 2
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "ok"),
+    [
+        (404, "<html>Not Found</html>", False),
+        (404, {"detail": "Not Found"}, False),
+        (
+            404,
+            {"code": 1202, "message": "the requested method is invalid", "request_id": "r"},
+            False,
+        ),
+        (
+            400,
+            {"code": 1201, "message": "pageSize: must be between 1 and 500", "request_id": "r"},
+            True,
+        ),
+        (200, {"code": 0, "message": "SUCCEED", "request_id": "r", "data": []}, True),
+    ],
+)
+def test_auth_check_trusts_only_answers_of_a_real_api(status: int, body: object, ok: bool) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if isinstance(body, str):
+            return httpx.Response(status, text=body)
+        return httpx.Response(status, json=body)
+
+    client = Client(
+        "omnivideo",
+        api_key="ov-x",
+        base_url="http://h/wrong",
+        transport=httpx.MockTransport(answer),
+    )
+    if ok:
+        client.check_auth()
+    else:
+        with pytest.raises(OmniVideoError):
+            client.check_auth()

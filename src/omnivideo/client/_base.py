@@ -300,6 +300,15 @@ class BaseClient:
 
     # -- answers -------------------------------------------------------------------------
 
+    def _authenticated_refusal(self, error: OmniVideoError, body: Any) -> bool:
+        """A refusal that only an API which accepted the credentials gives: Kling's 1201/1203,
+        or useapi's "no accounts configured". A bare 404 (a wrong base URL) is not one."""
+        if not isinstance(error, InvalidRequestError) or not isinstance(body, dict):
+            return False
+        if self.provider.wire == "useapi":
+            return isinstance(body.get("error"), str)
+        return error.code in (1201, 1203)
+
     def answer(self, call: Call, response: httpx.Response) -> Any:
         """The result of ``call`` from ``response``, or the error it stands for."""
         try:
@@ -313,7 +322,7 @@ class BaseClient:
             retry_after=parse_retry_after(response.headers.get("retry-after")),
         )
         if error is not None:
-            if call.kind == "probe" and isinstance(error, InvalidRequestError):
+            if call.kind == "probe" and self._authenticated_refusal(error, body):
                 return None  # authenticated: the route merely has nothing to show
             raise error
         if body is None:
