@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 from av.video.frame import VideoFrame
-from av.video.reformatter import VideoReformatter
 from PIL import Image, ImageOps
 
 from omnivideo.media.encode import plane_views, planes_to_frame, rgb_to_planes, tag_bt709
@@ -95,15 +94,15 @@ class SoftPicture:
 
     def __init__(self, images: list[Image.Image]) -> None:
         self.images = images
-        # One scaler for the whole shot: swscale's set-up then happens once, not every frame.
-        self._scaler = VideoReformatter()
 
     def view(self, box: Box | None, w: int, h: int) -> VideoFrame:
         hw, hh = max(2, (w // 2) & ~1), max(2, (h // 2) & ~1)
         small = frame_box(self.images, box, hw, hh)
-        half = planes_to_frame((np.asarray(small[0]), np.asarray(small[1]), np.asarray(small[2])))
-        full = self._scaler.reformat(half, width=w, height=h, interpolation="BILINEAR")
-        return tag_bt709(full)
+        # Upscaled with Pillow, not swscale: a fresh swscale context gave slightly different
+        # pixels on its first use, and the same request must give the same frames.
+        y = small[0].resize((w, h), _BILINEAR)
+        u, v = (plane.resize((w // 2, h // 2), _BILINEAR) for plane in small[1:])
+        return tag_bt709(planes_to_frame((np.asarray(y), np.asarray(u), np.asarray(v))))
 
 
 def load_image(path: Path) -> Image.Image:
