@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     relay_poll_s: float = Field(default=1.0, gt=0)
     #: ... growing to this
     relay_max_poll_s: float = Field(default=5.0, gt=0)
+    #: log level of the server (debug, info, warning, error)
+    log_level: str = "info"
     #: tasks rendered at once by this process
     workers: int = Field(default=1, ge=1, le=64)
     #: tasks an account may have submitted or processing at once (Kling's concurrency limit)

@@ -28,7 +28,10 @@ app.add_typer(tasks_cli.app, name="tasks")
 app.add_typer(auth_cli.app, name="auth")
 
 DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data directory (env OMNIVIDEO_DATA_DIR).")
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Data directory (env OMNIVIDEO_DATA_DIR; default ./omnivideo-data)."
+    ),
 ]
 
 
@@ -100,20 +103,31 @@ def serve(
     ] = None,
     no_auth: Annotated[
         bool | None,
-        typer.Option("--no-auth", help="Accept requests without credentials (loopback only)."),
+        typer.Option(
+            "--no-auth",
+            help="Accept requests without credentials, loopback only (env OMNIVIDEO_NO_AUTH).",
+        ),
     ] = None,
     strict: Annotated[
         bool | None,
-        typer.Option("--strict", help="Reject prompt references to missing list entries."),
+        typer.Option(
+            "--strict",
+            help="Reject prompt references to missing list entries (env OMNIVIDEO_STRICT).",
+        ),
     ] = None,
     allow_host: Annotated[
         list[str] | None,
         typer.Option(
             "--allow-host",
-            help="Host or CIDR that inputs and callbacks may reach although private (repeatable).",
+            help="Host or CIDR that inputs and callbacks may reach although private (repeatable; env OMNIVIDEO_ALLOW_HOSTS).",
         ),
     ] = None,
-    log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            help="Log level: debug, info, warning, error (env OMNIVIDEO_LOG_LEVEL; default info)."
+        ),
+    ] = None,
 ) -> None:
     """Start the API server (and its workers) on the embedded default: SQLite + the preview engine."""
     import logging
@@ -138,6 +152,7 @@ def serve(
         vae_tiling=vae_tiling,
         upstreams=upstream or None,
         upstream_concurrency=upstream_concurrency,
+        log_level=log_level,
         no_auth=no_auth,
         strict=strict,
         allow_hosts=allow_host or None,
@@ -148,7 +163,7 @@ def serve(
         )
         raise typer.Exit(2)
     logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # Migrations are routine at every start; say only when something is wrong.
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -168,7 +183,7 @@ def serve(
         create_app(settings, runtime),
         host=settings.host,
         port=settings.port,
-        log_level=log_level.lower(),
+        log_level=settings.log_level.lower(),
     )
 
 

@@ -131,7 +131,6 @@ def render_video(task: Task) -> dict[str, Any]:
         else str(request.get("duration", "5")),
         "size": size,
         "prompt": request.get("prompt"),
-        "quality": "standard",
         "remixed_from_video_id": None,
         "error": error,
     }
