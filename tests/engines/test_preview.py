@@ -470,3 +470,12 @@ def test_still(tmp_path: Path) -> None:
     path = make_still(tmp_path / "still.png", PROMPT, mode="std", aspect_ratio="9:16")
     with Image.open(path) as im:
         assert im.size == (720, 1280)
+
+
+def test_a_short_feature_video_loops_its_kept_sound_to_the_end(tmp_path: Path, clip: Path) -> None:
+    source = VideoSource(clip, "feature", True, 3.0, 1280, 720, 30.0, True)
+    result = render(job_for(tmp_path, 120, video=source, mode="std", width=640, height=360))
+    samples = read_audio(result.path)
+    assert samples is not None and abs(samples.shape[1] / 48000 - 5.0) < 0.05
+    late = np.abs(np.fft.rfft(samples[0, 4 * 48000 : int(4.9 * 48000)]))  # past the clip's 3 s
+    assert abs(np.argmax(late) * 48000 / (int(4.9 * 48000) - 4 * 48000) - 440) < 5

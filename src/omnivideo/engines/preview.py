@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import ClassVar
 
 import av
+import numpy as np
 from av.audio.frame import AudioFrame
 from av.video.frame import VideoFrame
 
@@ -43,6 +44,7 @@ from omnivideo.media.encode import (
     audio_from_file,
     copy_frame,
     plane_views,
+    read_audio,
     read_video_planes,
 )
 
@@ -252,7 +254,15 @@ def _sound(job: RenderJob) -> Callable[[], Iterator[AudioFrame] | None]:
     video = job.video
     if video is not None and video.keep_original_sound and _has_audio(video.path):
         path = video.path
-        return lambda: audio_from_file(path, max_seconds=job.duration_s, rate=AUDIO_RATE)
+        if video.refer_type == "base" or video.duration_s >= job.duration_s:
+            return lambda: audio_from_file(path, max_seconds=job.duration_s, rate=AUDIO_RATE)
+        # A feature video shorter than the output loops, and so does its sound (at most 10 s
+        # of input, so holding it in memory is cheap).
+        kept = read_audio(path, AUDIO_RATE)
+        if kept is not None and kept.shape[-1]:
+            total = round(job.duration_s * AUDIO_RATE)
+            looped = np.tile(kept, (1, -(-total // kept.shape[-1])))[:, :total]
+            return lambda: audio_from_array(looped, AUDIO_RATE)
     if job.sound:
         cuts, at = [], 0
         for shot in shots_of(job)[:-1]:
