@@ -42,6 +42,10 @@ ProviderOverride = Annotated[
     typer.Option("--provider", "-p", help="Provider (default: the job's, else omnivideo)."),
 ]
 IdArg = Annotated[str, typer.Argument(help="Task id, external task id, or job number.")]
+JobOutputOpt = Annotated[
+    str | None,
+    typer.Option("--output", "-o", help="File or directory (default: the job's own)."),
+]
 
 
 def _job_json(job: Job) -> dict[str, object]:
@@ -176,10 +180,7 @@ def wait(
     ident: IdArg,
     provider: ProviderOverride = None,
     base_url: BaseUrlOpt = None,
-    output: Annotated[
-        str | None,
-        typer.Option("--output", "-o", help="File or directory (default: the job's own)."),
-    ] = None,
+    output: JobOutputOpt = None,
     no_download: Annotated[
         bool, typer.Option("--no-download", help="Do not save the videos.")
     ] = False,
@@ -209,10 +210,7 @@ def download(
     ident: IdArg,
     provider: ProviderOverride = None,
     base_url: BaseUrlOpt = None,
-    output: Annotated[
-        str | None,
-        typer.Option("--output", "-o", help="File or directory (default: the job's own)."),
-    ] = None,
+    output: JobOutputOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Save a finished task's videos (resuming a partial download)."""

@@ -19,6 +19,7 @@ from omnivideo.server.faces import kling as kling_face
 from omnivideo.server.faces import openai as openai_face
 from omnivideo.server.faces import useapi as useapi_face
 from omnivideo.server.limits import BodyLimitMiddleware
+from omnivideo.service import accounts
 from omnivideo.service.runtime import Runtime, open_runtime
 from omnivideo.settings import Settings
 
@@ -32,8 +33,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or open_runtime(settings)
         app.state.runtime = rt
-        accounts = rt.store.list_accounts()
-        app.state.default_account = accounts[0].id if accounts else None
+        app.state.default_account = accounts.default_account_id(rt.store)
         rt.start()
         try:
             yield

@@ -59,6 +59,12 @@ def ensure_account(store: Store) -> NewCredentials | None:
     return create_account(store, "default")
 
 
+def default_account_id(store: Store) -> str | None:
+    """The first account: the one `--no-auth` requests act as."""
+    found = store.list_accounts()
+    return found[0].id if found else None
+
+
 def authenticate(store: Store, authorization: str | None) -> str:
     """The account id behind an ``Authorization`` header, or raise OmniError 1001-1004.
 
