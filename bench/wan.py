@@ -12,12 +12,13 @@ count, guidance and dtype twice:
 
 Prints one JSON line per figure: ``s_per_step`` (denoising only), ``s_per_video`` (the whole
 call), ``peak_gpu_gb`` (CUDA) or ``peak_rss_gb`` (CPU, whole process), ``transformer_passes``,
-and the engine's ``speedup`` over diffusers (s_per_video ratio). The model is built directly
-on the device in the target dtype, so even the 14B fits one 80 GB GPU (about 40 GB of weights
-with the UMT5-XXL text encoder).
+the engine's ``speedup`` over diffusers (s_per_video ratio) and its ``denoise_speedup``
+(s_per_step ratio). The model is built directly on the device in the target dtype, so even
+the 14B fits one 80 GB GPU (about 40 GB of weights with the UMT5-XXL text encoder).
 
 Usage:
   python bench/wan.py --arch wan2.1-vace-1.3b --res 480p --frames 81 --steps 50
+  python bench/wan.py --arch wan2.1-vace-1.3b --res 144p --frames 17 --steps 20   # CPU, ~25 min
   python bench/wan.py --tiny            # tiny random model on CPU: keeps CI honest, seconds
 """
 
@@ -41,20 +42,30 @@ ARCHS: dict[str, dict[str, Any]] = {
                         "vace_layers": list(range(0, 40, 5))},
     "wan2.2-ti2v-5b": {"kind": "ti2v", "heads": 24, "layers": 30, "ffn": 14336},
 }  # fmt: skip
-RES = {"480p": 480, "720p": 720}
+
+
+def resolution(text: str) -> int:
+    """``480p``, ``720p`` or any short side in multiples of 16 (``144p`` fits a CPU run)."""
+    value = int(text.removesuffix("p"))
+    if value < 16 or value % 16:
+        raise argparse.ArgumentTypeError(f"short side must be a multiple of 16, got {text}")
+    return value
+
+
 PROMPT = "A red fox trotting through fresh snow at dawn, cinematic, golden light"
 
 
-def _umt5_xxl() -> Any:
+def _umt5(layers: int, vocab: int) -> Any:
+    """UMT5-XXL's shape; ``layers``/``vocab`` below 24/256384 give the one-layer stand-in."""
     from transformers import UMT5Config, UMT5EncoderModel
 
     return UMT5EncoderModel(
         UMT5Config(
-            vocab_size=256384,
+            vocab_size=vocab,
             d_model=4096,
             d_kv=64,
             d_ff=10240,
-            num_layers=24,
+            num_layers=layers,
             num_heads=64,
             relative_attention_num_buckets=32,
             relative_attention_max_distance=128,
@@ -65,8 +76,13 @@ def _umt5_xxl() -> Any:
     )
 
 
-def build_real(arch: str, device: Any, dtype: Any) -> Any:
-    """The real-size pipeline of ``arch`` with random weights, built on ``device``."""
+def build_real(arch: str, device: Any, dtype: Any, text_encoder: str = "umt5-xxl") -> Any:
+    """The real-size pipeline of ``arch`` with random weights, built on ``device``.
+
+    ``text_encoder="small"`` swaps UMT5-XXL (5.7B parameters, 23 GB in float32: more than a
+    CPU machine holds beside the transformer) for one layer of the same width. It runs once
+    per video, before denoising, in both variants, so the comparison is unchanged.
+    """
     import torch
     from diffusers import (
         AutoencoderKLWan,
@@ -80,6 +96,8 @@ def build_real(arch: str, device: Any, dtype: Any) -> Any:
     from omnivideo.engines.wan.testing import tiny_tokenizer
 
     a = ARCHS[arch]
+    tokenizer = tiny_tokenizer()
+    layers, vocab = (24, 256384) if text_encoder == "umt5-xxl" else (1, len(tokenizer))
     common = {
         "patch_size": (1, 2, 2),
         "num_attention_heads": a["heads"],
@@ -100,7 +118,7 @@ def build_real(arch: str, device: Any, dtype: Any) -> Any:
     try:
         with torch.device(device):
             torch.set_default_dtype(dtype)
-            text_encoder = _umt5_xxl()
+            text_encoder = _umt5(layers, vocab)
             if a["kind"] == "vace":
                 transformer = WanVACETransformer3DModel(
                     in_channels=16, out_channels=16, vace_layers=a["vace_layers"],
@@ -109,7 +127,7 @@ def build_real(arch: str, device: Any, dtype: Any) -> Any:
                 torch.set_default_dtype(torch.float32)
                 vae = AutoencoderKLWan()
                 return WanVACEPipeline(
-                    tokenizer=tiny_tokenizer(), text_encoder=text_encoder, vae=vae,
+                    tokenizer=tokenizer, text_encoder=text_encoder, vae=vae,
                     scheduler=scheduler, transformer=transformer,
                 )  # fmt: skip
             transformer = WanTransformer3DModel(in_channels=48, out_channels=48, **common)
@@ -121,7 +139,7 @@ def build_real(arch: str, device: Any, dtype: Any) -> Any:
                 scale_factor_temporal=4, latents_mean=[0.0] * 48, latents_std=[1.0] * 48,
             )  # fmt: skip
             return WanPipeline(
-                tokenizer=tiny_tokenizer(), text_encoder=text_encoder, vae=vae,
+                tokenizer=tokenizer, text_encoder=text_encoder, vae=vae,
                 scheduler=scheduler, transformer=transformer, expand_timesteps=True,
             )  # fmt: skip
     finally:
@@ -180,13 +198,21 @@ def _reset_peak(device: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--arch", choices=sorted(ARCHS), default="wan2.1-vace-1.3b")
-    parser.add_argument("--res", choices=sorted(RES), default="480p")
+    parser.add_argument(
+        "--res", type=resolution, default=480, help="480p, 720p or another short side (144p)"
+    )
     parser.add_argument("--frames", type=int, default=81, help="native frames (4k+1)")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     parser.add_argument("--dtype", default=None, help="default: bfloat16 on cuda, float32 on cpu")
     parser.add_argument("--tiny", action="store_true", help="tiny random model (CPU CI)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument(
+        "--text-encoder",
+        choices=["umt5-xxl", "small"],
+        default=None,
+        help="default: umt5-xxl on cuda, small (one layer, same width) on cpu",
+    )
     args = parser.parse_args(argv)
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -209,21 +235,22 @@ def main(argv: list[str] | None = None) -> int:
         frames = args.frames if args.frames != 81 else 17
         steps = args.steps if args.steps != 50 else 10
         pipe = build_tiny("ti2v" if ARCHS[args.arch]["kind"] == "ti2v" else "vace").to(device)
-        resolution = 48
+        short_side = 48
     else:
         frames, steps = args.frames, args.steps
-        pipe = build_real(args.arch, device, dtype)
-        resolution = RES[args.res]
+        encoder = args.text_encoder or ("umt5-xxl" if device.type == "cuda" else "small")
+        pipe = build_real(args.arch, device, dtype, encoder)
+        short_side = args.res
     pipe.set_progress_bar_config(disable=True)
     index = {**dict(pipe.config), "_class_name": type(pipe).__name__}
     spec = detect(index, dict(pipe.transformer.config))
-    if spec.expand_timesteps and resolution == 720:
-        resolution = 704  # TI2V-5B: multiples of 32, trained at 1280x704
-    width, height = spec.native_size(16 / 9, resolution)
+    if spec.expand_timesteps and short_side == 720:
+        short_side = 704  # TI2V-5B: multiples of 32, trained at 1280x704
+    width, height = spec.native_size(16 / 9, short_side)
     base = {
         "bench": "wan",
         "arch": args.arch + ("-tiny" if args.tiny else ""),
-        "res": args.res,
+        "res": f"{args.res}p",
         "size": f"{width}x{height}",
         "frames": frames,
         "steps": steps,
@@ -250,14 +277,15 @@ def main(argv: list[str] | None = None) -> int:
          generator=generator.manual_seed(0), callback_on_step_end=lambda p, i, t, k: (clock.step(), k)[1])  # fmt: skip
     _sync(device)
     plain_s = time.perf_counter() - t0
-    emit("diffusers", "s_per_step", clock.per_step)
+    plain_step = clock.per_step
+    emit("diffusers", "s_per_step", plain_step)
     emit("diffusers", "s_per_video", plain_s)
     emit("diffusers", "transformer_passes", 2 * steps)
     name, value = _peak(device)
     emit("diffusers", name, value)
 
     # 2. The engine's defaults over the same modules, through render().
-    opts: dict[str, object] = {"steps": steps, "window": frames, "resolution": resolution}
+    opts: dict[str, object] = {"steps": steps, "window": frames, "resolution": short_side}
     engine = WanEngine.from_pipeline(pipe, opts)
     out_frames = round((frames - 1) * 24 / spec.fps) + 1
     clock.reset()
@@ -280,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     name, value = _peak(device)
     emit("engine", name, value)
     emit("engine", "speedup", plain_s / engine_s, floor="diffusers defaults, same run")
+    # Denoising alone: the share that grows with steps, frames and size (most of a GPU render).
+    emit("engine", "denoise_speedup", plain_step / clock.per_step, floor="diffusers, same run")
     return 0
 
 

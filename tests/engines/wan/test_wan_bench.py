@@ -31,4 +31,5 @@ def test_tiny_bench_prints_every_figure() -> None:
     assert figures[("diffusers", "transformer_passes")] == 12
     assert figures[("engine", "transformer_passes")] == 2 * 4  # steps 0, 1, 3, 5 of 6
     assert figures[("engine", "speedup")] > 0
+    assert figures[("engine", "denoise_speedup")] > 0
     assert all(line["steps"] == 6 and line["device"] == "cpu" for line in lines)
