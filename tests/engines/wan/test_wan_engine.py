@@ -11,32 +11,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from wan_helpers import solid
+from wan_helpers import job_of, solid
 
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.request import OmniRequest
-from omnivideo.engines.base import Cancelled, RenderJob, RunContext, ShotSpec, load_engine_class
+from omnivideo.engines.base import Cancelled, RunContext, ShotSpec, load_engine_class
 from omnivideo.engines.wan import WanEngine
 from omnivideo.engines.wan.options import WanOptions
 from omnivideo.engines.wan.speed import computed_steps
-
-
-def job_of(tmp_path: Path, **fields: Any) -> RenderJob:
-    base: dict[str, Any] = {
-        "task_id": "t",
-        "model": "kling-v3-omni",
-        "mode": "std",
-        "width": 64,
-        "height": 64,
-        "fps": 24,
-        "frame_count": 24,
-        "seed": 1,
-        "prompt": "a cat",
-        "shots": (),
-        "work_dir": tmp_path / "work",
-    }
-    base.update(fields)
-    return RenderJob(**base)
 
 
 def req(**fields: Any) -> OmniRequest:

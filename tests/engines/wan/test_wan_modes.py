@@ -14,6 +14,7 @@ from typing import Any
 import av
 import numpy as np
 import pytest
+import wan_helpers as helpers
 from tests.mp4 import decode
 from wan_helpers import gradient, make_video, solid
 
@@ -28,21 +29,9 @@ from omnivideo.engines.base import (
 
 
 def job_of(tmp_path: Path, **fields: Any) -> RenderJob:
-    base: dict[str, Any] = {
-        "task_id": "t",
-        "model": "kling-v3-omni",
-        "mode": "std",
-        "width": 64,
-        "height": 48,
-        "fps": 24,
-        "frame_count": 24,
-        "seed": 7,
-        "prompt": "a red cat walks",
-        "shots": (),
-        "work_dir": tmp_path / "work",
-    }
-    base.update(fields)
-    return RenderJob(**base)
+    return helpers.job_of(
+        tmp_path, **{"height": 48, "seed": 7, "prompt": "a red cat walks", **fields}
+    )
 
 
 def frames_of(path: Path) -> list[np.ndarray]:

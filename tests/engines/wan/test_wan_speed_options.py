@@ -13,32 +13,17 @@ from typing import Any
 
 import numpy as np
 import pytest
+from wan_helpers import job_of
 
 from omnivideo.contract.errors import OmniError
-from omnivideo.engines.base import RenderJob, RunContext
+from omnivideo.engines.base import RunContext
 from omnivideo.engines.wan import WanEngine
-
-
-def job_of(tmp_path: Path) -> RenderJob:
-    return RenderJob(
-        task_id="t",
-        model="kling-v3-omni",
-        mode="std",
-        width=64,
-        height=64,
-        fps=24,
-        frame_count=24,
-        seed=3,
-        prompt="a cat",
-        shots=(),
-        work_dir=tmp_path,
-    )
 
 
 def render_once(engine: Any, spy: Any, tmp_path: Path) -> np.ndarray:
     recorder = spy(engine)
-    engine.render(job_of(tmp_path), RunContext())
-    assert (tmp_path / "t.mp4").stat().st_size > 0
+    engine.render(job_of(tmp_path, seed=3), RunContext())
+    assert (tmp_path / "work" / "t.mp4").stat().st_size > 0
     return recorder.outputs[0]
 
 

@@ -7,6 +7,27 @@ from typing import Any
 
 import numpy as np
 
+from omnivideo.engines.base import RenderJob
+
+
+def job_of(tmp_path: Path, **fields: Any) -> RenderJob:
+    """A 64×64, 1 s job rendered under ``tmp_path/work``; ``fields`` override."""
+    base: dict[str, Any] = {
+        "task_id": "t",
+        "model": "kling-v3-omni",
+        "mode": "std",
+        "width": 64,
+        "height": 64,
+        "fps": 24,
+        "frame_count": 24,
+        "seed": 1,
+        "prompt": "a cat",
+        "shots": (),
+        "work_dir": tmp_path / "work",
+    }
+    base.update(fields)
+    return RenderJob(**base)
+
 
 class PipeSpy:
     """Stands in for a pipeline: records each call's keyword arguments and output."""
