@@ -1,0 +1,230 @@
+"""The task spec: what a task must render, decided once at submit.
+
+A request says "5 seconds, pro, 16:9, these images"; the spec says 1920×1080 at 24 fps, 120
+frames, shots of 48 and 72 frames, image 1 at blob key ``inputs/…/image_1.png`` and so on.
+:func:`plan` builds it from a checked request and the probed inputs; it is stored with the task
+(its own column, versioned) and is all a worker needs besides the blob store. Nothing after
+submit re-derives a duration or a shot length: ``build_job``, the engines' ``check`` and the
+renders read the spec.
+
+Every Kling endpoint (omni-video, text2video, image2video, …) plans onto this one shape, so
+every engine serves every endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from omnivideo.contract.output import DEFAULT_DURATION_S, FPS, frame_count, output_size
+from omnivideo.contract.references import ReferenceKind, find_references
+from omnivideo.contract.request import OmniRequest
+from omnivideo.contract.rules import effective_duration, resolved_aspect_ratio
+
+#: bumped when a field changes meaning; a worker refuses specs newer than it knows
+SPEC_VERSION: Final = 1
+
+ImageRole = Literal["first_frame", "end_frame", "reference"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ImageSpec(_Frozen):
+    """One image input, stored in the blob store."""
+
+    key: str
+    width: int
+    height: int
+    role: ImageRole
+    #: 1-based position in the request's image list (what ``<<<image_N>>>`` points at)
+    index: int
+
+
+class VideoSpec(_Frozen):
+    """The video input, stored in the blob store and probed (its video track)."""
+
+    key: str
+    width: int
+    height: int
+    fps: float
+    duration_s: float
+    has_audio: bool
+    refer_type: Literal["base", "feature"]
+    keep_original_sound: bool
+
+
+class ElementSpec(_Frozen):
+    """An element of the library, resolved at submit to its images' blob keys."""
+
+    element_id: int
+    name: str
+    frontal_key: str
+    refer_keys: tuple[str, ...] = ()
+
+
+class ShotPlan(_Frozen):
+    prompt: str
+    #: exact frames; the shots of a spec add up to its frame count
+    frames: int
+
+
+class Camera(_Frozen):
+    """A camera move (Kling's ``camera_control``): a named move or a config of six axes."""
+
+    type: str
+    horizontal: float = 0.0
+    vertical: float = 0.0
+    pan: float = 0.0
+    tilt: float = 0.0
+    roll: float = 0.0
+    zoom: float = 0.0
+
+
+class TaskSpec(_Frozen):
+    """Everything decided at submit about a task's output and inputs."""
+
+    version: int = SPEC_VERSION
+    #: the Kling endpoint the task was created on (``omni-video``, ``text2video``, …)
+    endpoint: str = "omni-video"
+    model: str
+    mode: Literal["std", "pro"]
+    width: int
+    height: int
+    fps: int = FPS
+    frame_count: int = Field(ge=1)
+    shots: tuple[ShotPlan, ...]
+    prompt: str = ""
+    negative_prompt: str | None = None
+    #: Kling's ``cfg_scale`` (0-1): how closely to follow the prompt; None is the engine's own
+    cfg_scale: float | None = None
+    camera: Camera | None = None
+    sound: bool = False
+    watermark: bool = False
+    seed: int = 0
+    #: videos made from the one request (useapi's ``count``)
+    count: int = 1
+    images: tuple[ImageSpec, ...] = ()
+    video: VideoSpec | None = None
+    elements: tuple[ElementSpec, ...] = ()
+    #: ``<<<kind_N>>>`` references in prompt order (repeats included)
+    references: tuple[tuple[ReferenceKind, int], ...] = ()
+    #: engine-specific settings fixed at submit (e.g. the relay's upstream endpoint)
+    engine_options: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float:
+        return self.frame_count / self.fps
+
+    def image(self, role: ImageRole) -> ImageSpec | None:
+        return next((i for i in self.images if i.role == role), None)
+
+    @property
+    def blob_keys(self) -> tuple[str, ...]:
+        """Every input blob the spec names (a worker fetches these)."""
+        keys = [i.key for i in self.images]
+        if self.video is not None:
+            keys.append(self.video.key)
+        for e in self.elements:
+            keys.extend((e.frontal_key, *e.refer_keys))
+        return tuple(keys)
+
+
+def split_frames(total: int, weights: Sequence[float]) -> tuple[int, ...]:
+    """``total`` frames split in proportion to ``weights``, adding up exactly (no shot empty
+    when there are enough frames)."""
+    weight = sum(weights) or 1.0
+    out, start, acc = [], 0, 0.0
+    for w in weights:
+        acc += w
+        end = round(total * acc / weight)
+        out.append(end - start)
+        start = end
+    return tuple(out)
+
+
+def shot_prompts(req: OmniRequest) -> list[tuple[str, float]]:
+    """(prompt, weight) per shot, as the request describes them."""
+    if req.multi_shot and req.shot_type == "customize" and req.multi_prompt:
+        return [
+            (shot.prompt, float(shot.duration))
+            for shot in sorted(req.multi_prompt, key=lambda s: s.index)
+        ]
+    if req.multi_shot:
+        # `intelligence`: the prompt's sentences become shots of equal length (at most 6).
+        sentences = [
+            s.strip() for s in (req.prompt or "").replace("\n", ". ").split(".") if s.strip()
+        ]
+        return [(s, 1.0) for s in sentences[:6]] or [(req.prompt or "", 1.0)]
+    return [(req.prompt or "", 1.0)]
+
+
+def plan(
+    req: OmniRequest,
+    *,
+    images: Sequence[ImageSpec] = (),
+    video: VideoSpec | None = None,
+    elements: Sequence[ElementSpec] = (),
+    seed: int = 0,
+    count: int = 1,
+    endpoint: str = "omni-video",
+    negative_prompt: str | None = None,
+    cfg_scale: float | None = None,
+    camera: Camera | None = None,
+    engine_options: dict[str, Any] | None = None,
+) -> TaskSpec:
+    """The spec of a checked request whose inputs were stored and probed.
+
+    The output takes the shape of a first frame or a base video when there is one, scaled to
+    the mode's short side; a base video also sets the length (its video track's).
+    """
+    first = next((i for i in images if i.role == "first_frame"), None)
+    follow: tuple[int, int] | None = None
+    if video is not None and video.refer_type == "base":
+        follow = (video.width, video.height)
+    elif first is not None:
+        follow = (first.width, first.height)
+    width, height = output_size(req.mode, resolved_aspect_ratio(req), follow)
+    if video is not None and video.refer_type == "base":
+        frames = frame_count(video.duration_s)
+    else:
+        frames = frame_count(effective_duration(req) or DEFAULT_DURATION_S)
+    prompts = shot_prompts(req)
+    split = split_frames(frames, [w for _, w in prompts])
+    prompt_text = req.prompt or " ".join(s.prompt for s in req.multi_prompt or [])
+    return TaskSpec(
+        endpoint=endpoint,
+        model=req.model_name,
+        mode=req.mode,
+        width=width,
+        height=height,
+        frame_count=frames,
+        shots=tuple(ShotPlan(prompt=p, frames=n) for (p, _), n in zip(prompts, split, strict=True)),
+        prompt=req.prompt or "",
+        negative_prompt=negative_prompt,
+        cfg_scale=cfg_scale,
+        camera=camera,
+        sound=req.sound == "on",
+        watermark=bool(req.watermark_info and req.watermark_info.enabled),
+        seed=seed,
+        count=count,
+        images=tuple(images),
+        video=video,
+        elements=tuple(elements),
+        references=tuple(find_references(prompt_text)),
+        engine_options=dict(engine_options or {}),
+    )
+
+
+def load(data: dict[str, Any]) -> TaskSpec:
+    """A stored spec; one written by a newer omnivideo is refused rather than misread."""
+    version = int(data.get("version", 1))
+    if version > SPEC_VERSION:
+        raise ValueError(
+            f"task spec version {version} is newer than this omnivideo understands "
+            f"({SPEC_VERSION}); upgrade the worker"
+        )
+    return TaskSpec.model_validate(data)
