@@ -19,6 +19,12 @@ class Settings(BaseSettings):
     port: int = 8000
     #: database, inputs and outputs live here
     data_dir: Path = Path("./omnivideo-data")
+    #: the database: SQLite in the data dir by default, or ``postgresql://user@host/db``
+    database_url: str | None = None
+    #: where blobs live: a directory (default: ``blobs`` in the data dir) or ``s3://bucket/prefix``
+    storage: str = ""
+    #: signs result URLs; every replica needs the same one (default: made once, kept in the db)
+    secret_key: str | None = None
     #: engine that renders tasks (an ``omnivideo.engines`` entry point)
     engine: str = "preview"
     #: model of engines that load one (a diffusers directory or a hub id, for `wan`)
@@ -41,8 +47,12 @@ class Settings(BaseSettings):
     relay_max_poll_s: float = Field(default=5.0, gt=0)
     #: log level of the server (debug, info, warning, error)
     log_level: str = "info"
-    #: tasks rendered at once by this process
-    workers: int = Field(default=1, ge=1, le=64)
+    #: tasks rendered at once by this process (0: serve the API only, workers render elsewhere)
+    workers: int = Field(default=1, ge=0, le=64)
+    #: a rendering worker writes a heartbeat this often (seconds) ...
+    heartbeat_s: float = Field(default=5.0, gt=0)
+    #: ... and a task whose worker stayed silent this long is taken over by another worker
+    stall_after_s: float = Field(default=30.0, gt=0)
     #: tasks an account may have submitted or processing at once (Kling's concurrency limit)
     max_concurrent_tasks: int = Field(default=5, ge=1)
     #: accept requests without credentials (loopback hosts only)
@@ -96,6 +106,15 @@ class Settings(BaseSettings):
     @property
     def db_path(self) -> Path:
         return self.data_dir / "omnivideo.db"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.db_path}"
+
+    @property
+    def distributed(self) -> bool:
+        """PostgreSQL: tasks go through procrastinate, so workers may run on other hosts."""
+        return self.db_url.startswith(("postgresql", "postgres:"))
 
     @property
     def base_url(self) -> str:

@@ -44,7 +44,7 @@ class Server:
     def headers(self, **extra: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}", **extra}
 
-    def start(self, timeout: float = 30.0) -> Server:
+    def start(self, timeout: float = 90.0) -> Server:
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         cmd = [
             sys.executable,

@@ -8,32 +8,30 @@ from pathlib import Path
 from omnivideo.contract.task import Task, TaskStatus
 from omnivideo.media.fetch import FetchPolicy
 from omnivideo.service.callbacks import CallbackDispatcher
-from omnivideo.store.db import make_engine, migrate, sqlite_url
-from omnivideo.store.repo import Store, now_ms
+from omnivideo.store.interfaces import Stores, now_ms
+from omnivideo.store.sql import open_sql_stores
 from tests.server.conftest import Receiver
 
 
-def _store(tmp_path: Path) -> Store:
-    engine = make_engine(sqlite_url(tmp_path / "t.db"))
-    migrate(engine)
-    store = Store(engine)
-    store.create_account("acc", "test", "whsec_" + "A" * 44)
-    return store
+def _store(tmp_path: Path) -> Stores:
+    stores = open_sql_stores(f"sqlite:///{tmp_path / 't.db'}")
+    stores.accounts.create_account("acc", "test", "whsec_" + "A" * 44)
+    return stores
 
 
-def _deliver_once(store: Store, url: str, policy: FetchPolicy) -> list[tuple[int, str, int, str]]:
+def _deliver_once(store: Stores, url: str, policy: FetchPolicy) -> list[tuple[int, str, int, str]]:
     now = now_ms()
     task = Task("1", "acc", TaskStatus.SUBMITTED, {}, now, now, callback_url=url, number=1)
-    store.insert_task(task, max_active=5, callback_for=lambda t: (url, {"task_id": t.task_id}))
-    dispatcher = CallbackDispatcher(store, policy=policy, min_backoff_s=60)
+    store.tasks.insert(task, max_active=5, callback_for=lambda t: (url, {"task_id": t.task_id}))
+    dispatcher = CallbackDispatcher(store.outbox, policy=policy, min_backoff_s=60)
     dispatcher.start()
     try:
         deadline = time.time() + 10
-        while time.time() < deadline and store.callbacks_of("1")[0][2] == 0:
+        while time.time() < deadline and store.outbox.of_task("1")[0][2] == 0:
             time.sleep(0.05)
     finally:
         dispatcher.stop()
-    return store.callbacks_of("1")
+    return store.outbox.of_task("1")
 
 
 def test_a_name_that_now_resolves_to_a_private_address_gets_nothing(tmp_path: Path) -> None:

@@ -4,30 +4,18 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from PIL import Image
 
 from omnivideo.contract import parse_request
 from omnivideo.service import elements, inputs, tasks
-from omnivideo.service.runtime import Runtime, open_runtime
-from omnivideo.settings import Settings
+from omnivideo.service.runtime import Runtime
 
 
 def png_b64(size: tuple[int, int], color: tuple[int, int, int]) -> str:
     buf = io.BytesIO()
     Image.new("RGB", size, color).save(buf, format="PNG")
     return base64.b64encode(buf.getvalue()).decode()
-
-
-@pytest.fixture
-def rt(tmp_path: Path) -> Iterator[Runtime]:
-    runtime = open_runtime(Settings(data_dir=tmp_path / "data"))
-    runtime.store.create_account("acc", "test", "whsec_" + "A" * 44)
-    yield runtime
-    runtime.stop()
 
 
 def test_elements_and_images_reach_the_job_in_prompt_order(rt: Runtime) -> None:
@@ -55,7 +43,7 @@ def test_elements_and_images_reach_the_job_in_prompt_order(rt: Runtime) -> None:
         }
     )
     task = tasks.submit(rt, "acc", req)
-    job = inputs.build_job(rt, task, rt.settings.data_dir / "work")
+    job = inputs.job_of(rt, task, rt.settings.data_dir / "work")
     assert (job.width, job.height, job.fps, job.frame_count) == (720, 1280, 24, 96)
     assert [(r.kind, r.index) for r in job.references] == [
         ("element", 1),
@@ -84,7 +72,7 @@ def test_first_frame_sets_the_shape_and_shots_cut_exactly(rt: Runtime) -> None:
             "image_list": [{"image_url": png_b64((600, 600), (9, 9, 9))}],
         }
     )
-    job = inputs.build_job(rt, tasks.submit(rt, "acc", req), rt.settings.data_dir / "work")
+    job = inputs.job_of(rt, tasks.submit(rt, "acc", req), rt.settings.data_dir / "work")
     assert [(s.prompt, s.frames) for s in job.shots] == [("one", 48), ("two", 120)]
     first = parse_request(
         {
@@ -94,5 +82,5 @@ def test_first_frame_sets_the_shape_and_shots_cut_exactly(rt: Runtime) -> None:
             "image_list": [{"image_url": png_b64((1000, 500), (1, 2, 3)), "type": "first_frame"}],
         }
     )
-    job = inputs.build_job(rt, tasks.submit(rt, "acc", first), rt.settings.data_dir / "work")
+    job = inputs.job_of(rt, tasks.submit(rt, "acc", first), rt.settings.data_dir / "work")
     assert (job.width, job.height) == (1440, 720) and job.first_frame is not None

@@ -33,6 +33,22 @@ DataDir = Annotated[
         "--data-dir", help="Data directory (env OMNIVIDEO_DATA_DIR; default ./omnivideo-data)."
     ),
 ]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Database: SQLite in the data dir by default, or postgresql://USER@HOST/DB "
+        "(env OMNIVIDEO_DATABASE_URL).",
+    ),
+]
+Storage = Annotated[
+    str | None,
+    typer.Option(
+        "--storage",
+        help="Blob storage: a directory (default: the data dir's blobs) or s3://BUCKET/PREFIX "
+        "with the standard AWS_* variables (env OMNIVIDEO_STORAGE).",
+    ),
+]
 
 
 def _settings(**given: Any) -> Settings:
@@ -60,11 +76,17 @@ def serve(
         int | None, typer.Option(help="Port (env OMNIVIDEO_PORT; default 8000).")
     ] = None,
     data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    storage: Storage = None,
     engine: Annotated[
         str | None, typer.Option(help="Engine (env OMNIVIDEO_ENGINE; default preview).")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Tasks rendered at once (env OMNIVIDEO_WORKERS; default 1).")
+        int | None,
+        typer.Option(
+            help="Tasks rendered at once in this process (env OMNIVIDEO_WORKERS; default 1); "
+            "0 serves the API only (with PostgreSQL, `omnivideo worker` processes render)."
+        ),
     ] = None,
     model: Annotated[
         str | None,
@@ -130,19 +152,20 @@ def serve(
     ] = None,
 ) -> None:
     """Start the API server (and its workers) on the embedded default: SQLite + the preview engine."""
-    import logging
 
     import uvicorn
 
     from omnivideo.contract.errors import OmniError
     from omnivideo.server.app import create_app
     from omnivideo.service.accounts import ensure_account
-    from omnivideo.service.runtime import open_runtime
+    from omnivideo.service.wiring import check_engine_shape, open_runtime
 
     settings = _settings(
         host=host,
         port=port,
         data_dir=data_dir,
+        database_url=database_url,
+        storage=storage,
         engine=engine,
         workers=workers,
         model=model,
@@ -162,21 +185,20 @@ def serve(
             f"error: --no-auth is only allowed on a loopback host, not {settings.host}", err=True
         )
         raise typer.Exit(2)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # Migrations are routine at every start; say only when something is wrong.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    _configure_logging(settings.log_level)
     try:
+        check_engine_shape(settings)
         runtime = open_runtime(settings)
     except OmniError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from None
-    creds = ensure_account(runtime.store)
+    creds = ensure_account(runtime.stores.accounts)
     if creds is not None:
         _print_credentials(creds, "Created the first account. Its credentials:")
+    where = "PostgreSQL" if settings.distributed else str(settings.data_dir)
     typer.echo(
-        f"omnivideo listening on {settings.base_url} (engine: {settings.engine}, data: {settings.data_dir})",
+        f"omnivideo listening on {settings.base_url} (engine: {settings.engine}, "
+        f"workers: {settings.workers}, data: {where}, blobs: {runtime.blobs.location})",
         err=True,
     )
     uvicorn.run(
@@ -187,27 +209,101 @@ def serve(
     )
 
 
-def _store(data_dir: Path | None) -> Any:
-    from omnivideo.store.db import make_engine, migrate, sqlite_url
-    from omnivideo.store.repo import Store
+def _configure_logging(level: str) -> None:
+    import logging
 
-    settings = _settings(data_dir=data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(sqlite_url(settings.db_path))
-    migrate(engine)
-    return Store(engine)
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # Migrations are routine at every start; say only when something is wrong.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _stores(data_dir: Path | None, database_url: str | None = None) -> Any:
+    from omnivideo.service.wiring import open_stores
+
+    return open_stores(_settings(data_dir=data_dir, database_url=database_url))
+
+
+@app.command()
+def worker(
+    database_url: DatabaseUrl = None,
+    storage: Storage = None,
+    data_dir: DataDir = None,
+    engine: Annotated[
+        str | None, typer.Option(help="Engine (env OMNIVIDEO_ENGINE; default preview).")
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option(help="Tasks rendered at once by this worker (env OMNIVIDEO_WORKERS).")
+    ] = 1,
+    model: Annotated[
+        str | None, typer.Option(help="Model of model engines such as wan (env OMNIVIDEO_MODEL).")
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="Torch device (env OMNIVIDEO_DEVICE).")] = None,
+    dtype: Annotated[str | None, typer.Option(help="Torch dtype (env OMNIVIDEO_DTYPE).")] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Base URL clients reach the API at, for result URLs (env OMNIVIDEO_PUBLIC_URL)."
+        ),
+    ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="Host or CIDR that callbacks may reach although private (repeatable).",
+        ),
+    ] = None,
+    log_level: Annotated[str | None, typer.Option(help="Log level (default info).")] = None,
+) -> None:
+    """Render tasks taken from the shared PostgreSQL queue; serves no API.
+
+    It takes only the tasks of its engine and model (one queue each), keeps the model warm, logs
+    each task it takes and finishes, and on SIGTERM finishes or hands back its task.
+    """
+    from omnivideo.contract.errors import OmniError
+    from omnivideo.service.wiring import open_runtime, run_worker
+
+    settings = _settings(
+        database_url=database_url,
+        storage=storage,
+        data_dir=data_dir,
+        engine=engine,
+        workers=concurrency,
+        model=model,
+        device=device,
+        dtype=dtype,
+        public_url=public_url,
+        allow_hosts=allow_host or None,
+        log_level=log_level,
+    )
+    _configure_logging(settings.log_level)
+    if not settings.distributed:
+        typer.echo(
+            "error: omnivideo worker takes tasks from PostgreSQL: give --database-url "
+            "postgresql://… (the embedded SQLite server renders in `omnivideo serve`)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    try:
+        runtime = open_runtime(settings)
+    except OmniError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    run_worker(runtime)
 
 
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Option(help="A name for the new account.")] = "default",
     data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create an account and print its access key, secret key and API key (shown once)."""
     from omnivideo.service.accounts import create_account
 
-    creds = create_account(_store(data_dir), name)
+    creds = create_account(_stores(data_dir, database_url).accounts, name)
     if as_json:
         typer.echo(json.dumps(creds.__dict__))
     else:
@@ -220,7 +316,9 @@ def keys_create(
 
 @keys_app.command("list")
 def keys_list(
-    data_dir: DataDir = None, as_json: Annotated[bool, typer.Option("--json")] = False
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List credentials (secrets are not shown)."""
     rows = [
@@ -231,7 +329,7 @@ def keys_list(
             "api_key_prefix": k.api_key_prefix + "…",
             "revoked": k.revoked,
         }
-        for k in _store(data_dir).list_keys()
+        for k in _stores(data_dir, database_url).accounts.list_keys()
     ]
     if as_json:
         typer.echo(json.dumps(rows))
@@ -244,9 +342,11 @@ def keys_list(
 
 
 @keys_app.command("revoke")
-def keys_revoke(access_key: str, data_dir: DataDir = None) -> None:
+def keys_revoke(
+    access_key: str, data_dir: DataDir = None, database_url: DatabaseUrl = None
+) -> None:
     """Revoke a credential set by its access key (its JWTs and API key stop working)."""
-    if not _store(data_dir).revoke_key(access_key):
+    if not _stores(data_dir, database_url).accounts.revoke_key(access_key):
         typer.echo(f"error: no active key {access_key}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {access_key}")
@@ -264,18 +364,20 @@ def elements_add_preset(
     ] = None,
     description: Annotated[str, typer.Option(help="Description (at most 100 characters).")] = "",
     data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    storage: Storage = None,
 ) -> None:
     """Register a preset element that every account can use in element_list."""
     from omnivideo.contract.errors import OmniError
     from omnivideo.service import elements
-    from omnivideo.service.runtime import open_runtime
+    from omnivideo.service.wiring import open_runtime
 
     if len(name) > 20 or len(description) > 100 or len(refer or []) > 3:
         typer.echo(
             "error: name ≤ 20 characters, description ≤ 100, at most 3 --refer images", err=True
         )
         raise typer.Exit(2)
-    runtime = open_runtime(_settings(data_dir=data_dir))
+    runtime = open_runtime(_settings(data_dir=data_dir, database_url=database_url, storage=storage))
     try:
         record = elements.add_preset(runtime, name, frontal, list(refer or []), description)
     except OmniError as exc:
@@ -285,9 +387,9 @@ def elements_add_preset(
 
 
 @elements_app.command("list")
-def elements_list(data_dir: DataDir = None) -> None:
+def elements_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """List preset elements."""
-    for record in _store(data_dir).list_elements(None, 0, 500):
+    for record in _stores(data_dir, database_url).elements.page(None, 0, 500):
         typer.echo(f"{record.element_id}  {record.name}  {record.description}")
 
 

@@ -230,7 +230,7 @@ def download(
 def _show_server_side(task_id: str, data_dir: Path, as_json: bool) -> None:
     from omnivideo.service.inspect import describe_task
 
-    data = describe_task(data_dir, task_id)
+    data = describe_task(f"sqlite:///{data_dir / 'omnivideo.db'}", task_id)
     if data is None:
         typer.echo(f"error: no task {task_id} in {data_dir}", err=True)
         raise typer.Exit(EXIT_USAGE)

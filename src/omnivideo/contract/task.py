@@ -64,6 +64,10 @@ class Task:
     number: int = 0
     #: the useapi account (email) the task runs under, if any
     channel: str | None = None
+    #: the Kling endpoint that created it (``omni-video``, ``text2video``, ...)
+    endpoint: str = "omni-video"
+    #: the TaskSpec planned at submit, as stored (see :func:`omnivideo.contract.spec.load`)
+    spec: dict[str, Any] | None = None
 
     @property
     def watermark_enabled(self) -> bool:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from omnivideo.contract.errors import OmniError
+from omnivideo.contract.spec import Camera, TaskSpec
 
 ENTRY_POINT_GROUP = "omnivideo.engines"
 
@@ -106,6 +107,14 @@ class RenderJob:
     request: dict[str, Any] = field(default_factory=dict)
     #: every image_list entry's local file, in list order (frames included)
     image_files: tuple[Path, ...] = ()
+    #: the Kling endpoint the task came from (omni-video, text2video, image2video, ...)
+    endpoint: str = "omni-video"
+    #: what the video must not show (text2video/image2video's ``negative_prompt``)
+    negative_prompt: str | None = None
+    #: Kling's ``cfg_scale`` (0-1): how closely to follow the prompt; None: the engine's own
+    cfg_scale: float | None = None
+    #: a camera move (Kling's ``camera_control``)
+    camera: Camera | None = None
 
     @property
     def duration_s(self) -> float:
@@ -198,8 +207,11 @@ class Engine:
     def __init__(self, options: dict[str, object] | None = None) -> None:
         self.options = dict(options or {})
 
-    def check(self, request: object) -> None:
-        """Refuse at submit what this engine cannot render (raise ``OmniError(1201)``)."""
+    def check(self, spec: TaskSpec) -> None:
+        """Refuse at submit what this engine cannot render (raise ``OmniError(1201)``).
+
+        The spec is planned (size, frames, shots, inputs) but its inputs are not stored yet.
+        """
 
     def render(self, job: RenderJob, ctx: RunContext) -> RenderedVideo:
         raise NotImplementedError

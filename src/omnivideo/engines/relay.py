@@ -51,6 +51,7 @@ from omnivideo.client.download import download_file
 from omnivideo.client.providers import PROVIDERS
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.request import OmniRequest, parse_request
+from omnivideo.contract.spec import TaskSpec
 from omnivideo.engines.base import Engine, RenderedVideo, RenderJob, RunContext
 from omnivideo.media.probe import probe_video
 
@@ -122,8 +123,8 @@ class RelayEngine(Engine):
         except OmniVideoError as exc:
             raise OmniError(5000, f"upstream {upstream.provider}: {exc.message}") from None
 
-    def check(self, request: object) -> None:
-        if isinstance(request, OmniRequest) and request.element_list:
+    def check(self, spec: TaskSpec) -> None:
+        if spec.elements:
             raise OmniError(
                 1201,
                 "element_list: the relay engine cannot forward elements of this server's library "

@@ -1,7 +1,8 @@
 """An in-process pool of worker threads fed from a time-ordered queue.
 
-Each worker calls ``run(task_id)`` (the service's ``tasks.run``), which blocks while the engine
-renders. Items carry a not-before time so simulated queueing never holds a worker.
+The embedded default's queue (SQLite: one process renders what it serves). Each worker calls
+``run(task_id)`` (the service's ``tasks.run``), which blocks while the engine renders. Items carry
+a not-before time so simulated queueing never holds a worker.
 """
 
 from __future__ import annotations
@@ -11,14 +12,19 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
+
+from omnivideo.queue.base import RunTask
 
 log = logging.getLogger(__name__)
 
 
+def _not_started(task_id: str) -> None:
+    raise RuntimeError("the queue was not started")
+
+
 class LocalQueue:
-    def __init__(self, run: Callable[[str], None], workers: int = 1) -> None:
-        self._run = run
+    def __init__(self, workers: int = 1) -> None:
+        self._run: RunTask = _not_started
         self._workers = workers
         self._heap: list[tuple[float, int, str]] = []
         self._queued: set[str] = set()
@@ -27,8 +33,9 @@ class LocalQueue:
         self._threads: list[threading.Thread] = []
         self._stopping = False
 
-    def enqueue(self, task_id: str, not_before: float = 0.0) -> None:
-        """Run ``task_id`` once a worker is free and the wall clock passed ``not_before`` (s)."""
+    def defer(self, task_id: str, not_before_ms: int = 0) -> None:
+        """Run ``task_id`` once a worker is free and the wall clock passed ``not_before_ms``."""
+        not_before = not_before_ms / 1000
         with self._cond:
             if task_id in self._queued:
                 return
@@ -36,7 +43,8 @@ class LocalQueue:
             heapq.heappush(self._heap, (not_before, next(self._counter), task_id))
             self._cond.notify()
 
-    def start(self) -> None:
+    def start(self, run: RunTask) -> None:
+        self._run = run
         for i in range(self._workers):
             thread = threading.Thread(target=self._loop, name=f"omnivideo-worker-{i}", daemon=True)
             thread.start()

@@ -5,36 +5,36 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from omnivideo import __version__
-from omnivideo.server import errors, files
-from omnivideo.server.errors import request_id
+from omnivideo.server import errors, fallback, files
 from omnivideo.server.faces import cometapi as cometapi_face
 from omnivideo.server.faces import elements as elements_face
 from omnivideo.server.faces import kling as kling_face
 from omnivideo.server.faces import openai as openai_face
 from omnivideo.server.faces import useapi as useapi_face
-from omnivideo.server.limits import BodyLimitMiddleware
-from omnivideo.service import accounts
-from omnivideo.service.runtime import Runtime, open_runtime
+from omnivideo.server.limits import BodyLimitMiddleware, RequestIdMiddleware
+from omnivideo.service import accounts, wiring
+from omnivideo.service.runtime import Runtime
 from omnivideo.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
-    settings = settings or Settings()
+    """The API of ``runtime`` (opened from ``settings`` at start-up when not given). At start
+    it also starts the runtime's workers (``settings.workers`` > 0) and callback delivery."""
+    settings = settings or (runtime.settings if runtime is not None else Settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = runtime or open_runtime(settings)
+        rt = runtime or wiring.open_runtime(settings)
         app.state.runtime = rt
-        app.state.default_account = accounts.default_account_id(rt.store)
-        rt.start()
+        app.state.default_account = accounts.default_account_id(rt.stores.accounts)
+        wiring.start(rt)
         try:
             yield
         finally:
@@ -47,13 +47,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
     errors.install(app)
-
-    @app.middleware("http")
-    async def _request_id(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        response.headers.setdefault("X-Request-Id", request_id(request))
-        return response
 
     @app.get("/healthz", tags=["Health"])
     def healthz() -> JSONResponse:
@@ -67,4 +62,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(cometapi_face.router)
     app.include_router(useapi_face.router)
     app.include_router(files.router)
+    # Last: whatever no route above knows answers 1202 in its tree's face.
+    app.include_router(fallback.useapi_router)
+    app.include_router(fallback.kling_router)
     return app

@@ -28,7 +28,7 @@ async def current_account(request: Request, rt: RuntimeDep) -> str:
         account: str = request.app.state.default_account
         return account
     header = request.headers.get("authorization")
-    return await run_in_threadpool(accounts.authenticate, rt.store, header)
+    return await run_in_threadpool(accounts.authenticate, rt.stores.accounts, header)
 
 
 AccountDep = Annotated[str, Depends(current_account)]

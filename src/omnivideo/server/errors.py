@@ -1,18 +1,59 @@
-"""One boundary where every error becomes a Kling envelope: never a 500 page or a stack trace."""
+"""Errors in the wire form of the face a request came to: never a 500 page or a stack trace.
+
+Each face's routes are declared with :func:`face_router`, which marks the request with its face
+before the handler runs; the app's exception handlers render an error in that face's form. No
+face is guessed from the path: paths that match no route are answered by each face's catch-all
+routes (:mod:`omnivideo.server.fallback`), so they too have a face.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, Literal
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from omnivideo.contract.errors import OmniError
 from omnivideo.dialects import kling, openai, useapi
 
 log = logging.getLogger(__name__)
+
+Face = Literal["kling", "cometapi", "useapi", "openai"]
+FACE_KEY = "omnivideo.face"
+
+
+class BodyTooLarge(Exception):
+    """The request body passed the server's limit while it was read (see :mod:`.limits`)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+def face_router(face: Face, **kwargs: Any) -> APIRouter:
+    """An APIRouter whose routes answer errors in ``face``'s form."""
+
+    class FaceRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def in_face(request: Request) -> Response:
+                request.scope[FACE_KEY] = face
+                try:
+                    return await handler(request)
+                except BodyTooLarge as exc:
+                    raise OmniError(
+                        1200, f"request body is larger than {exc.limit} bytes"
+                    ) from None
+
+            return in_face
+
+    return APIRouter(route_class=FaceRoute, **kwargs)
 
 
 def request_id(request: Request) -> str:
@@ -23,18 +64,19 @@ def request_id(request: Request) -> str:
 
 
 def error_response(request: Request, error: OmniError) -> JSONResponse:
-    """The error in the wire form of the face the request came to (by its path)."""
+    """The error in the wire form of the request's face (Kling's envelope by default)."""
     rid = request_id(request)
     headers = {"X-Request-Id": rid}
-    path = request.url.path
-    if path.startswith("/v1/kling/"):
+    face = request.scope.get(FACE_KEY, "kling")
+    if face == "useapi":
         return JSONResponse(
             useapi.error_body(error), status_code=useapi.http_status(error), headers=headers
         )
-    if path.startswith("/v1/videos") and not path.startswith("/v1/videos/omni-video"):
+    if face == "openai":
         return JSONResponse(
             openai.error_body(error), status_code=error.http_status, headers=headers
         )
+    # CometAPI passes Kling's envelope through.
     return JSONResponse(
         kling.error_envelope(error, rid), status_code=error.http_status, headers=headers
     )

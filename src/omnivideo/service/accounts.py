@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import jwt
 
 from omnivideo.contract.errors import OmniError
-from omnivideo.store.repo import Store
+from omnivideo.store.interfaces import AccountStore
 
 #: seconds of clock difference tolerated on `exp` and `nbf`
 CLOCK_SKEW_S = 10
@@ -36,7 +36,7 @@ def _hash(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-def create_key(store: Store, account_id: str, name: str) -> NewCredentials:
+def create_key(store: AccountStore, account_id: str, name: str) -> NewCredentials:
     access_key = "AK" + secrets.token_hex(15).upper()
     secret_key = secrets.token_hex(24)
     api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
@@ -44,7 +44,7 @@ def create_key(store: Store, account_id: str, name: str) -> NewCredentials:
     return NewCredentials(account_id, name, access_key, secret_key, api_key)
 
 
-def create_account(store: Store, name: str = "default") -> NewCredentials:
+def create_account(store: AccountStore, name: str = "default") -> NewCredentials:
     """A new account with one set of credentials."""
     account_id = "acc_" + secrets.token_hex(8)
     webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
@@ -52,20 +52,20 @@ def create_account(store: Store, name: str = "default") -> NewCredentials:
     return replace(create_key(store, account_id, name), webhook_secret=webhook_secret)
 
 
-def ensure_account(store: Store) -> NewCredentials | None:
+def ensure_account(store: AccountStore) -> NewCredentials | None:
     """Create the first account when there is none; returns its credentials, or None."""
     if store.list_accounts():
         return None
     return create_account(store, "default")
 
 
-def default_account_id(store: Store) -> str | None:
+def default_account_id(store: AccountStore) -> str | None:
     """The first account: the one `--no-auth` requests act as."""
     found = store.list_accounts()
     return found[0].id if found else None
 
 
-def authenticate(store: Store, authorization: str | None) -> str:
+def authenticate(store: AccountStore, authorization: str | None) -> str:
     """The account id behind an ``Authorization`` header, or raise OmniError 1001-1004.
 
     Accepts Kling's JWT (HS256 signed with the secret key, ``iss`` = access key) and plain
@@ -85,7 +85,7 @@ def authenticate(store: Store, authorization: str | None) -> str:
     return _verify_jwt(store, token)
 
 
-def _verify_jwt(store: Store, token: str) -> str:
+def _verify_jwt(store: AccountStore, token: str) -> str:
     try:
         unverified = jwt.decode(token, options={"verify_signature": False})
         header = jwt.get_unverified_header(token)

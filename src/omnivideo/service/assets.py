@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -10,6 +11,8 @@ from typing import Final
 from omnivideo.contract.errors import invalid
 from omnivideo.media.probe import probe_image, probe_video
 from omnivideo.service.runtime import Runtime
+from omnivideo.store.interfaces import now_ms
+from omnivideo.store.records import AssetRecord
 
 MB: Final = 1024 * 1024
 #: Content-Type -> (kind, file suffix, byte limit), as useapi documents them (reference §3.3)
@@ -40,10 +43,6 @@ class Asset:
     created_at: int
 
 
-def _folder(rt: Runtime, account_id: str) -> Path:
-    return rt.storage.path_for(f"assets/{account_id}")
-
-
 def upload(rt: Runtime, account_id: str, content_type: str | None, data: bytes) -> Asset:
     """Store an upload after checking its type, size and (for media) that it decodes."""
     media_type = (content_type or "").split(";")[0].strip().lower()
@@ -56,39 +55,40 @@ def upload(rt: Runtime, account_id: str, content_type: str | None, data: bytes) 
         raise invalid("the body is empty; send the file's bytes")
     if len(data) > limit:
         raise invalid(f"{kind} is {len(data) / MB:.1f} MB; at most {limit // MB} MB is allowed")
-    folder = _folder(rt, account_id)
-    folder.mkdir(parents=True, exist_ok=True)
     name = secrets.token_hex(8) + suffix
-    path = folder / name
-    path.write_bytes(data)
-    try:
-        return _describe(rt, account_id, path)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-
-
-def _describe(rt: Runtime, account_id: str, path: Path) -> Asset:
-    kind = next(k for k, suffix, _ in CONTENT_TYPES.values() if suffix == path.suffix)
     width = height = duration_ms = 0
-    if kind == "image":
-        info = probe_image(path, label="body")
-        width, height = info.width, info.height
-        if min(width, height) < 300:
-            raise invalid(f"image is {width}x{height} px; each side must be at least 300 px")
-    elif kind == "video":
-        video = probe_video(path, label="body")
-        width, height, duration_ms = video.width, video.height, round(video.duration_s * 1000)
-    key = f"assets/{account_id}/{path.name}"
-    url = rt.storage.signed_url(rt.settings.base_url, key, rt.settings.url_ttl_s)
-    return Asset(path.name, kind, url, width, height, duration_ms, int(path.stat().st_mtime * 1000))
+    with tempfile.TemporaryDirectory(prefix="omnivideo-asset-") as scratch:
+        path = Path(scratch) / name
+        path.write_bytes(data)
+        if kind == "image":
+            info = probe_image(path, label="body")
+            width, height = info.width, info.height
+            if min(width, height) < 300:
+                raise invalid(f"image is {width}x{height} px; each side must be at least 300 px")
+        elif kind == "video":
+            video = probe_video(path, label="body")
+            width, height, duration_ms = video.width, video.height, round(video.duration_s * 1000)
+        key = f"assets/{account_id}/{name}"
+        rt.blobs.put_file(key, path)
+    record = AssetRecord(key, account_id, name, kind, width, height, duration_ms, now_ms())
+    rt.stores.assets.add(record)
+    return _asset(rt, record)
+
+
+def _asset(rt: Runtime, record: AssetRecord) -> Asset:
+    return Asset(
+        record.file_name,
+        record.kind,
+        rt.signed_url(record.key),
+        record.width,
+        record.height,
+        record.duration_ms,
+        record.created_at,
+    )
 
 
 def list_uploaded(rt: Runtime, account_id: str, kind: str | None = None) -> list[Asset]:
     """The account's uploads, newest first."""
-    folder = _folder(rt, account_id)
-    if not folder.is_dir():
-        return []
-    paths = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
-    assets = [_describe(rt, account_id, p) for p in paths if p.is_file()]
-    return [a for a in assets if kind is None or a.kind == kind]
+    return [
+        _asset(rt, r) for r in rt.stores.assets.page(account_id) if kind is None or r.kind == kind
+    ]

@@ -19,8 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from omnivideo.media.fetch import FetchError, FetchPolicy, send_pinned
+from omnivideo.store.interfaces import Outbox, now_ms
 from omnivideo.store.records import CallbackRecord
-from omnivideo.store.repo import Store, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def webhook_headers(
 class CallbackDispatcher:
     def __init__(
         self,
-        store: Store,
+        outbox: Outbox,
         *,
         min_backoff_s: float = 1.0,
         max_backoff_s: float = 600.0,
@@ -53,7 +53,7 @@ class CallbackDispatcher:
         senders: int = 4,
         policy: FetchPolicy | None = None,
     ) -> None:
-        self.store = store
+        self.outbox = outbox
         #: checked again at every send: a name that was public at submit may not be now
         self.policy = policy or FetchPolicy()
         self.timeout_s = timeout_s
@@ -104,7 +104,7 @@ class CallbackDispatcher:
             busy = set(self._in_flight)
         try:
             # Tasks with a send in flight are left out: their sender pokes when it is done.
-            due = self.store.next_callback_due(busy)
+            due = self.outbox.next_due(busy)
         except Exception:
             return 1.0
         if due is None:
@@ -112,11 +112,11 @@ class CallbackDispatcher:
         return min(max((due - now_ms()) / 1000, 0.05), 5.0)
 
     def _dispatch_due(self) -> None:
-        # The read happens under the lock: a sender marks its row delivered *before* it leaves
-        # `_in_flight`, so a row read here is either still in flight or truly pending. Reading
-        # outside the lock could see a row that was delivered meanwhile and send it twice.
+        # A claim hides the row from every other replica for the lease (longer than one send);
+        # within this process, `_in_flight` keeps one send per task at a time.
+        lease_ms = int((self.timeout_s + 30) * 1000)
         with self._lock:
-            for callback in self.store.due_callbacks(now_ms()):
+            for callback in self.outbox.claim_due(now_ms(), lease_ms=lease_ms):
                 if callback.task_id in self._in_flight:
                     continue
                 self._in_flight.add(callback.task_id)
@@ -126,7 +126,7 @@ class CallbackDispatcher:
         try:
             error = self._send(callback)
             if error is None:
-                self.store.callback_delivered(callback.id)
+                self.outbox.delivered(callback.id)
             else:
                 attempts = callback.attempts + 1
                 age_s = (now_ms() - callback.created_at) / 1000
@@ -134,10 +134,10 @@ class CallbackDispatcher:
                     log.warning(
                         "callback %s of task %s given up: %s", callback.seq, callback.task_id, error
                     )
-                    self.store.callback_failed(callback.id, error, None)
+                    self.outbox.failed(callback.id, error, None)
                 else:
                     next_at = now_ms() + int(self.backoff_s(attempts) * 1000)
-                    self.store.callback_failed(callback.id, error, next_at)
+                    self.outbox.failed(callback.id, error, next_at)
         except Exception:
             log.exception("callback bookkeeping failed for task %s", callback.task_id)
         finally:

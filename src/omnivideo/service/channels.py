@@ -25,9 +25,9 @@ def put(rt: Runtime, account_id: str, email: object, max_jobs: object) -> tuple[
         raise invalid(f"maxJobs: must be an integer from 1 to {MAX_JOBS}") from None
     if not 1 <= jobs <= MAX_JOBS:
         raise invalid(f"maxJobs: must be from 1 to {MAX_JOBS}, got {jobs}")
-    rt.store.put_channel(account_id, email, jobs)
+    rt.stores.accounts.put_channel(account_id, email, jobs)
     return email, jobs
 
 
 def all_of(rt: Runtime, account_id: str) -> dict[str, int]:
-    return rt.store.channels(account_id)
+    return rt.stores.accounts.channels(account_id)

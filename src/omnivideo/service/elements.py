@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -70,10 +71,16 @@ def _url_list(raw: Any, field: str, key: str, low: int, high: int) -> list[str]:
 
 
 def _stage(rt: Runtime) -> Path:
-    """A new folder in storage for one element's files."""
-    root = rt.storage.path_for(f"elements/{secrets.token_hex(8)}")
-    root.mkdir(parents=True)
+    """A scratch folder for one element's files; its name is the element's blob folder."""
+    root = Path(tempfile.mkdtemp(prefix="omnivideo-element-")) / secrets.token_hex(8)
+    root.mkdir()
     return root
+
+
+def _unstage(rt: Runtime, root: Path, *, failed: bool) -> None:
+    shutil.rmtree(root.parent, ignore_errors=True)
+    if failed:
+        rt.blobs.delete_prefix(f"elements/{root.name}/")
 
 
 def _fetch_image(rt: Runtime, value: str, dest: Path, label: str) -> Path:
@@ -83,7 +90,10 @@ def _fetch_image(rt: Runtime, value: str, dest: Path, label: str) -> Path:
 
 
 def _key(rt: Runtime, path: Path) -> str:
-    return path.relative_to(rt.storage.root).as_posix()
+    """Store a staged file in the blob store; its key."""
+    key = f"elements/{path.parent.name}/{path.name}"
+    rt.blobs.put_file(key, path)
+    return key
 
 
 def create_custom(rt: Runtime, account_id: str, body: Any) -> ElementRecord:
@@ -102,7 +112,7 @@ def create_custom(rt: Runtime, account_id: str, body: Any) -> ElementRecord:
             _fetch_image(rt, url, root / f"refer_{i + 1}", f"element_refer_list[{i}].image_url")
             for i, url in enumerate(refer)
         ]
-        return rt.store.add_element(
+        return rt.stores.elements.add(
             account_id,
             name,
             description,
@@ -116,8 +126,10 @@ def create_custom(rt: Runtime, account_id: str, body: Any) -> ElementRecord:
             tags,
         )
     except BaseException:
-        shutil.rmtree(root, ignore_errors=True)
+        _unstage(rt, root, failed=True)
         raise
+    finally:
+        _unstage(rt, root, failed=False)
 
 
 def create_advanced(rt: Runtime, account_id: str, body: Any) -> ElementRecord:
@@ -169,7 +181,7 @@ def create_advanced(rt: Runtime, account_id: str, body: Any) -> ElementRecord:
                 raise invalid(f"{label}: video is {info.duration_s:.2f} s; it must last 3 to 8 s")
             front = extract_middle_frame(video, root / "frontal.png")
             refs = [video]
-        return rt.store.add_element(
+        return rt.stores.elements.add(
             account_id,
             name,
             description,
@@ -182,17 +194,19 @@ def create_advanced(rt: Runtime, account_id: str, body: Any) -> ElementRecord:
             external_task_id=external,
         )
     except BaseException:
-        shutil.rmtree(root, ignore_errors=True)
+        _unstage(rt, root, failed=True)
         raise
+    finally:
+        _unstage(rt, root, failed=False)
 
 
 def list_page(rt: Runtime, account_id: str | None, offset: int, limit: int) -> list[ElementRecord]:
     """Custom elements of the account, or the presets when ``account_id`` is None."""
-    return rt.store.list_elements(account_id, offset, limit)
+    return rt.stores.elements.page(account_id, offset, limit)
 
 
 def get_advanced(rt: Runtime, account_id: str, ident: str) -> ElementRecord:
-    record = rt.store.element_by_task(account_id, ident)
+    record = rt.stores.elements.by_task(account_id, ident)
     if record is None:
         raise OmniError(1203, f"task {ident!r} does not exist")
     return record
@@ -211,7 +225,7 @@ def delete(rt: Runtime, account_id: str, body: Any) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw < 2**63:
         raise invalid("element_id: must be an element id (a whole number)")
     element_id = raw
-    if not rt.store.delete_element(account_id, element_id):
+    if not rt.stores.elements.delete(account_id, element_id):
         raise OmniError(
             1203, f"element {element_id} does not exist or is not a custom element of this account"
         )
@@ -233,7 +247,7 @@ def add_preset(
             shutil.copyfile(path, dest)
             check_image(probe_image(dest, label=f"refer[{i}]"), f"refer[{i}]")
             refs.append(dest)
-        return rt.store.add_element(
+        return rt.stores.elements.add(
             None,
             name,
             description,
@@ -244,5 +258,7 @@ def add_preset(
             [],
         )
     except BaseException:
-        shutil.rmtree(root, ignore_errors=True)
+        _unstage(rt, root, failed=True)
         raise
+    finally:
+        _unstage(rt, root, failed=False)

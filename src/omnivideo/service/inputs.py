@@ -1,31 +1,30 @@
-"""A request's media: fetched and checked at submit, turned into a RenderJob at run time.
+"""A request's media: fetched, checked and stored at submit; fetched back into a RenderJob.
 
 Inputs are downloaded once, at submit, so a bad image or video is refused in the create call
-(Kling's verdict, before any work is queued) and the render later reads local files only.
+(Kling's verdict, before any work is queued). They go into the blob store under
+``inputs/{task_id}/``, and the TaskSpec names them by key: a worker on another host reads them
+from there.
 """
 
 from __future__ import annotations
 
-import shutil
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from omnivideo.contract import references, rules
-from omnivideo.contract.errors import invalid
-from omnivideo.contract.output import DEFAULT_DURATION_S, FPS, frame_count, output_size
+from omnivideo.contract.errors import OmniError, invalid
 from omnivideo.contract.request import OmniRequest
 from omnivideo.contract.rules import ElementInfo
+from omnivideo.contract.spec import ElementSpec, ImageSpec, TaskSpec, VideoSpec
+from omnivideo.contract.spec import load as load_spec
 from omnivideo.contract.task import Task
 from omnivideo.engines.base import Element, Reference, RenderJob, ShotSpec, VideoSource
 from omnivideo.media.checks import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, check_image, check_video
-from omnivideo.media.fetch import FetchPolicy, check_url, fetch_input
+from omnivideo.media.fetch import check_url, fetch_input
 from omnivideo.media.probe import probe_image, probe_video
 from omnivideo.service.runtime import Runtime
 from omnivideo.store.records import ElementRecord
-
-
-def fetch_policy(rt: Runtime) -> FetchPolicy:
-    return rt.fetch_policy
 
 
 def element_info(record: ElementRecord) -> ElementInfo:
@@ -37,204 +36,188 @@ def element_info(record: ElementRecord) -> ElementInfo:
 
 def check_callback_url(rt: Runtime, url: str) -> None:
     """A callback may not point at private addresses unless allow-listed (SSRF)."""
-    check_url(url, fetch_policy(rt), label="callback_url")
+    check_url(url, rt.fetch_policy, label="callback_url")
 
 
 def fetch(rt: Runtime, value: str, dest: Path, *, max_bytes: int, label: str) -> Path:
-    """An input into ``dest``: our own signed URLs are copied from storage, the rest fetched."""
-    local = rt.storage.resolve_url(value, rt.settings.base_url)
-    if local is not None:
-        if local.stat().st_size > max_bytes:
-            raise invalid(f"{label}: the file is larger than {max_bytes} bytes")
-        shutil.copyfile(local, dest)
-        return dest
-    return fetch_input(value, dest, max_bytes=max_bytes, policy=fetch_policy(rt), label=label)
+    """An input into ``dest``: our own signed URLs are read from the blob store, the rest
+    fetched."""
+    key = rt.urls.key_of(value)
+    if key is not None:
+        size = rt.blobs.size(key)
+        if size is not None:
+            if size > max_bytes:
+                raise invalid(f"{label}: the file is larger than {max_bytes} bytes")
+            return rt.blobs.get_to(key, dest)
+    return fetch_input(value, dest, max_bytes=max_bytes, policy=rt.fetch_policy, label=label)
 
 
-def _named(path: Path, extension: str) -> Path:
-    """Give a fetched input the extension of what it turned out to be (uploads need it)."""
-    return path.rename(path.with_suffix(f".{extension}"))
+def _role(kind: str | None) -> Literal["first_frame", "end_frame", "reference"]:
+    if kind == "first_frame":
+        return "first_frame"
+    if kind == "end_frame":
+        return "end_frame"
+    return "reference"
 
 
-def prepare(rt: Runtime, req: OmniRequest, task_dir: Path) -> dict[str, Any]:
-    """Fetch, probe and check every image and video of ``req`` into ``task_dir``."""
-    data_dir = rt.settings.data_dir
-    task_dir.mkdir(parents=True, exist_ok=True)
-    images = []
-    for i, image in enumerate(req.image_list):
-        label = f"image_list[{i}].image_url"
-        path = fetch(
-            rt, image.image_url, task_dir / f"image_{i + 1}", max_bytes=MAX_IMAGE_BYTES, label=label
-        )
-        info = probe_image(path, label=label)
-        check_image(info, label)
-        path = _named(path, "jpg" if info.format in ("jpeg", "jpg") else info.format)
-        images.append(
-            {
-                "path": str(path.relative_to(data_dir)),
-                "width": info.width,
-                "height": info.height,
-                "type": image.type,
-            }
-        )
-    videos = []
-    for i, video in enumerate(req.video_list):
-        label = f"video_list[{i}].video_url"
-        path = fetch(
-            rt, video.video_url, task_dir / f"video_{i + 1}", max_bytes=MAX_VIDEO_BYTES, label=label
-        )
-        vinfo = probe_video(path, label=label)
-        check_video(vinfo, label)
-        path = _named(path, "mov" if vinfo.container == "mov" else "mp4")
-        videos.append(
-            {
-                "path": str(path.relative_to(data_dir)),
-                "width": vinfo.width,
-                "height": vinfo.height,
-                "fps": vinfo.fps,
-                "duration_s": vinfo.duration_s,
-                "has_audio": vinfo.has_audio,
-            }
-        )
-    return {"images": images, "videos": videos}
-
-
-def _shots(req: OmniRequest, total_frames: int) -> tuple[ShotSpec, ...]:
-    """Shots with exact frame counts that add up to the whole video."""
-    if req.multi_shot and req.shot_type == "customize" and req.multi_prompt:
-        plan = [
-            (shot.prompt, float(shot.duration))
-            for shot in sorted(req.multi_prompt, key=lambda s: s.index)
-        ]
-    elif req.multi_shot:
-        # `intelligence`: the prompt's sentences become shots of equal length (at most 6).
-        sentences = [
-            s.strip() for s in (req.prompt or "").replace("\n", ". ").split(".") if s.strip()
-        ]
-        sentences = sentences[:6] or [req.prompt or ""]
-        plan = [(s, 1.0) for s in sentences]
-    else:
-        plan = [(req.prompt or "", 1.0)]
-    weight = sum(seconds for _, seconds in plan)
-    shots, start, acc = [], 0, 0.0
-    for prompt, seconds in plan:
-        acc += seconds
-        end = round(total_frames * acc / weight)
-        shots.append(ShotSpec(prompt=prompt, frames=end - start))
-        start = end
-    return tuple(shots)
-
-
-def build_job(rt: Runtime, task: Task, work_dir: Path) -> RenderJob:
-    req = OmniRequest.model_validate(task.request)
-    data_dir = rt.settings.data_dir
-    prepared = task.options.get("inputs", {})
-    image_paths = [data_dir / item["path"] for item in prepared.get("images", [])]
-    video_meta = (prepared.get("videos") or [None])[0]
-
-    elements_by_id = {e.element_id: e for e in rt.store.elements_visible_to(task.account_id)}
-    elements = tuple(
-        Element(
-            element_id=e.element_id,
-            name=e.name,
-            frontal_image=rt.storage.path_for(e.frontal_image),
-            refer_images=tuple(rt.storage.path_for(p) for p in e.refer_images),
-        )
-        for item in req.element_list
-        if (e := elements_by_id.get(item.element_id)) is not None
-    )
-
-    video = None
-    if video_meta is not None and req.video_list:
-        spec = req.video_list[0]
-        video = VideoSource(
-            path=data_dir / video_meta["path"],
-            refer_type=spec.refer_type,
-            keep_original_sound=spec.keep_original_sound == "yes",
-            duration_s=float(video_meta["duration_s"]),
-            width=int(video_meta["width"]),
-            height=int(video_meta["height"]),
-            fps=float(video_meta["fps"]),
-            has_audio=bool(video_meta["has_audio"]),
-        )
-
-    first = next(
-        (
-            p
-            for p, m in zip(image_paths, prepared.get("images", []), strict=True)
-            if m["type"] == "first_frame"
-        ),
-        None,
-    )
-    end = next(
-        (
-            p
-            for p, m in zip(image_paths, prepared.get("images", []), strict=True)
-            if m["type"] == "end_frame"
-        ),
-        None,
-    )
-    first_meta = next((m for m in prepared.get("images", []) if m["type"] == "first_frame"), None)
-
-    follow = None
-    if video is not None and video.refer_type == "base":
-        follow = (video.width, video.height)
-    elif first_meta is not None:
-        follow = (int(first_meta["width"]), int(first_meta["height"]))
-    width, height = output_size(req.mode, rules.resolved_aspect_ratio(req), follow)
-
-    if video is not None and video.refer_type == "base":
-        frames = frame_count(video.duration_s)
-    else:
-        frames = frame_count(rules.effective_duration(req) or DEFAULT_DURATION_S)
-
-    refs = []
-    for kind, index in references.find_references(
-        req.prompt or " ".join(s.prompt for s in req.multi_prompt or [])
-    ):
-        if kind == "image":
-            refs.append(
-                Reference(
-                    "image",
-                    index,
-                    image=image_paths[index - 1] if index <= len(image_paths) else None,
+def prepare(
+    rt: Runtime, req: OmniRequest, task_id: str
+) -> tuple[list[ImageSpec], VideoSpec | None]:
+    """Fetch, probe and check every image and video of ``req``; store them as blobs."""
+    prefix = f"inputs/{task_id}"
+    images: list[ImageSpec] = []
+    video: VideoSpec | None = None
+    with tempfile.TemporaryDirectory(prefix="omnivideo-submit-") as scratch:
+        folder = Path(scratch)
+        for i, image in enumerate(req.image_list):
+            label = f"image_list[{i}].image_url"
+            path = fetch(
+                rt,
+                image.image_url,
+                folder / f"image_{i + 1}",
+                max_bytes=MAX_IMAGE_BYTES,
+                label=label,
+            )
+            info = probe_image(path, label=label)
+            check_image(info, label)
+            ext = "jpg" if info.format in ("jpeg", "jpg") else info.format
+            key = f"{prefix}/image_{i + 1}.{ext}"
+            rt.blobs.put_file(key, path)
+            images.append(
+                ImageSpec(
+                    key=key,
+                    width=info.width,
+                    height=info.height,
+                    role=_role(image.type),
+                    index=i + 1,
                 )
             )
+        for i, given in enumerate(req.video_list[:1]):
+            label = f"video_list[{i}].video_url"
+            path = fetch(
+                rt, given.video_url, folder / "video_1", max_bytes=MAX_VIDEO_BYTES, label=label
+            )
+            vinfo = probe_video(path, label=label)
+            check_video(vinfo, label)
+            key = f"{prefix}/video_1.{'mov' if vinfo.container == 'mov' else 'mp4'}"
+            rt.blobs.put_file(key, path)
+            video = VideoSpec(
+                key=key,
+                width=vinfo.width,
+                height=vinfo.height,
+                fps=vinfo.fps,
+                duration_s=vinfo.duration_s,
+                has_audio=vinfo.has_audio,
+                refer_type=given.refer_type,
+                keep_original_sound=given.keep_original_sound == "yes",
+            )
+    return images, video
+
+
+def element_specs(req: OmniRequest, visible: Sequence[ElementRecord]) -> list[ElementSpec]:
+    """The request's elements, in list order, resolved to their images' blob keys."""
+    by_id = {e.element_id: e for e in visible}
+    return [
+        ElementSpec(
+            element_id=e.element_id,
+            name=e.name,
+            frontal_key=e.frontal_image,
+            refer_keys=tuple(e.refer_images),
+        )
+        for item in req.element_list
+        if (e := by_id.get(item.element_id)) is not None
+    ]
+
+
+def job_of(rt: Runtime, task: Task, work_dir: Path) -> RenderJob:
+    """The RenderJob of a stored task."""
+    if task.spec is None:
+        raise OmniError(
+            5000, "this task was queued by an omnivideo version without task specs; submit it again"
+        )
+    return build_job(rt, load_spec(task.spec), task.task_id, task.request, work_dir)
+
+
+def build_job(
+    rt: Runtime, spec: TaskSpec, task_id: str, request: dict[str, Any], work_dir: Path
+) -> RenderJob:
+    """The RenderJob of a spec: its blobs fetched into ``work_dir``, nothing re-derived."""
+    inputs = work_dir / "inputs"
+    inputs.mkdir(parents=True, exist_ok=True)
+
+    def local(key: str) -> Path:
+        return rt.blobs.get_to(key, inputs / key.replace("/", "_"))
+
+    image_files = {i.index: local(i.key) for i in spec.images}
+    elements = {
+        e.element_id: Element(
+            element_id=e.element_id,
+            name=e.name,
+            frontal_image=local(e.frontal_key),
+            refer_images=tuple(local(k) for k in e.refer_keys),
+        )
+        for e in spec.elements
+    }
+    element_order = [e.element_id for e in spec.elements]
+    video = None
+    if spec.video is not None:
+        v = spec.video
+        video = VideoSource(
+            path=local(v.key),
+            refer_type=v.refer_type,
+            keep_original_sound=v.keep_original_sound,
+            duration_s=v.duration_s,
+            width=v.width,
+            height=v.height,
+            fps=v.fps,
+            has_audio=v.has_audio,
+        )
+    requested_elements = [
+        item.get("element_id")
+        for item in request.get("element_list") or []
+        if isinstance(item, dict)
+    ]
+    refs = []
+    for kind, index in spec.references:
+        if kind == "image":
+            refs.append(Reference("image", index, image=image_files.get(index)))
         elif kind == "element":
             element = None
-            if index <= len(req.element_list):
-                element = next(
-                    (e for e in elements if e.element_id == req.element_list[index - 1].element_id),
-                    None,
-                )
+            if index <= len(requested_elements):
+                wanted = requested_elements[index - 1]
+                element = next((elements[i] for i in element_order if str(i) == str(wanted)), None)
             refs.append(Reference("element", index, element=element))
         else:
             refs.append(Reference("video", index))
 
+    def by_role(role: str) -> Path | None:
+        found = spec.image(role)  # type: ignore[arg-type]
+        return image_files[found.index] if found is not None else None
+
     return RenderJob(
-        task_id=task.task_id,
-        model=req.model_name,
-        mode=req.mode,
-        width=width,
-        height=height,
-        fps=FPS,
-        frame_count=frames,
-        seed=int(task.options.get("seed", 0)),
-        prompt=req.prompt or "",
-        shots=_shots(req, frames),
+        task_id=task_id,
+        model=spec.model,
+        mode=spec.mode,
+        width=spec.width,
+        height=spec.height,
+        fps=spec.fps,
+        frame_count=spec.frame_count,
+        seed=spec.seed,
+        prompt=spec.prompt,
+        shots=tuple(ShotSpec(prompt=s.prompt, frames=s.frames) for s in spec.shots),
         references=tuple(refs),
-        first_frame=first,
-        end_frame=end,
-        reference_images=tuple(
-            p
-            for p, m in zip(image_paths, prepared.get("images", []), strict=True)
-            if m["type"] is None
-        ),
-        elements=elements,
+        first_frame=by_role("first_frame"),
+        end_frame=by_role("end_frame"),
+        reference_images=tuple(image_files[i.index] for i in spec.images if i.role == "reference"),
+        elements=tuple(elements[i] for i in element_order),
         video=video,
-        sound=req.sound == "on",
-        watermark=bool(req.watermark_info and req.watermark_info.enabled),
+        sound=spec.sound,
+        watermark=spec.watermark,
         work_dir=work_dir,
-        request=dict(task.request),
-        image_files=tuple(image_paths),
+        request=dict(request),
+        image_files=tuple(image_files[i] for i in sorted(image_files)),
+        endpoint=spec.endpoint,
+        negative_prompt=spec.negative_prompt,
+        cfg_scale=spec.cfg_scale,
+        camera=spec.camera,
     )

@@ -1,35 +1,49 @@
-"""Everything a running omnivideo holds: settings, store, storage, engine, workers, callbacks."""
+"""Everything a running omnivideo holds: settings, stores, blobs, engine, queue, callbacks.
+
+A Runtime is built in one place, :mod:`omnivideo.service.wiring`, for every shape (embedded,
+API replica, worker, tests on the in-memory twin); the use cases only read it.
+"""
 
 from __future__ import annotations
 
 import logging
-import time
+import os
+import socket
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from omnivideo.engines.base import Engine, RunContext, load_engine_class
+from omnivideo.engines.base import Engine, RunContext
 from omnivideo.media.fetch import FetchPolicy
-from omnivideo.queue.local import LocalQueue
-from omnivideo.service.callbacks import CallbackDispatcher
-from omnivideo.service.simulate import Simulation, parse
+from omnivideo.queue.base import TaskQueue, queue_name
+from omnivideo.service.simulate import Simulation
 from omnivideo.settings import Settings
-from omnivideo.storage.local import LocalStorage
-from omnivideo.store.db import make_engine, migrate, sqlite_url
-from omnivideo.store.repo import Store
+from omnivideo.storage import BlobStore, UrlSigner
+from omnivideo.store.interfaces import Stores
+
+if TYPE_CHECKING:
+    from omnivideo.service.callbacks import CallbackDispatcher
 
 log = logging.getLogger(__name__)
+
+
+def worker_name() -> str:
+    """How this process signs the tasks it renders (host and pid)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass
 class Runtime:
     settings: Settings
-    store: Store
-    storage: LocalStorage
+    stores: Stores
+    blobs: BlobStore
+    urls: UrlSigner
     engine: Engine
     simulation: Simulation
-    queue: LocalQueue | None = None
+    queue: TaskQueue
     callbacks: CallbackDispatcher | None = None
-    #: contexts of tasks being rendered, so a cancel reaches the engine
+    #: contexts of tasks being rendered in this process, so a cancel reaches them at once
     running: dict[str, RunContext] = field(default_factory=dict)
+    worker: str = field(default_factory=worker_name)
 
     @property
     def fetch_policy(self) -> FetchPolicy:
@@ -37,63 +51,29 @@ class Runtime:
         private hosts the operator allowed."""
         return FetchPolicy(allow_hosts=frozenset(self.settings.allow_hosts))
 
-    def enqueue(self, task_id: str, not_before_ms: int = 0) -> None:
-        if self.queue is not None:
-            self.queue.enqueue(task_id, not_before_ms / 1000)
+    @property
+    def queue_name(self) -> str:
+        """The queue of this engine and model: tasks submitted here go to it."""
+        return queue_name(self.settings.engine, self.settings.model)
+
+    @property
+    def stale_ms(self) -> int:
+        """A render whose worker stayed silent this long may be taken over (0: never shared)."""
+        return int(self.settings.stall_after_s * 1000) if self.settings.distributed else 0
+
+    def signed_url(self, key: str) -> str:
+        return self.urls.signed_url(key, self.settings.url_ttl_s)
 
     def poke_callbacks(self) -> None:
         if self.callbacks is not None:
             self.callbacks.poke()
 
-    def start(self) -> None:
-        """Start workers and callback delivery, and resume every unfinished task."""
-        from omnivideo.service import tasks  # tasks imports runtime; bind late
-
-        self.queue = LocalQueue(lambda task_id: tasks.run(self, task_id), self.settings.workers)
-        self.callbacks = CallbackDispatcher(
-            self.store,
-            min_backoff_s=self.settings.callback_min_backoff_s,
-            max_backoff_s=self.settings.callback_max_backoff_s,
-            give_up_after_s=self.settings.callback_give_up_s,
-            timeout_s=self.settings.callback_timeout_s,
-            policy=self.fetch_policy,
-        )
-        resumed = self.store.unfinished_tasks()
-        for task_id, not_before in resumed:
-            self.queue.enqueue(task_id, not_before / 1000)
-        if resumed:
-            log.info("resuming %d unfinished task(s)", len(resumed))
-        self.queue.start()
-        self.callbacks.start()
-
     def stop(self) -> None:
         for ctx in list(self.running.values()):
             # Not a user's cancel: the task stays `processing` and resumes at the next start.
             ctx.cancel(interrupt=True)
-        if self.queue is not None:
-            self.queue.stop()
+        self.queue.stop()
         if self.callbacks is not None:
             self.callbacks.stop()
         self.engine.close()
-        self.store.engine.dispose()
-
-
-def open_runtime(settings: Settings) -> Runtime:
-    """Open the data dir (migrating the database) and build the engine; starts nothing.
-
-    The engine is built here, at start-up, so a missing or unusable model is an error now and
-    not at the first request.
-    """
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = make_engine(sqlite_url(settings.db_path))
-    started = time.monotonic()
-    migrate(db)
-    log.debug("database ready in %.2fs", time.monotonic() - started)
-    engine = load_engine_class(settings.engine)(settings.engine_options())
-    return Runtime(
-        settings=settings,
-        store=Store(db),
-        storage=LocalStorage.open(settings.data_dir),
-        engine=engine,
-        simulation=parse(settings.simulate),
-    )
+        self.stores.close()

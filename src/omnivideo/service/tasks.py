@@ -7,17 +7,22 @@ import json
 import logging
 import secrets
 import shutil
+import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from omnivideo.contract import rules
+from omnivideo.contract import spec as specs
 from omnivideo.contract.billing import units
 from omnivideo.contract.errors import OmniError, default_message
 from omnivideo.contract.request import OmniRequest
+from omnivideo.contract.spec import Camera, TaskSpec
 from omnivideo.contract.task import Task, TaskStatus, VideoResult
 from omnivideo.dialects import useapi
 from omnivideo.dialects.kling import callback_payload
@@ -25,7 +30,7 @@ from omnivideo.engines.base import Cancelled, Interrupted, RenderedVideo, RunCon
 from omnivideo.service import inputs
 from omnivideo.service.runtime import Runtime
 from omnivideo.service.simulate import Simulation
-from omnivideo.store.repo import CallbackFor, now_ms
+from omnivideo.store.interfaces import CallbackFor, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +64,12 @@ class SubmitExtras:
     callback_url: str | None = None
     #: echoed in useapi deliveries (`replyRef`)
     reply_ref: str | None = None
+    #: the Kling endpoint the request came to; the task is found and listed there
+    endpoint: str = "omni-video"
+    #: fields of Kling's older endpoints that the Omni body lacks
+    negative_prompt: str | None = None
+    cfg_scale: float | None = None
+    camera: Camera | None = None
 
 
 def _callback_for(task: Task) -> tuple[str, dict[str, Any]] | None:
@@ -86,34 +97,41 @@ def submit(
     simulation: Simulation | None = None,
     extras: SubmitExtras | None = None,
 ) -> Task:
-    """Validate, fetch and check the inputs, store the task and queue it.
+    """Validate, fetch and store the inputs, plan the spec, store the task and queue it.
 
-    Every failure is an OmniError raised before anything is stored: no partial task.
+    Every failure is an OmniError raised before the task exists: no partial task, and the
+    inputs stored for it are removed.
     """
     extras = extras or SubmitExtras()
     ids = [e.element_id for e in req.element_list]
-    visible = {
-        e.element_id: inputs.element_info(e) for e in rt.store.elements_visible_to(account_id, ids)
-    }
+    # Most requests name no element: skip the library lookup then (a create is a hot path).
+    visible_records = rt.stores.elements.visible_to(account_id, ids) if ids else []
+    visible = {e.element_id: inputs.element_info(e) for e in visible_records}
     rules.check(req, strict=rt.settings.strict, elements=visible)
-    rt.engine.check(req)
     callback_url = extras.callback_url or req.callback_url
     if callback_url:
         inputs.check_callback_url(rt, callback_url)
     sim = (simulation or Simulation()).merged_over(rt.simulation)
 
     task_id = new_task_id()
-    task_dir = rt.settings.data_dir / "inputs" / task_id
+    wire = req.to_wire()
     try:
-        prepared = inputs.prepare(rt, req, task_dir)
+        images, video = inputs.prepare(rt, req, task_id)
+        spec = specs.plan(
+            req,
+            images=images,
+            video=video,
+            elements=inputs.element_specs(req, visible_records),
+            seed=seed_for(wire),
+            count=extras.count,
+            endpoint=extras.endpoint,
+            negative_prompt=extras.negative_prompt,
+            cfg_scale=extras.cfg_scale,
+            camera=extras.camera,
+        )
+        rt.engine.check(spec)
         now = now_ms()
-        wire = req.to_wire()
-        options: dict[str, Any] = {
-            "inputs": prepared,
-            "simulation": sim.to_options(),
-            "seed": seed_for(wire),
-            "count": extras.count,
-        }
+        options: dict[str, Any] = {"simulation": sim.to_options()}
         if extras.callback_format:
             options["callback_format"] = extras.callback_format
         if extras.reply_ref is not None:
@@ -130,19 +148,22 @@ def submit(
             options=options,
             number=new_task_number(),
             channel=extras.channel,
+            endpoint=extras.endpoint,
+            spec=spec.model_dump(mode="json"),
         )
         not_before = now + int(sim.queue_s * 1000)
-        stored = rt.store.insert_task(
+        stored = rt.stores.tasks.insert(
             task,
             max_active=rt.settings.max_concurrent_tasks,
             callback_for=CALLBACK_FOR,
             not_before=not_before,
             channel_max_active=extras.channel_max_active,
+            queue=rt.queue_name,
         )
     except BaseException:
-        shutil.rmtree(task_dir, ignore_errors=True)
+        rt.blobs.delete_prefix(f"inputs/{task_id}/")
         raise
-    rt.enqueue(task_id, not_before)
+    rt.queue.defer(task_id, not_before)
     rt.poke_callbacks()
     return stored
 
@@ -151,7 +172,8 @@ def cancel(rt: Runtime, account_id: str, ident: str) -> Task:
     """Cancel a task: it ends `failed` with `task_status_msg: "cancelled"`; a running render
     stops at the engine's next progress report. Finished tasks are returned unchanged."""
     task = get(rt, account_id, ident)
-    cancelled = rt.store.cancel(account_id, task.task_id, CALLBACK_FOR)
+    cancelled = rt.stores.tasks.cancel(account_id, task.task_id, CALLBACK_FOR)
+    # A render in this process stops at once; one on another host at its next heartbeat.
     ctx = rt.running.get(task.task_id)
     if ctx is not None:
         ctx.cancel()
@@ -161,35 +183,38 @@ def cancel(rt: Runtime, account_id: str, ident: str) -> Task:
 
 
 def get_by_number(rt: Runtime, account_id: str, number: int) -> Task:
-    task = rt.store.find_task_by_number(account_id, number)
+    task = rt.stores.tasks.find_by_number(account_id, number)
     if task is None:
         raise OmniError(1203, f"task {number} does not exist")
     return task
 
 
-def get(rt: Runtime, account_id: str, ident: str) -> Task:
-    """A task of the account by task_id or external_task_id. Another account's is 'not found'."""
-    task = rt.store.find_task(account_id, ident)
+def get(rt: Runtime, account_id: str, ident: str, endpoint: str | None = None) -> Task:
+    """A task of the account by task_id or external_task_id. Another account's is 'not found',
+    and so is one of another endpoint when ``endpoint`` is given (as Kling answers)."""
+    task = rt.stores.tasks.find(account_id, ident, endpoint)
     if task is None:
         raise OmniError(1203, f"task {ident!r} does not exist")
     return task
 
 
-def list_page(rt: Runtime, account_id: str, offset: int, limit: int) -> list[Task]:
-    """The account's tasks, newest first."""
-    return rt.store.list_tasks(account_id, offset, limit)
+def list_page(
+    rt: Runtime, account_id: str, offset: int, limit: int, endpoint: str | None = None
+) -> list[Task]:
+    """The account's tasks (of one endpoint, when given), newest first."""
+    return rt.stores.tasks.page(account_id, offset, limit, endpoint)
 
 
 def list_after(
     rt: Runtime, account_id: str, after: Task | None, limit: int, *, ascending: bool
 ) -> list[Task]:
     """Cursor paging: the account's tasks after ``after`` in creation order."""
-    return rt.store.list_tasks_after(account_id, after, limit, ascending=ascending)
+    return rt.stores.tasks.list_after(account_id, after, limit, ascending=ascending)
 
 
 def run(rt: Runtime, task_id: str) -> None:
     """Render one task to its end. Called by workers; never raises for a task's own failure."""
-    claimed = rt.store.claim(task_id, CALLBACK_FOR)
+    claimed = rt.stores.tasks.claim(task_id, CALLBACK_FOR, rt.worker, rt.stale_ms)
     if claimed is None:
         return
     task, attempt = claimed
@@ -199,26 +224,29 @@ def run(rt: Runtime, task_id: str) -> None:
             rt,
             task_id,
             5000,
-            f"rendering was interrupted {MAX_ATTEMPTS} times (server restarts); giving up",
+            f"rendering was interrupted {MAX_ATTEMPTS} times (worker crashes or restarts); "
+            "giving up",
         )
         return
     ctx = RunContext(_progress_writer(rt, task_id))
     rt.running[task_id] = ctx
-    work_dir = rt.settings.data_dir / "work" / task_id
+    beating = _Heartbeat(rt, task_id, ctx)
+    work_dir = Path(tempfile.mkdtemp(prefix=f"omnivideo-{task_id}-"))
+    started = time.monotonic()
+    log.info("task %s taken (attempt %d, engine %s)", task_id, attempt, rt.engine.name)
     try:
         sim = Simulation.from_options(task.options.get("simulation", {}))
         _simulated_delay(ctx, sim.delay_s)
         if sim.fail_code is not None:
             raise OmniError(sim.fail_code, sim.fail_msg or default_message(sim.fail_code))
-        shutil.rmtree(work_dir, ignore_errors=True)
-        job = inputs.build_job(rt, task, work_dir)
-        count = max(1, int(task.options.get("count", 1)))
+        job = inputs.job_of(rt, task, work_dir)
+        spec = specs.load(task.spec or {})
         saved: dict[str, Any] = dict(task.options.get("engine_state") or {})
         rendered = []
-        for i in range(count):
+        for i in range(max(1, spec.count)):
             # Each of `count` videos gets its own seed and its share of the progress bar.
             part = RunContext(
-                _share_of(ctx, i, count),
+                _share_of(ctx, i, spec.count),
                 state=saved.get(str(i)),
                 on_save=_state_saver(rt, task_id, saved, i),
                 parent=ctx,
@@ -226,21 +254,50 @@ def run(rt: Runtime, task_id: str) -> None:
             rendered.append(
                 rt.engine.render(replace(job, seed=job.seed + i, work_dir=work_dir / str(i)), part)
             )
-        _succeed(rt, task, rendered, job.video is not None)
+        _succeed(rt, task, spec, rendered)
+        log.info("task %s succeed in %.1fs", task_id, time.monotonic() - started)
     except Interrupted:
-        # The server is stopping: the task stays `processing` and runs again at the next start,
-        # without this run counting against its attempts.
-        rt.store.release(task_id)
+        # The worker is stopping: the task stays `processing` and runs again (here at the next
+        # start, or on another worker), without this run counting against its attempts.
+        rt.stores.tasks.release(task_id)
+        log.info("task %s handed back (worker stopping)", task_id)
     except Cancelled:
         _fail(rt, task_id, 5000, "cancelled")
+        log.info("task %s cancelled after %.1fs", task_id, time.monotonic() - started)
     except OmniError as exc:
         _fail(rt, task_id, exc.code, exc.message)
+        log.info("task %s failed (%d: %s)", task_id, exc.code, exc.message)
     except Exception as exc:
         log.exception("task %s failed while rendering", task_id)
         _fail(rt, task_id, 5000, f"internal error while rendering ({type(exc).__name__})")
     finally:
+        beating.stop()
         rt.running.pop(task_id, None)
         shutil.rmtree(work_dir, ignore_errors=True)
+
+
+class _Heartbeat:
+    """Tells the store the render is alive, also between the engine's progress reports (a long
+    VAE decode), so no other worker takes the task over; stops the render once the task was
+    cancelled from any host."""
+
+    def __init__(self, rt: Runtime, task_id: str, ctx: RunContext) -> None:
+        self._done = threading.Event()
+        self._thread = threading.Thread(
+            target=self._beat, args=(rt, task_id, ctx), name=f"heartbeat-{task_id}", daemon=True
+        )
+        self._thread.start()
+
+    def _beat(self, rt: Runtime, task_id: str, ctx: RunContext) -> None:
+        while not self._done.wait(rt.settings.heartbeat_s):
+            try:
+                if not rt.stores.tasks.heartbeat(task_id):
+                    ctx.cancel()
+            except Exception:
+                log.warning("task %s: heartbeat failed; retrying", task_id, exc_info=True)
+
+    def stop(self) -> None:
+        self._done.set()
 
 
 def _state_saver(
@@ -250,7 +307,7 @@ def _state_saver(
 
     def save(state: dict[str, Any]) -> None:
         saved[str(index)] = state
-        rt.store.merge_options(task_id, engine_state=dict(saved))
+        rt.stores.tasks.merge_options(task_id, engine_state=dict(saved))
 
     return save
 
@@ -265,13 +322,16 @@ def _share_of(ctx: RunContext, index: int, count: int) -> Callable[[float, str],
 
 
 def _progress_writer(rt: Runtime, task_id: str) -> Callable[[float, str], None]:
+    """Writes progress and a heartbeat at most every PROGRESS_EVERY_S; a task that became
+    final meanwhile (cancelled from any host) stops the render at this report."""
     last = [0.0]
 
     def write(fraction: float, _note: str) -> None:
         now = time.monotonic()
         if now - last[0] >= PROGRESS_EVERY_S or fraction >= 1.0:
             last[0] = now
-            rt.store.set_progress(task_id, fraction)
+            if not rt.stores.tasks.heartbeat(task_id, fraction):
+                raise Cancelled()
 
     return write
 
@@ -284,26 +344,27 @@ def _simulated_delay(ctx: RunContext, seconds: float) -> None:
 
 
 def _fail(rt: Runtime, task_id: str, code: int, message: str) -> None:
-    rt.store.finish(task_id, TaskStatus.FAILED, CALLBACK_FOR, status_msg=message, error_code=code)
+    rt.stores.tasks.finish(
+        task_id, TaskStatus.FAILED, CALLBACK_FOR, status_msg=message, error_code=code
+    )
     rt.poke_callbacks()
 
 
-def _succeed(rt: Runtime, task: Task, rendered: list[RenderedVideo], video_input: bool) -> None:
-    base, ttl = rt.settings.base_url, rt.settings.url_ttl_s
+def _succeed(rt: Runtime, task: Task, spec: TaskSpec, rendered: list[RenderedVideo]) -> None:
     videos = []
     for output in rendered:
         video_id = str(uuid.uuid4())
         key = f"outputs/{task.task_id}/{video_id}.mp4"
-        rt.storage.put_file(key, output.path)
+        rt.blobs.put_file(key, output.path)
         watermark_url = None
         if output.watermarked_path is not None:
             wm_key = f"outputs/{task.task_id}/{video_id}-watermark.mp4"
-            rt.storage.put_file(wm_key, output.watermarked_path)
-            watermark_url = rt.storage.signed_url(base, wm_key, ttl)
+            rt.blobs.put_file(wm_key, output.watermarked_path)
+            watermark_url = rt.signed_url(wm_key)
         videos.append(
             VideoResult(
                 id=video_id,
-                url=rt.storage.signed_url(base, key, ttl),
+                url=rt.signed_url(key),
                 duration=str(round(output.duration_s, 3)),
                 watermark_url=watermark_url,
                 width=output.width,
@@ -311,11 +372,10 @@ def _succeed(rt: Runtime, task: Task, rendered: list[RenderedVideo], video_input
             )
         )
     seconds = rendered[0].duration_s
-    mode = str(task.request.get("mode", "pro"))
+    video_input = spec.video is not None
     # A base video is billed on its length rounded to the nearest second (reference §1.4).
     billed = max(1, round(seconds)) if video_input else seconds
-    sound = task.request.get("sound") == "on"
-    cost = units(mode, billed * len(rendered), video_input=video_input, sound=sound)
+    cost = units(spec.mode, billed * len(rendered), video_input=video_input, sound=spec.sound)
     if all(output.units is not None for output in rendered):
         # The engine knows the real cost (the relay reports its upstream's deduction).
         cost = format(
@@ -325,6 +385,8 @@ def _succeed(rt: Runtime, task: Task, rendered: list[RenderedVideo], video_input
     for output in rendered:
         info.update(output.info)
     if info:
-        rt.store.merge_options(task.task_id, task_info=info)
-    rt.store.finish(task.task_id, TaskStatus.SUCCEED, CALLBACK_FOR, videos=videos, units=cost)
+        rt.stores.tasks.merge_options(task.task_id, task_info=info)
+    rt.stores.tasks.finish(
+        task.task_id, TaskStatus.SUCCEED, CALLBACK_FOR, videos=videos, units=cost
+    )
     rt.poke_callbacks()

@@ -1,4 +1,5 @@
-"""The database engine: SQLite in WAL mode under the data dir, schema migrated by Alembic on start."""
+"""The database engine: SQLite in WAL mode under the data dir (the embedded default) or
+PostgreSQL (``postgresql://…``, driven by psycopg 3); the schema is migrated by Alembic on start."""
 
 from __future__ import annotations
 
@@ -16,7 +17,24 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+#: held while migrating, so replicas starting together migrate one after the other
+_MIGRATION_LOCK = 0x6F6D6E69
+
+
+def normalize_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` URLs use psycopg 3 (SQLAlchemy's default is psycopg2)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def is_postgres(url: str) -> bool:
+    return normalize_url(url).startswith("postgresql")
+
+
 def make_engine(url: str) -> Engine:
+    url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -26,7 +44,7 @@ def make_engine(url: str) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -48,7 +66,9 @@ def alembic_config(url: str) -> Config:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (idempotent)."""
-    cfg = alembic_config(str(engine.url))
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

@@ -62,3 +62,18 @@ class ElementRecord:
     @property
     def owned_by(self) -> str:
         return "kling" if self.account_id is None else self.account_id
+
+
+@dataclass(frozen=True)
+class AssetRecord:
+    """An upload (useapi's assets): its blob key and what probing found."""
+
+    key: str
+    account_id: str
+    file_name: str
+    kind: str
+    width: int
+    height: int
+    #: milliseconds, 0 for images
+    duration_ms: int
+    created_at: int

@@ -56,6 +56,10 @@ class TaskRow(Base):
         UniqueConstraint("account_id", "external_task_id", name="uq_tasks_account_external"),
         Index("ix_tasks_account_created", "account_id", "created_at"),
         Index("ix_tasks_status", "status"),
+        # The per-account limit counts active tasks on every create: an index on
+        # (account, status) keeps that count independent of the account's history.
+        Index("ix_tasks_account_status", "account_id", "status"),
+        Index("ix_tasks_account_endpoint_created", "account_id", "endpoint", "created_at"),
     )
 
     task_id: Mapped[str] = mapped_column(String(24), primary_key=True)
@@ -69,6 +73,10 @@ class TaskRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     status_msg: Mapped[str] = mapped_column(Text, default="")
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: the Kling endpoint that created the task (omni-video, text2video, ...): listed there
+    endpoint: Mapped[str] = mapped_column(String(32), default="omni-video")
+    #: the TaskSpec planned at submit (omnivideo.contract.spec), versioned
+    spec: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     videos: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     final_unit_deduction: Mapped[str] = mapped_column(String(16), default="0")
@@ -79,6 +87,12 @@ class TaskRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     #: a task in `submitted` is not started before this time (ms), for simulated queueing
     not_before: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: the queue (engine and model) whose workers render the task
+    queue: Mapped[str] = mapped_column(String(100), default="")
+    #: the worker rendering the task and when it last said it is alive (ms): a task whose
+    #: worker went silent is taken over by another worker
+    worker: Mapped[str] = mapped_column(String(120), default="")
+    heartbeat_at: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
 
@@ -140,3 +154,28 @@ class ElementRow(Base):
     external_task_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
     deleted_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class AssetRow(Base):
+    """An upload (useapi's `POST /assets`); the bytes live in the blob store under `key`."""
+
+    __tablename__ = "assets"
+    __table_args__ = (Index("ix_assets_account_created", "account_id", "created_at"),)
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(32))
+    file_name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(16))
+    width: Mapped[int] = mapped_column(Integer, default=0)
+    height: Mapped[int] = mapped_column(Integer, default=0)
+    duration_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class SecretRow(Base):
+    """Secrets every replica must share (the URL-signing key), created once."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

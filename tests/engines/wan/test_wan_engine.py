@@ -15,14 +15,45 @@ from wan_helpers import job_of, solid
 
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.request import OmniRequest
+from omnivideo.contract.spec import ElementSpec, ImageSpec, TaskSpec, VideoSpec, plan
 from omnivideo.engines.base import Cancelled, RunContext, ShotSpec, load_engine_class
 from omnivideo.engines.wan import WanEngine
 from omnivideo.engines.wan.options import WanOptions
 from omnivideo.engines.wan.speed import computed_steps
 
 
-def req(**fields: Any) -> OmniRequest:
-    return OmniRequest.model_validate({"model_name": "kling-v3-omni", "prompt": "a cat", **fields})
+def req(**fields: Any) -> TaskSpec:
+    """The spec the server plans for a request with these fields (inputs as if probed)."""
+    r = OmniRequest.model_validate({"model_name": "kling-v3-omni", "prompt": "a cat", **fields})
+    roles = {"first_frame": "first_frame", "end_frame": "end_frame"}
+    images = [
+        ImageSpec(
+            key=f"inputs/t/image_{n}.png",
+            width=1024,
+            height=576,
+            role=roles.get(i.type or "", "reference"),  # type: ignore[arg-type]
+            index=n,
+        )
+        for n, i in enumerate(r.image_list, 1)
+    ]
+    video = None
+    if r.video_list:
+        v = r.video_list[0]
+        video = VideoSpec(
+            key="inputs/t/video_1.mp4",
+            width=1280,
+            height=720,
+            fps=24.0,
+            duration_s=5.0,
+            has_audio=False,
+            refer_type=v.refer_type,
+            keep_original_sound=False,
+        )
+    elements = [
+        ElementSpec(element_id=e.element_id, name="e", frontal_key="elements/e/f.png")
+        for e in r.element_list
+    ]
+    return plan(r, images=images, video=video, elements=elements)
 
 
 FIRST = {"image_url": "https://x/a.png", "type": "first_frame"}

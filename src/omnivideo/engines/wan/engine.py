@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from omnivideo.contract.errors import OmniError
+from omnivideo.contract.spec import TaskSpec
 from omnivideo.engines.base import Engine, RenderedVideo, RenderJob, RunContext
 from omnivideo.engines.wan import conditioning, loading, speed
 from omnivideo.engines.wan.errors import rendering_errors
@@ -118,14 +119,14 @@ class WanEngine(Engine):
 
     # -- submit time -----------------------------------------------------------------------
 
-    def check(self, request: object) -> None:
+    def check(self, spec: TaskSpec) -> None:
         """Refuse (1201) what the loaded checkpoint cannot render, naming what is missing."""
-        if getattr(request, "sound", "off") == "on":
+        if spec.sound:
             raise OmniError(
                 1201,
                 f"sound: the wan engine ({self.spec.key}) makes no audio; send sound 'off'",
             )
-        missing = request_needs(request, self.window, self.spec.fps) - self.spec.modes
+        missing = request_needs(spec, self.window, self.spec.fps) - self.spec.modes
         if missing:
             raise OmniError(
                 1201,

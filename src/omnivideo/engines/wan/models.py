@@ -31,8 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from omnivideo.contract.output import DEFAULT_DURATION_S
-from omnivideo.contract.output import frame_count as output_frames
+from omnivideo.contract.spec import TaskSpec
 from omnivideo.engines.wan.plan import native_frames_needed
 
 #: Omni capabilities a checkpoint may have; ``check()`` compares a request's needs to them.
@@ -213,33 +212,28 @@ def describe(missing: set[str] | frozenset[str]) -> str:
     return ", ".join(CAPABILITY_WORDS[m] for m in sorted(missing))
 
 
-def request_needs(req: Any, window_frames: int, fps: int) -> set[str]:
-    """The capabilities an :class:`OmniRequest` asks of a model (see :mod:`.models`)."""
+def request_needs(spec: TaskSpec, window_frames: int, fps: int) -> set[str]:
+    """The capabilities a task spec asks of a model (see :mod:`.models`)."""
     needs: set[str] = set()
-    base = req.base_video
-    if req.first_frame is not None:
+    video = spec.video
+    base = video if video is not None and video.refer_type == "base" else None
+    first = spec.image("first_frame")
+    if first is not None:
         needs.add(FIRST_FRAME)
-    if req.end_frame is not None:
+    if spec.image("end_frame") is not None:
         needs.add(END_FRAME)
-    if req.first_frame is None and base is None:
+    if first is None and base is None:
         needs.add(TEXT)
-    if req.reference_images or req.element_list:
+    if any(i.role == "reference" for i in spec.images) or spec.elements:
         needs.add(REFERENCES)
     if base is not None:
         needs.add(EDIT)
-    if any(v.refer_type == "feature" for v in req.video_list):
+    if video is not None and video.refer_type == "feature":
         needs.add(VIDEO_REFERENCE)
-    if req.multi_shot:
+    if len(spec.shots) > 1:
         needs.add(MULTI_SHOT)
     if base is None:
-        total = req.duration or DEFAULT_DURATION_S
-        longest = float(total)
-        if req.multi_shot and req.shot_type == "customize" and req.multi_prompt:
-            longest = float(max(s.duration for s in req.multi_prompt))
-        elif req.multi_shot:
-            text = (req.prompt or "").replace("\n", ". ")
-            sentences = [s for s in text.split(".") if s.strip()][:6]
-            longest = total / max(1, len(sentences))
-        if native_frames_needed(output_frames(longest), 1, fps, 24) > window_frames:
+        longest = max(s.frames for s in spec.shots)
+        if native_frames_needed(longest, 1, fps, 24) > window_frames:
             needs.add(LONG)
     return needs

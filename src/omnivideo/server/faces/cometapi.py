@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from omnivideo.dialects import cometapi, kling
 from omnivideo.server.deps import AccountDep, JsonBody, RuntimeDep, SimulateHeader
-from omnivideo.server.errors import request_id
+from omnivideo.server.errors import face_router, request_id
 from omnivideo.server.faces.kling import page_params
 from omnivideo.service import simulate, tasks
 from omnivideo.service.runtime import Runtime
 
-router = APIRouter(prefix="/kling", tags=["CometAPI"])
+router = face_router("cometapi", prefix="/kling", tags=["CometAPI"])
 
 
 def _render(rt: Runtime, task: Any) -> dict[str, Any]:

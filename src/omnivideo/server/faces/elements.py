@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from omnivideo.dialects import kling
 from omnivideo.server.deps import AccountDep, JsonBody, RuntimeDep
-from omnivideo.server.errors import request_id
+from omnivideo.server.errors import face_router, request_id
 from omnivideo.server.faces.kling import page_params
 from omnivideo.service import elements
 from omnivideo.service.runtime import Runtime
 
-router = APIRouter(prefix="/v1/general", tags=["Kling elements"])
+router = face_router("kling", prefix="/v1/general", tags=["Kling elements"])
 
 
 def _url_for(rt: Runtime) -> Any:
-    return lambda key: rt.storage.signed_url(rt.settings.base_url, key, rt.settings.url_ttl_s)
+    return rt.signed_url
 
 
 @router.post("/custom-elements")

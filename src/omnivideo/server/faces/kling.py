@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from omnivideo.contract.errors import OmniError
 from omnivideo.dialects import kling
 from omnivideo.server.deps import AccountDep, JsonBody, RuntimeDep, SimulateHeader
-from omnivideo.server.errors import request_id
+from omnivideo.server.errors import face_router, request_id
 from omnivideo.service import simulate, tasks
 
-router = APIRouter(tags=["Kling Omni Video"])
+router = face_router("kling", tags=["Kling Omni Video"])
 
 
 def _int_param(name: str, raw: str | None, default: int, low: int, high: int) -> int:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+from fastapi import Query
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from omnivideo.contract.errors import OmniError, invalid
 from omnivideo.dialects import openai
 from omnivideo.server.deps import AccountDep, FormOrJson, RuntimeDep, SimulateHeader
+from omnivideo.server.errors import face_router
 from omnivideo.service import simulate, tasks
 from omnivideo.service.runtime import Runtime
 
-router = APIRouter(prefix="/v1/videos", tags=["OpenAI Videos"])
+router = face_router("openai", prefix="/v1/videos", tags=["OpenAI Videos"])
 
 
 @router.post("")
@@ -53,7 +54,7 @@ async def get_video(rt: RuntimeDep, account: AccountDep, ident: str) -> dict[str
 @router.get("/{ident}/content")
 async def get_content(
     rt: RuntimeDep, account: AccountDep, ident: str, variant: str = Query("video")
-) -> FileResponse:
+) -> Response:
     """The MP4 of a completed video (`variant=video`)."""
     task = await run_in_threadpool(tasks.get, rt, account, openai.task_id_of(ident))
     if variant != "video":
@@ -63,10 +64,13 @@ async def get_content(
             1203,
             f"video {openai.video_id(task.task_id)} has no content yet (status {task.status.value})",
         )
-    path = rt.storage.resolve_url(task.videos[0].url, rt.settings.base_url)
-    if path is None:
+    key = rt.urls.key_of(task.videos[0].url)
+    if key is None:
         raise OmniError(1203, "the video's content has expired")
-    return FileResponse(path, media_type="video/mp4")
+    path = rt.blobs.local_path(key)
+    if path is not None:
+        return FileResponse(path, media_type="video/mp4")
+    return StreamingResponse(rt.blobs.read(key), media_type="video/mp4")
 
 
 @router.delete("/{ident}")

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from omnivideo.contract.errors import OmniError
 from omnivideo.dialects import useapi
 from omnivideo.server.deps import AccountDep, FormOrJson, RuntimeDep, SimulateHeader
+from omnivideo.server.errors import face_router
 from omnivideo.service import assets, channels, simulate, tasks
 from omnivideo.service.runtime import Runtime
 
-router = APIRouter(prefix="/v1/kling", tags=["useapi.net"])
+router = face_router("useapi", prefix="/v1/kling", tags=["useapi.net"])
 
 
 def _submit(

@@ -1,0 +1,176 @@
+"""The one place that wires omnivideo together: settings in, a Runtime out.
+
+``serve`` (all-in-one, or API only with ``--workers 0``), ``worker`` and the tests build their
+Runtime here, against the store, queue and blob-store interfaces:
+
+| shape       | store                  | queue                      | blobs            |
+|-------------|------------------------|----------------------------|------------------|
+| embedded    | SQLite in the data dir | in-process pool            | local directory  |
+| scaled out  | PostgreSQL             | procrastinate (PostgreSQL) | S3 or local dir  |
+| tests       | in-memory twin         | in-process pool            | local directory  |
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from pathlib import Path
+
+from omnivideo.contract.errors import OmniError
+from omnivideo.engines.base import Engine, load_engine_class
+from omnivideo.queue.base import TaskQueue, queue_name
+from omnivideo.queue.local import LocalQueue
+from omnivideo.service.callbacks import CallbackDispatcher
+from omnivideo.service.runtime import Runtime
+from omnivideo.service.simulate import parse
+from omnivideo.settings import Settings
+from omnivideo.storage import BlobStore, UrlSigner, open_blob_store
+from omnivideo.store.interfaces import Stores
+
+log = logging.getLogger(__name__)
+
+
+def open_stores(settings: Settings) -> Stores:
+    """The database of ``settings``, migrated to the newest schema."""
+    from omnivideo.store.sql import open_sql_stores
+
+    if not settings.distributed:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    stores = open_sql_stores(settings.db_url)
+    log.debug("database ready in %.2fs", time.monotonic() - started)
+    return stores
+
+
+def url_secret(settings: Settings, stores: Stores) -> bytes:
+    """The URL-signing secret every replica shares: OMNIVIDEO_SECRET_KEY, else one kept in
+    the database (a data dir from before keeps its old key, so old URLs stay valid)."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    legacy = settings.data_dir / "url-signing.key"
+
+    def make() -> bytes:
+        if not settings.distributed and legacy.is_file():
+            return legacy.read_bytes()
+        return secrets.token_bytes(32)
+
+    return stores.accounts.server_secret("url-signing", make)
+
+
+def make_queue(settings: Settings, stores: Stores) -> TaskQueue:
+    if settings.distributed:
+        from omnivideo.queue.postgres import ProcrastinateQueue
+
+        return ProcrastinateQueue(
+            settings.db_url,
+            queue_name(settings.engine, settings.model),
+            stores.tasks,
+            concurrency=max(1, settings.workers),
+            stall_after_s=settings.stall_after_s,
+            heartbeat_s=settings.heartbeat_s,
+        )
+    return LocalQueue(settings.workers)
+
+
+def build_runtime(
+    settings: Settings,
+    stores: Stores,
+    blobs: BlobStore,
+    engine: Engine,
+    queue: TaskQueue | None = None,
+    secret: bytes | None = None,
+) -> Runtime:
+    return Runtime(
+        settings=settings,
+        stores=stores,
+        blobs=blobs,
+        urls=UrlSigner(secret or url_secret(settings, stores), settings.base_url),
+        engine=engine,
+        simulation=parse(settings.simulate),
+        queue=queue or LocalQueue(settings.workers),
+    )
+
+
+def open_runtime(settings: Settings) -> Runtime:
+    """Open the database (migrating it), the blob store and the engine; starts nothing.
+
+    The engine is built here, at start-up, so a missing or unusable model is an error now and
+    not at the first request.
+    """
+    stores = open_stores(settings)
+    try:
+        blobs = open_blob_store(settings.storage, Path(settings.data_dir))
+        engine = load_engine_class(settings.engine)(settings.engine_options())
+        return build_runtime(settings, stores, blobs, engine, make_queue(settings, stores))
+    except BaseException:
+        stores.close()
+        raise
+
+
+def start(rt: Runtime, *, render: bool | None = None, callbacks: bool = True) -> None:
+    """Start what this process does besides answering: rendering (when it has workers) and
+    callback delivery; on the embedded shape, resume every unfinished task."""
+    from omnivideo.service import tasks  # the use cases import the runtime, not the reverse
+
+    render = rt.settings.workers > 0 if render is None else render
+    if callbacks:
+        rt.callbacks = CallbackDispatcher(
+            rt.stores.outbox,
+            min_backoff_s=rt.settings.callback_min_backoff_s,
+            max_backoff_s=rt.settings.callback_max_backoff_s,
+            give_up_after_s=rt.settings.callback_give_up_s,
+            timeout_s=rt.settings.callback_timeout_s,
+            policy=rt.fetch_policy,
+        )
+        rt.callbacks.start()
+    if not render:
+        return
+    if isinstance(rt.queue, LocalQueue):
+        # One process owns the embedded database: whatever was unfinished was ours.
+        resumed = rt.stores.tasks.unfinished()
+        for task_id, not_before in resumed:
+            rt.queue.defer(task_id, not_before)
+        if resumed:
+            log.info("resuming %d unfinished task(s)", len(resumed))
+    rt.queue.start(lambda task_id: tasks.run(rt, task_id))
+
+
+def check_engine_shape(settings: Settings) -> None:
+    """Refuse, with one line, settings that cannot work together."""
+    if settings.workers == 0 and not settings.distributed:
+        raise OmniError(
+            5000,
+            "--workers 0 serves the API only and needs workers elsewhere: give a PostgreSQL "
+            "--database-url that `omnivideo worker` processes share",
+        )
+
+
+def run_worker(rt: Runtime) -> None:
+    """``omnivideo worker``: render this queue's tasks until SIGTERM or SIGINT, then hand back
+    what is running (it resumes on another worker) and stop."""
+    import signal
+
+    from omnivideo.queue.postgres import ProcrastinateQueue
+
+    assert isinstance(rt.queue, ProcrastinateQueue)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            log.info("stopping: handing back running tasks")
+            threading.Thread(target=rt.stop, name="omnivideo-stop").start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    start(rt)
+    log.info(
+        "worker %s takes queue %r (engine %s, %d at once)",
+        rt.worker,
+        rt.queue_name,
+        rt.engine.name,
+        rt.settings.workers,
+    )
+    rt.queue.wait()

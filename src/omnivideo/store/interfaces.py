@@ -1,0 +1,216 @@
+"""The store's small interfaces, one per kind of record.
+
+The service talks only to these. Two implementations exist: SQL (SQLite or PostgreSQL, in
+:mod:`omnivideo.store.sql`) and an in-memory twin (:mod:`omnivideo.store.memory`) on which the
+use cases are tested quickly. Every status change of a task writes its callback to the outbox
+atomically with the change, so a crash cannot lose one: that is why the task methods that
+change a status take ``callback_for``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from omnivideo.contract.task import Task, TaskStatus, VideoResult
+from omnivideo.store.records import (
+    Account,
+    AssetRecord,
+    CallbackRecord,
+    ElementRecord,
+    KeyRecord,
+)
+
+#: builds the callback (url, payload) for a task after a status change, or None for no callback
+CallbackFor = Callable[[Task], tuple[str, dict[str, Any]] | None]
+
+ACTIVE = (TaskStatus.SUBMITTED.value, TaskStatus.PROCESSING.value)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class TaskStore(Protocol):
+    def insert(
+        self,
+        task: Task,
+        *,
+        max_active: int,
+        callback_for: CallbackFor,
+        not_before: int = 0,
+        channel_max_active: int | None = None,
+        queue: str = "",
+    ) -> Task:
+        """Insert a new task for ``queue``'s workers; 1303 when the account (or its channel)
+        is at its limit."""
+        ...
+
+    def get(self, task_id: str) -> Task | None: ...
+
+    def find(self, account_id: str, ident: str, endpoint: str | None = None) -> Task | None:
+        """A task of the account by task_id or external_task_id (task_id wins)."""
+        ...
+
+    def find_by_number(self, account_id: str, number: int) -> Task | None: ...
+
+    def page(
+        self, account_id: str, offset: int, limit: int, endpoint: str | None = None
+    ) -> list[Task]:
+        """Newest first."""
+        ...
+
+    def list_after(
+        self, account_id: str, after: Task | None, limit: int, *, ascending: bool = False
+    ) -> list[Task]: ...
+
+    def unfinished(self) -> list[tuple[str, int]]:
+        """(task_id, not_before) of every task not yet final, oldest first."""
+        ...
+
+    def queued_stats(self, now: int) -> tuple[int, int | None]:
+        """(tasks waiting to start, created_at of the oldest of them)."""
+        ...
+
+    def needing_job(self, queue: str, now: int, stall_ms: int) -> list[tuple[str, int]]:
+        """(task_id, not_before) of ``queue``'s tasks that may have lost their queue job: still
+        submitted a while after they were due, or processing with a silent worker."""
+        ...
+
+    def claim(
+        self, task_id: str, callback_for: CallbackFor, worker: str = "", stale_ms: int = 0
+    ) -> tuple[Task, int] | None:
+        """Start (or restart) a task: -> (task, attempt number), or None if it is final or
+        another worker rendering it sent a heartbeat within ``stale_ms``."""
+        ...
+
+    def heartbeat(self, task_id: str, progress: float | None = None) -> bool:
+        """Record that the render is alive (and its progress); False once the task is final
+        (cancelled elsewhere), so the render stops."""
+        ...
+
+    def merge_options(self, task_id: str, **changes: Any) -> None: ...
+
+    def release(self, task_id: str) -> None:
+        """A run stopped by a shutdown: it does not count as an attempt."""
+        ...
+
+    def finish(
+        self,
+        task_id: str,
+        status: TaskStatus,
+        callback_for: CallbackFor,
+        *,
+        status_msg: str = "",
+        videos: Sequence[VideoResult] = (),
+        units: str = "0",
+        error_code: int | None = None,
+    ) -> Task | None: ...
+
+    def cancel(self, account_id: str, task_id: str, callback_for: CallbackFor) -> Task | None:
+        """End an unfinished task as failed ("cancelled"); None if it was already final."""
+        ...
+
+
+class AccountStore(Protocol):
+    def create_account(self, account_id: str, name: str, webhook_secret: str) -> Account: ...
+
+    def list_accounts(self) -> list[Account]: ...
+
+    def add_key(
+        self,
+        account_id: str,
+        name: str,
+        access_key: str,
+        secret_key: str,
+        api_key_hash: str,
+        prefix: str,
+    ) -> KeyRecord: ...
+
+    def key_by_access_key(self, access_key: str) -> KeyRecord | None: ...
+
+    def key_by_api_hash(self, api_key_hash: str) -> KeyRecord | None: ...
+
+    def list_keys(self) -> list[KeyRecord]: ...
+
+    def revoke_key(self, access_key: str) -> bool: ...
+
+    def put_channel(self, account_id: str, email: str, max_jobs: int) -> None: ...
+
+    def channels(self, account_id: str) -> dict[str, int]:
+        """email -> maxJobs of the account's useapi accounts."""
+        ...
+
+    def server_secret(self, name: str, make: Callable[[], bytes]) -> bytes:
+        """A secret every replica shares (URL signing): created once, by whoever comes first."""
+        ...
+
+
+class ElementStore(Protocol):
+    def add(
+        self,
+        account_id: str | None,
+        name: str,
+        description: str,
+        reference_type: str,
+        frontal_image: str,
+        refer_images: Sequence[str],
+        source: dict[str, Any],
+        tag_list: Sequence[dict[str, Any]],
+        task_id: str | None = None,
+        external_task_id: str | None = None,
+    ) -> ElementRecord: ...
+
+    def by_task(self, account_id: str, ident: str) -> ElementRecord | None: ...
+
+    def visible_to(self, account_id: str, ids: Sequence[int] | None = None) -> list[ElementRecord]:
+        """The account's own elements and the presets, optionally only those with these ids."""
+        ...
+
+    def page(self, account_id: str | None, offset: int, limit: int) -> list[ElementRecord]: ...
+
+    def delete(self, account_id: str, element_id: int) -> bool: ...
+
+
+class AssetStore(Protocol):
+    def add(self, record: AssetRecord) -> None: ...
+
+    def page(self, account_id: str) -> list[AssetRecord]:
+        """Newest first."""
+        ...
+
+
+class Outbox(Protocol):
+    def claim_due(self, now: int, limit: int = 50, lease_ms: int = 60_000) -> list[CallbackRecord]:
+        """Claim due callbacks, the oldest pending one of each task only (in-order delivery).
+
+        A claimed callback is hidden from every other claimer for ``lease_ms``, so replicas
+        draining one outbox never deliver the same callback twice.
+        """
+        ...
+
+    def next_due(self, busy: Collection[str] = ()) -> int | None: ...
+
+    def delivered(self, callback_id: int) -> None: ...
+
+    def failed(self, callback_id: int, error: str, next_attempt_at: int | None) -> None: ...
+
+    def of_task(self, task_id: str) -> list[tuple[int, str, int, str]]: ...
+
+    def backlog(self) -> int:
+        """Callbacks still to deliver."""
+        ...
+
+
+@dataclass
+class Stores:
+    """Every store of one database, handed to the service as one thing."""
+
+    tasks: TaskStore
+    accounts: AccountStore
+    elements: ElementStore
+    assets: AssetStore
+    outbox: Outbox
+    close: Callable[[], None] = lambda: None

@@ -1,0 +1,287 @@
+"""Tasks in SQL: insert under the concurrency limits, claim, heartbeat, finish, cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+
+from omnivideo.contract.errors import OmniError
+from omnivideo.contract.task import Task, TaskStatus, VideoResult
+from omnivideo.store.interfaces import ACTIVE, CallbackFor, now_ms
+from omnivideo.store.sql import rows
+from omnivideo.store.sql.database import Database
+from omnivideo.store.sql.outbox import enqueue_callback
+from omnivideo.store.tables import AccountRow, TaskRow
+
+
+class SqlTaskStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def insert(
+        self,
+        task: Task,
+        *,
+        max_active: int,
+        callback_for: CallbackFor,
+        not_before: int = 0,
+        channel_max_active: int | None = None,
+        queue: str = "",
+    ) -> Task:
+        with self.db.write() as s:
+            # Creates of one account queue up on its row, so "count, then insert" is atomic
+            # across API replicas too (a no-op on SQLite, which has one writer).
+            s.execute(
+                select(AccountRow.id).where(AccountRow.id == task.account_id).with_for_update()
+            )
+            mine = (TaskRow.account_id == task.account_id) & TaskRow.status.in_(ACTIVE)
+            active = s.scalar(select(func.count()).select_from(TaskRow).where(mine)) or 0
+            if active >= max_active:
+                raise OmniError(
+                    1303,
+                    f"parallel task over resource pack limit: {active} tasks of this account are "
+                    f"queued or running, the limit is {max_active} "
+                    "(the server's OMNIVIDEO_MAX_CONCURRENT_TASKS)",
+                )
+            if task.channel is not None and channel_max_active is not None:
+                busy = s.scalar(
+                    select(func.count())
+                    .select_from(TaskRow)
+                    .where(mine, TaskRow.channel == task.channel)
+                )
+                if (busy or 0) >= channel_max_active:
+                    raise OmniError(
+                        1303, f"account {task.channel} is at capacity ({channel_max_active} jobs)"
+                    )
+            if task.external_task_id is not None:
+                clash = s.scalar(
+                    select(TaskRow.task_id).where(
+                        TaskRow.account_id == task.account_id,
+                        TaskRow.external_task_id == task.external_task_id,
+                    )
+                )
+                if clash:
+                    raise OmniError(
+                        1201,
+                        f"external_task_id: {task.external_task_id!r} is already used by task {clash}; "
+                        "it must be unique within the account",
+                    )
+            row = TaskRow(
+                task_id=task.task_id,
+                number=task.number,
+                channel=task.channel,
+                account_id=task.account_id,
+                external_task_id=task.external_task_id,
+                status=task.status.value,
+                status_msg=task.status_msg,
+                request=task.request,
+                endpoint=task.endpoint,
+                spec=task.spec,
+                options=task.options,
+                videos=[],
+                final_unit_deduction=task.final_unit_deduction,
+                progress=0.0,
+                callback_url=task.callback_url,
+                attempts=0,
+                not_before=not_before,
+                queue=queue,
+                worker="",
+                heartbeat_at=0,
+                created_at=task.created_at,
+                updated_at=task.updated_at,
+            )
+            s.add(row)
+            try:
+                s.flush()
+            except IntegrityError as exc:
+                # The SELECT above cannot see a concurrent create with the same external id
+                # (another process on the same database): the unique constraint does.
+                if "external" in str(exc.orig):
+                    raise OmniError(
+                        1201,
+                        f"external_task_id: {task.external_task_id!r} is already used; "
+                        "it must be unique within the account",
+                    ) from None
+                # An 18-digit id clash is astronomically rare; say so rather than hide it.
+                raise OmniError(5000, "task id collision, please retry") from exc
+            stored = rows.task(row)
+            enqueue_callback(s, stored, callback_for)
+            return stored
+
+    def get(self, task_id: str) -> Task | None:
+        with self.db.read() as s:
+            row = s.get(TaskRow, task_id)
+            return rows.task(row) if row else None
+
+    def find(self, account_id: str, ident: str, endpoint: str | None = None) -> Task | None:
+        with self.db.read() as s:
+            mine = TaskRow.account_id == account_id
+            if endpoint is not None:
+                mine = mine & (TaskRow.endpoint == endpoint)
+            row = s.scalar(select(TaskRow).where(TaskRow.task_id == ident, mine))
+            if row is None:
+                row = s.scalar(select(TaskRow).where(TaskRow.external_task_id == ident, mine))
+            return rows.task(row) if row else None
+
+    def find_by_number(self, account_id: str, number: int) -> Task | None:
+        with self.db.read() as s:
+            row = s.scalar(
+                select(TaskRow).where(TaskRow.number == number, TaskRow.account_id == account_id)
+            )
+            return rows.task(row) if row else None
+
+    def page(
+        self, account_id: str, offset: int, limit: int, endpoint: str | None = None
+    ) -> list[Task]:
+        with self.db.read() as s:
+            q = select(TaskRow).where(TaskRow.account_id == account_id)
+            if endpoint is not None:
+                q = q.where(TaskRow.endpoint == endpoint)
+            found = s.scalars(
+                q.order_by(TaskRow.created_at.desc(), TaskRow.task_id.desc())
+                .offset(offset)
+                .limit(limit)
+            ).all()
+            return [rows.task(r) for r in found]
+
+    def list_after(
+        self, account_id: str, after: Task | None, limit: int, *, ascending: bool = False
+    ) -> list[Task]:
+        with self.db.read() as s:
+            q = select(TaskRow).where(TaskRow.account_id == account_id)
+            key = (TaskRow.created_at, TaskRow.task_id)
+            if after is not None:
+                pivot = (after.created_at, after.task_id)
+                q = q.where(
+                    tuple_(*key) > tuple_(*pivot) if ascending else tuple_(*key) < tuple_(*pivot)
+                )
+            order = [k.asc() if ascending else k.desc() for k in key]
+            return [rows.task(r) for r in s.scalars(q.order_by(*order).limit(limit)).all()]
+
+    def unfinished(self) -> list[tuple[str, int]]:
+        with self.db.read() as s:
+            found = s.execute(
+                select(TaskRow.task_id, TaskRow.not_before)
+                .where(TaskRow.status.in_(ACTIVE))
+                .order_by(TaskRow.created_at)
+            ).all()
+            return [(r[0], r[1]) for r in found]
+
+    def queued_stats(self, now: int) -> tuple[int, int | None]:
+        with self.db.read() as s:
+            count, oldest = s.execute(
+                select(func.count(), func.min(TaskRow.created_at)).where(
+                    TaskRow.status == TaskStatus.SUBMITTED.value
+                )
+            ).one()
+            return int(count or 0), oldest
+
+    def needing_job(self, queue: str, now: int, stall_ms: int) -> list[tuple[str, int]]:
+        with self.db.read() as s:
+            late = (TaskRow.status == TaskStatus.SUBMITTED.value) & (
+                TaskRow.not_before < now - stall_ms
+            )
+            silent = (TaskRow.status == TaskStatus.PROCESSING.value) & (
+                TaskRow.heartbeat_at < now - stall_ms
+            )
+            found = s.execute(
+                select(TaskRow.task_id, TaskRow.not_before)
+                .where(TaskRow.queue == queue, late | silent)
+                .order_by(TaskRow.created_at)
+                .limit(500)
+            ).all()
+            return [(r[0], r[1]) for r in found]
+
+    def claim(
+        self, task_id: str, callback_for: CallbackFor, worker: str = "", stale_ms: int = 0
+    ) -> tuple[Task, int] | None:
+        with self.db.write() as s:
+            row = s.get(TaskRow, task_id, with_for_update=True)
+            if row is None or row.status not in ACTIVE:
+                return None
+            if (
+                row.status == TaskStatus.PROCESSING.value
+                and row.worker not in ("", worker)
+                and row.heartbeat_at > now_ms() - stale_ms
+            ):
+                return None  # alive on another worker: a duplicate queue job, not a takeover
+            row.attempts += 1
+            row.worker = worker
+            row.heartbeat_at = now_ms()
+            if row.status == TaskStatus.SUBMITTED.value:
+                row.status = TaskStatus.PROCESSING.value
+                row.updated_at = max(now_ms(), row.updated_at)
+                s.flush()
+                enqueue_callback(s, rows.task(row), callback_for)
+            return rows.task(row), row.attempts
+
+    def heartbeat(self, task_id: str, progress: float | None = None) -> bool:
+        # Progress is not a status change: no updated_at bump, no callback.
+        values: dict[str, Any] = {"heartbeat_at": now_ms()}
+        if progress is not None:
+            values["progress"] = progress
+        with self.db.write() as s:
+            result = s.execute(
+                update(TaskRow)
+                .where(TaskRow.task_id == task_id, TaskRow.status.in_(ACTIVE))
+                .values(**values)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def merge_options(self, task_id: str, **changes: Any) -> None:
+        with self.db.write() as s:
+            row = s.get(TaskRow, task_id, with_for_update=True)
+            if row is not None:
+                row.options = {**(row.options or {}), **changes}
+
+    def release(self, task_id: str) -> None:
+        with self.db.write() as s:
+            s.execute(
+                update(TaskRow)
+                .where(TaskRow.task_id == task_id, TaskRow.attempts > 0)
+                .values(attempts=TaskRow.attempts - 1, worker="", heartbeat_at=0)
+            )
+
+    def finish(
+        self,
+        task_id: str,
+        status: TaskStatus,
+        callback_for: CallbackFor,
+        *,
+        status_msg: str = "",
+        videos: Sequence[VideoResult] = (),
+        units: str = "0",
+        error_code: int | None = None,
+    ) -> Task | None:
+        with self.db.write() as s:
+            row = s.get(TaskRow, task_id, with_for_update=True)
+            if row is None or row.status not in ACTIVE:
+                return None
+            row.status = status.value
+            row.status_msg = status_msg
+            row.videos = [v.__dict__.copy() for v in videos]
+            row.final_unit_deduction = units
+            row.error_code = error_code
+            row.progress = 1.0 if status is TaskStatus.SUCCEED else row.progress
+            row.updated_at = max(now_ms(), row.updated_at)
+            s.flush()
+            done = rows.task(row)
+            enqueue_callback(s, done, callback_for)
+            return done
+
+    def cancel(self, account_id: str, task_id: str, callback_for: CallbackFor) -> Task | None:
+        with self.db.write() as s:
+            row = s.get(TaskRow, task_id, with_for_update=True)
+            if row is None or row.account_id != account_id or row.status not in ACTIVE:
+                return None
+            row.status = TaskStatus.FAILED.value
+            row.status_msg = "cancelled"
+            row.error_code = None
+            row.updated_at = max(now_ms(), row.updated_at)
+            s.flush()
+            done = rows.task(row)
+            enqueue_callback(s, done, callback_for)
+            return done

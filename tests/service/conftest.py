@@ -1,0 +1,64 @@
+"""Use cases on the in-memory store twin with an instant engine: no server, no render."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from omnivideo.engines.base import Engine, RenderedVideo, RenderJob, RunContext
+from omnivideo.service import wiring
+from omnivideo.service.runtime import Runtime
+from omnivideo.settings import Settings
+from omnivideo.storage import LocalBlobStore
+from omnivideo.store.memory import memory_stores
+
+
+class InstantEngine(Engine):
+    """Renders in no time: writes the job as JSON-ish bytes and reports the job's numbers.
+
+    ``block`` (an Event factory) makes a render wait, reporting progress, until it is set, so
+    tests can cancel or interrupt a running task.
+    """
+
+    name: ClassVar[str] = "instant"
+
+    def __init__(self, options: dict[str, object] | None = None) -> None:
+        super().__init__(options)
+        self.jobs: list[RenderJob] = []
+        self.gate: Callable[[], bool] = lambda: True
+
+    def render(self, job: RenderJob, ctx: RunContext) -> RenderedVideo:
+        self.jobs.append(job)
+        while not self.gate():
+            ctx.report(0.5, "waiting")
+        ctx.report(1.0, "done")
+        job.work_dir.mkdir(parents=True, exist_ok=True)
+        out = job.work_dir / "out.mp4"
+        out.write_bytes(f"{job.width}x{job.height}x{job.frame_count}".encode())
+        return RenderedVideo(out, job.duration_s, job.width, job.height)
+
+
+def memory_runtime(tmp_path: Path, **settings: object) -> Runtime:
+    values: dict[str, object] = {
+        "data_dir": tmp_path / "data",
+        "allow_hosts": ["127.0.0.1"],
+        **settings,
+    }
+    return wiring.build_runtime(
+        Settings(**values),  # type: ignore[arg-type]
+        memory_stores(),
+        LocalBlobStore(tmp_path / "blobs"),
+        InstantEngine(),
+        secret=b"test-secret",
+    )
+
+
+@pytest.fixture
+def rt(tmp_path: Path) -> Iterator[Runtime]:
+    runtime = memory_runtime(tmp_path)
+    runtime.stores.accounts.create_account("acc", "test", "whsec_" + "A" * 44)
+    yield runtime
+    runtime.stop()
