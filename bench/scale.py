@@ -1,0 +1,256 @@
+"""Scale-out benchmark: workers add throughput, and renders do not slow the API down.
+
+Starts, on loopback, a fresh PostgreSQL database, one API process (`serve --workers 0`) and
+`omnivideo worker` processes sharing a blob directory, then measures in one run:
+
+1. throughput: 40 tasks whose render is a simulated wait (`delay=`), on 1 worker and on 4
+   workers, alternating (1, 4, 1, 4 with --repeat 2); the best time of each counts.
+   Goal: the 4-worker run is ≥ 3.6× faster than the 1-worker run (the floor).
+2. polling under load: 200 pollers, each reading its task once a second (the SDK's first poll
+   interval) for --poll-s seconds, while 2 workers render real preview tasks; GET latency
+   p50/p99, against the same pollers with no render running (the floor). Goal: p99 ≤ 500 ms.
+
+Prints one JSON line per figure. Needs PostgreSQL (OMNIVIDEO_TEST_PG, default
+postgresql://postgres@127.0.0.1:5432/postgres, where it creates and drops its own database).
+
+Usage: python bench/scale.py [--tasks 40] [--delay-s 1] [--poll-s 60] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+ADMIN = os.environ.get("OMNIVIDEO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+BODY = {"model_name": "kling-v3-omni", "mode": "std", "duration": "3", "prompt": "bench"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def fresh_database() -> Any:
+    name = "omnivideo_bench_" + secrets.token_hex(4)
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield ADMIN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Proc:
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.lines: list[str] = []
+        self.p = subprocess.Popen(
+            [sys.executable, "-m", "omnivideo.cli.main", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.p.stdout is not None
+        for line in self.p.stdout:
+            self.lines.append(line)
+
+    def wait_for(self, text: str, timeout: float = 120) -> None:
+        deadline = time.time() + timeout
+        while not any(text in line for line in self.lines):
+            if self.p.poll() is not None or time.time() > deadline:
+                raise RuntimeError("".join(self.lines))
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(60)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+
+
+class Deployment:
+    def __init__(self, db: str, root: Path) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            "OMNIVIDEO_DATABASE_URL": db,
+            "OMNIVIDEO_STORAGE": str(root / "blobs"),
+            "OMNIVIDEO_MAX_CONCURRENT_TASKS": "1000",
+            "OMNIVIDEO_PUBLIC_URL": self.base,
+            "OMNIVIDEO_HEARTBEAT_S": "2",
+        }
+        self.root = root
+        self.api = Proc(
+            ["serve", "--port", str(self.port), "--workers", "0", "--data-dir", str(root / "api"),
+             "--log-level", "warning"],
+            self.env,
+        )  # fmt: skip
+        deadline = time.time() + 120
+        while True:
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError("".join(self.api.lines))
+            time.sleep(0.2)
+        key = re.search(r"API key:\s+(\S+)", "".join(self.api.lines))
+        assert key, "".join(self.api.lines)
+        self.headers = {"Authorization": f"Bearer {key.group(1)}"}
+        self.workers: list[Proc] = []
+
+    def set_workers(self, n: int) -> None:
+        while len(self.workers) > n:
+            self.workers.pop().stop()
+        while len(self.workers) < n:
+            i = len(self.workers)
+            w = Proc(
+                ["worker", "--data-dir", str(self.root / f"w{i}"), "--log-level", "info"], self.env
+            )
+            w.wait_for("takes queue")
+            self.workers.append(w)
+
+    def stop(self) -> None:
+        self.set_workers(0)
+        self.api.stop()
+
+
+async def _run_batch(dep: Deployment, n: int, simulate: str | None) -> float:
+    headers = dict(dep.headers)
+    if simulate:
+        headers["X-Omnivideo-Simulate"] = simulate
+    async with httpx.AsyncClient(base_url=dep.base, headers=headers, timeout=120) as client:
+        started = time.perf_counter()
+        ids = []
+        for i in range(n):
+            r = await client.post("/v1/videos/omni-video", json={**BODY, "prompt": f"b{i}"})
+            r.raise_for_status()
+            ids.append(r.json()["data"]["task_id"])
+        pending = set(ids)
+        while pending:
+            await asyncio.sleep(0.2)
+            r = await client.get("/v1/videos/omni-video", params={"pageSize": 500})
+            for task in r.json()["data"]:
+                if task["task_id"] in pending and task["task_status"] in ("succeed", "failed"):
+                    assert task["task_status"] == "succeed", task
+                    pending.discard(task["task_id"])
+        return time.perf_counter() - started
+
+
+async def _poll(dep: Deployment, task_ids: list[str], seconds: float) -> list[float]:
+    latencies: list[float] = []
+    limits = httpx.Limits(max_connections=len(task_ids), max_keepalive_connections=len(task_ids))
+    async with httpx.AsyncClient(
+        base_url=dep.base, headers=dep.headers, timeout=30, limits=limits
+    ) as client:
+        end = time.perf_counter() + seconds
+
+        async def poller(task_id: str, offset: float) -> None:
+            await asyncio.sleep(offset)
+            while time.perf_counter() < end:
+                t0 = time.perf_counter()
+                r = await client.get(f"/v1/videos/omni-video/{task_id}")
+                latencies.append(time.perf_counter() - t0)
+                assert r.status_code == 200
+                await asyncio.sleep(max(0.0, 1.0 - (time.perf_counter() - t0)))
+
+        await asyncio.gather(*(poller(t, i / len(task_ids)) for i, t in enumerate(task_ids)))
+    return latencies
+
+
+def _quantile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q * 100) - 1]
+
+
+async def _polling_figures(
+    dep: Deployment, pollers: int, seconds: float, render: bool
+) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=dep.base, headers=dep.headers, timeout=60) as client:
+        ids = []
+        for i in range(pollers):
+            r = await client.post("/v1/videos/omni-video", json={**BODY, "prompt": f"p{i}"},
+                                  headers={"X-Omnivideo-Simulate": "queue=3600s"})  # fmt: skip
+            ids.append(r.json()["data"]["task_id"])
+    stop = asyncio.Event()
+
+    async def keep_rendering() -> None:
+        async with httpx.AsyncClient(base_url=dep.base, headers=dep.headers, timeout=60) as c:
+            while not stop.is_set():
+                await c.post("/v1/videos/omni-video", json={**BODY, "mode": "pro", "duration": "5"})
+                await asyncio.sleep(2.0)
+
+    feeder = asyncio.create_task(keep_rendering()) if render else None
+    lat = await _poll(dep, ids, seconds)
+    stop.set()
+    if feeder:
+        await feeder
+    rendered = sum(sum("succeed in" in line for line in w.lines) for w in dep.workers)
+    return {
+        "requests": len(lat),
+        "p50_ms": round(_quantile(lat, 0.5) * 1000, 1),
+        "p99_ms": round(_quantile(lat, 0.99) * 1000, 1),
+        "renders_finished": rendered,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tasks", type=int, default=40)
+    ap.add_argument("--delay-s", type=float, default=1.0)
+    ap.add_argument("--poll-s", type=float, default=60.0)
+    ap.add_argument("--pollers", type=int, default=200)
+    ap.add_argument("--repeat", type=int, default=1)
+    args = ap.parse_args()
+    with fresh_database() as db, tempfile.TemporaryDirectory() as tmp:
+        dep = Deployment(db, Path(tmp))
+        try:
+            times: dict[int, list[float]] = {1: [], 4: []}
+            for _ in range(args.repeat):
+                for n in (1, 4):
+                    dep.set_workers(n)
+                    sim = f"delay={args.delay_s}s"
+                    times[n].append(asyncio.run(_run_batch(dep, args.tasks, sim)))
+            best1, best4 = min(times[1]), min(times[4])
+            print(json.dumps({"figure": "throughput", "tasks": args.tasks, "delay_s": args.delay_s,
+                              "one_worker_s": round(best1, 2), "four_workers_s": round(best4, 2),
+                              "speedup": round(best1 / best4, 2), "goal": 3.6,
+                              "ok": best1 / best4 >= 3.6}))  # fmt: skip
+            dep.set_workers(2)
+            idle = asyncio.run(_polling_figures(dep, args.pollers, args.poll_s, render=False))
+            busy = asyncio.run(_polling_figures(dep, args.pollers, args.poll_s, render=True))
+            print(json.dumps({"figure": "polling", "pollers": args.pollers, "seconds": args.poll_s,
+                              "floor_no_renders": idle, "with_renders": busy, "goal_p99_ms": 500,
+                              "ok": busy["p99_ms"] <= 500}))  # fmt: skip
+        finally:
+            dep.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""The scaled-out queue: procrastinate jobs on PostgreSQL, one queue per engine and model.
+
+A task is deferred as a job right after its insert. The task table stays the source of truth:
+every worker runs a janitor that (1) hands procrastinate's stalled jobs (their worker stopped
+sending heartbeats: kill -9, a lost host) back for retry, and (2) re-defers any task of its
+queue that has no live job: one still `submitted` a while after it was due (the API died
+between insert and defer), or one `processing` whose worker went silent. The ``queueing_lock``
+(the task id) keeps at most one waiting job per task, and the claim in the store refuses a
+task that another live worker renders, so a duplicate job never renders twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import logging
+import threading
+import time
+from typing import Any
+
+import procrastinate
+from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.schema import SchemaManager
+
+from omnivideo.queue.base import RunTask
+from omnivideo.store.interfaces import TaskStore, now_ms
+
+log = logging.getLogger(__name__)
+
+TASK_NAME = "omnivideo.render"
+#: serialises procrastinate's schema creation between processes starting together
+_SCHEMA_LOCK = 0x6F6D6E6A
+
+
+def libpq_url(url: str) -> str:
+    """A SQLAlchemy URL as libpq (psycopg) takes it."""
+    for prefix in ("postgresql+psycopg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    return url
+
+
+def ensure_schema(conninfo: str) -> None:
+    """Create procrastinate's tables once (its schema is not idempotent)."""
+    import psycopg
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
+        try:
+            exists = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
+            if exists is None or exists[0] is None:
+                conn.execute(SchemaManager.get_schema())
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
+
+
+class ProcrastinateQueue:
+    def __init__(
+        self,
+        db_url: str,
+        queue: str,
+        tasks: TaskStore,
+        *,
+        concurrency: int = 1,
+        stall_after_s: float = 30.0,
+        heartbeat_s: float = 5.0,
+    ) -> None:
+        self.conninfo = libpq_url(db_url)
+        self.queue = queue
+        self.tasks = tasks
+        self.concurrency = concurrency
+        self.stall_after_s = stall_after_s
+        self.heartbeat_s = heartbeat_s
+        ensure_schema(self.conninfo)
+        self.app = procrastinate.App(
+            connector=procrastinate.PsycopgConnector(conninfo=self.conninfo, min_size=1)
+        )
+        self.app.task(name=TASK_NAME, pass_context=False)(self._job)
+        # Defers are synchronous (the API defers from its worker threads).
+        self.app.open()
+        self._run: RunTask | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+
+    # -- deferring (API and workers) -----------------------------------------------------
+
+    def defer(self, task_id: str, not_before_ms: int = 0) -> None:
+        options: dict[str, Any] = {"queue": self.queue, "queueing_lock": task_id}
+        if not_before_ms > now_ms():
+            options["schedule_at"] = datetime.datetime.fromtimestamp(
+                not_before_ms / 1000, tz=datetime.UTC
+            )
+        # AlreadyEnqueued: a job for it is already waiting.
+        with contextlib.suppress(AlreadyEnqueued):
+            self.app.configure_task(TASK_NAME, **options).defer(task_id=task_id)
+
+    # -- working ---------------------------------------------------------------------------
+
+    def _job(self, task_id: str) -> None:
+        assert self._run is not None
+        self._run(task_id)
+        task = self.tasks.get(task_id)
+        stopping = self._stop is not None and self._stop.is_set()
+        if task is not None and not task.status.is_final and stopping:
+            # Handed back by a stopping worker: another worker takes it now.
+            self.defer(task_id)
+
+    def start(self, run: RunTask) -> None:
+        self._run = run
+        ready = threading.Event()
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._main(ready)), name="omnivideo-queue", daemon=True
+        )
+        self._thread.start()
+        ready.wait(30)
+
+    async def _main(self, ready: threading.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with self.app.open_async():
+            worker = asyncio.create_task(
+                self.app.run_worker_async(
+                    queues=[self.queue],
+                    concurrency=self.concurrency,
+                    install_signal_handlers=False,
+                    update_heartbeat_interval=self.heartbeat_s,
+                    stalled_worker_timeout=self.stall_after_s,
+                    delete_jobs="successful",
+                )
+            )
+            janitor = asyncio.create_task(self._janitor())
+            ready.set()
+            await self._stop.wait()
+            janitor.cancel()
+            worker.cancel()
+            # Cancelling procrastinate's worker is its graceful stop: it waits for running jobs
+            # (the service has interrupted them: they hand their task back at once).
+            await asyncio.gather(worker, janitor, return_exceptions=True)
+
+    async def _janitor(self) -> None:
+        while True:
+            try:
+                await self._tidy()
+            except Exception:
+                log.warning("queue janitor failed; retrying", exc_info=True)
+            await asyncio.sleep(self.heartbeat_s)
+
+    async def _tidy(self) -> None:
+        manager = self.app.job_manager
+        for job in await manager.get_stalled_jobs(
+            queue=self.queue, seconds_since_heartbeat=self.stall_after_s
+        ):
+            log.info(
+                "job %s of task %s stalled (its worker is silent); retrying",
+                job.id,
+                job.task_kwargs.get("task_id"),
+            )
+            try:
+                await manager.retry_job(job)
+            except Exception:
+                log.debug("stalled job %s not retried", job.id, exc_info=True)
+        stall_ms = int(self.stall_after_s * 1000)
+        lost = await asyncio.to_thread(self.tasks.needing_job, self.queue, now_ms(), stall_ms)
+        for task_id, not_before in lost:
+            await asyncio.to_thread(self.defer, task_id, not_before)
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(60)
+        self.app.close()
+
+    def wait(self) -> None:
+        """Block until the worker has stopped (``omnivideo worker``'s main thread)."""
+        while self._thread is not None and self._thread.is_alive():
+            time.sleep(0.5)
