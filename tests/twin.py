@@ -1,15 +1,20 @@
-"""Use cases on the in-memory store twin with an instant engine: no server, no render."""
+"""The in-memory twin of a deployment: memory store, instant engine, a temporary blob dir.
+
+Use cases run on it without a server or a render; the app runs on it in-process (ASGI), so
+fuzzing a face costs no subprocess and no sockets.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar
 
-import pytest
+from fastapi.testclient import TestClient
 
 from omnivideo.engines.base import Engine, RenderedVideo, RenderJob, RunContext
-from omnivideo.service import wiring
+from omnivideo.service import accounts, wiring
 from omnivideo.service.runtime import Runtime
 from omnivideo.settings import Settings
 from omnivideo.storage import LocalBlobStore
@@ -56,9 +61,12 @@ def memory_runtime(tmp_path: Path, **settings: object) -> Runtime:
     )
 
 
-@pytest.fixture
-def rt(tmp_path: Path) -> Iterator[Runtime]:
-    runtime = memory_runtime(tmp_path)
-    runtime.stores.accounts.create_account("acc", "test", "whsec_" + "A" * 44)
-    yield runtime
-    runtime.stop()
+@contextmanager
+def app_client(tmp_path: Path, **settings: object) -> Iterator[tuple[TestClient, str]]:
+    """The whole app on the twin, in-process, and an API key of its account."""
+    from omnivideo.server.app import create_app
+
+    runtime = memory_runtime(tmp_path, **settings)
+    creds = accounts.create_account(runtime.stores.accounts)
+    with TestClient(create_app(runtime=runtime), raise_server_exceptions=False) as client:
+        yield client, creds.api_key

@@ -1,17 +1,19 @@
-"""Generated bodies against the useapi and OpenAI faces: never a 5xx, always that face's errors."""
+"""Generated bodies against the useapi and OpenAI faces: never a 5xx, always that face's errors.
+
+The app runs in-process on the in-memory twin (see tests/twin.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.contract.strategies import junk
-from tests.server.harness import Server
+from tests.twin import app_client
 
 USEAPI_KEYS = [
     "prompt", "email", "duration", "aspect_ratio", "mode", "omni_version", "count", "maxJobs",
@@ -59,15 +61,17 @@ SETTINGS = settings(
 
 
 @pytest.fixture(scope="module")
-def client(server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.base_url, headers=server.headers(), timeout=30) as c:
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    # The whole app in-process on the in-memory twin: the faces' code, without the sockets.
+    with app_client(tmp_path_factory.mktemp("twin"), max_concurrent_tasks=10**9) as (c, key):
+        c.headers["Authorization"] = f"Bearer {key}"
         yield c
 
 
 @pytest.mark.slow
 @SETTINGS
 @given(body=bodies(USEAPI_KEYS))
-def test_useapi_face_answers_in_its_own_error_form(client: httpx.Client, body: Any) -> None:
+def test_useapi_face_answers_in_its_own_error_form(client: TestClient, body: Any) -> None:
     r = client.post("/v1/kling/videos/omni", json=body)
     assert r.status_code < 500, r.text
     answer = r.json()
@@ -80,7 +84,7 @@ def test_useapi_face_answers_in_its_own_error_form(client: httpx.Client, body: A
 @pytest.mark.slow
 @SETTINGS
 @given(body=bodies(OPENAI_KEYS))
-def test_openai_face_answers_in_its_own_error_form(client: httpx.Client, body: Any) -> None:
+def test_openai_face_answers_in_its_own_error_form(client: TestClient, body: Any) -> None:
     r = client.post("/v1/videos", json=body)
     assert r.status_code < 500, r.text
     answer = r.json()

@@ -15,7 +15,7 @@ from omnivideo.contract.task import TaskStatus
 from omnivideo.engines.base import Engine
 from omnivideo.service import tasks
 from omnivideo.service.runtime import Runtime
-from tests.service.conftest import InstantEngine, memory_runtime
+from tests.twin import InstantEngine, memory_runtime
 
 BODY = {"model_name": "kling-v3-omni", "prompt": "a fox", "mode": "std", "duration": "5"}
 
