@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     stall_after_s: float = Field(default=30.0, gt=0)
     #: tasks an account may have submitted or processing at once (Kling's concurrency limit)
     max_concurrent_tasks: int = Field(default=5, ge=1)
+    #: seconds a verified key is remembered (0: off); a revocation still reaches every
+    #: replica within a second (the cache watches the keys table)
+    auth_cache_s: float = Field(default=60.0, ge=0)
     #: accept requests without credentials (loopback hosts only)
     no_auth: bool = False
     #: reject prompt references to list entries that do not exist

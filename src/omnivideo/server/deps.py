@@ -10,7 +10,6 @@ from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
 from omnivideo.contract.errors import OmniError
-from omnivideo.service import accounts
 from omnivideo.service.runtime import Runtime
 
 
@@ -28,7 +27,10 @@ async def current_account(request: Request, rt: RuntimeDep) -> str:
         account: str = request.app.state.default_account
         return account
     header = request.headers.get("authorization")
-    return await run_in_threadpool(accounts.authenticate, rt.stores.accounts, header)
+    known = rt.auth.cached(header)
+    if known is not None:
+        return known  # the hot path: no thread hop, no database round trip
+    return await run_in_threadpool(rt.auth.authenticate, header)
 
 
 AccountDep = Annotated[str, Depends(current_account)]

@@ -85,6 +85,18 @@ def authenticate(store: AccountStore, authorization: str | None) -> str:
     return _verify_jwt(store, token)
 
 
+def jwt_expiry(authorization: str) -> float | None:
+    """The ``exp`` of a bearer JWT (already verified), None for API keys."""
+    token = authorization.strip().partition(" ")[2].strip()
+    if token.startswith(API_KEY_PREFIX):
+        return None
+    try:
+        exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
+    except jwt.PyJWTError:
+        return None
+    return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
+
+
 def _verify_jwt(store: AccountStore, token: str) -> str:
     try:
         unverified = jwt.decode(token, options={"verify_signature": False})

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from omnivideo.engines.base import Engine, RunContext
 from omnivideo.media.fetch import FetchPolicy
 from omnivideo.queue.base import TaskQueue, queue_name
+from omnivideo.service.auth_cache import AuthCache
 from omnivideo.service.simulate import Simulation
 from omnivideo.settings import Settings
 from omnivideo.storage import BlobStore, UrlSigner
@@ -44,6 +45,10 @@ class Runtime:
     #: contexts of tasks being rendered in this process, so a cancel reaches them at once
     running: dict[str, RunContext] = field(default_factory=dict)
     worker: str = field(default_factory=worker_name)
+    auth: AuthCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.auth = AuthCache(self.stores.accounts, self.settings.auth_cache_s)
 
     @property
     def fetch_policy(self) -> FetchPolicy:

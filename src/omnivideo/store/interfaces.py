@@ -137,6 +137,10 @@ class AccountStore(Protocol):
 
     def revoke_key(self, access_key: str) -> bool: ...
 
+    def revocations(self) -> int:
+        """Changes whenever a key is revoked (caches of verified keys compare it)."""
+        ...
+
     def put_channel(self, account_id: str, email: str, max_jobs: int) -> None: ...
 
     def channels(self, account_id: str) -> dict[str, int]:

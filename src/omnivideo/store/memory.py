@@ -369,6 +369,9 @@ class MemoryAccountStore:
                     return True
             return False
 
+    def revocations(self) -> int:
+        return sum(k.revoked_at is not None for k in self.mem.keys)
+
     def put_channel(self, account_id: str, email: str, max_jobs: int) -> None:
         with self.mem.lock:
             self.mem.channels[(account_id, email)] = max_jobs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from omnivideo.store.interfaces import now_ms
@@ -77,6 +77,13 @@ class SqlAccountStore:
                 .values(revoked_at=now_ms())
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def revocations(self) -> int:
+        with self.db.read() as s:
+            newest, count = s.execute(
+                select(func.max(KeyRow.revoked_at), func.count(KeyRow.revoked_at))
+            ).one()
+            return hash((newest, count))
 
     def put_channel(self, account_id: str, email: str, max_jobs: int) -> None:
         with self.db.write() as s:
