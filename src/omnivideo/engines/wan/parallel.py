@@ -121,7 +121,12 @@ class Ranks:
         import torch.distributed as dist
 
         said: list[Any] = [None] * self.world
-        dist.all_gather_object(said, failure.message if failure else None, group=self._group)
+        # Over the default group: its timeout ends the wait if a rank died while loading.
+        try:
+            dist.all_gather_object(said, failure.message if failure else None)
+        except RuntimeError as exc:
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise OmniError(5000, f"a wan rank stopped while loading the model: {detail}") from exc
         for rank, message in enumerate(said):
             if message is not None:
                 if failure is not None and rank == self.rank:
@@ -264,8 +269,11 @@ def _free_port() -> int:
 
 
 def _join(rank: int, world: int, port: int, backend: str) -> Ranks:
+    import torch
     import torch.distributed as dist
 
+    if backend == "nccl":
+        torch.cuda.set_device(rank)
     dist.init_process_group(
         backend,
         init_method=f"tcp://127.0.0.1:{port}",
@@ -275,6 +283,34 @@ def _join(rank: int, world: int, port: int, backend: str) -> Ranks:
     )
     group = dist.new_group(backend="gloo", timeout=IDLE_TIMEOUT)
     return Ranks(rank, world, group)
+
+
+def _join_watching(followers: list[Any], world: int, port: int, backend: str) -> Ranks:
+    """Join as rank 0 while watching the followers: one that dies first fails the start-up."""
+    import threading
+
+    joined: dict[str, Any] = {}
+
+    def join() -> None:
+        try:
+            joined["ranks"] = _join(0, world, port, backend)
+        except BaseException as exc:
+            joined["error"] = exc
+
+    thread = threading.Thread(target=join, name="omnivideo-wan-join", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.2)
+        dead = [(rank, p.exitcode) for rank, p in enumerate(followers, 1) if p.exitcode is not None]
+        if dead and thread.is_alive():
+            for process in followers:
+                process.terminate()
+            rank, code = dead[0]
+            raise OmniError(5000, f"wan rank {rank} exited while starting (exit code {code})")
+    if "error" in joined:
+        raise joined["error"]
+    ranks: Ranks = joined["ranks"]
+    return ranks
 
 
 def _follower_main(
@@ -383,7 +419,7 @@ def launch_ranks(
         process.start()
     import torch.distributed as dist
 
-    _CURRENT = _join(0, world, port, backend)
+    _CURRENT = _join_watching(followers, world, port, backend)
     log.info("wan: rank 0 of %d (%s) on %s", world, backend, ",".join(map(str, gpus)))
     try:
         run_rank0()
