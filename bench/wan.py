@@ -302,7 +302,16 @@ def main(argv: list[str] | None = None) -> int:
         loras = list(args.lora)
         if args.random_lora:
             loras.append(str(_random_lora(setup, args.random_lora, Path(tmp))))
-        engine_opts: dict[str, object] = {"profile": args.profile, "lora": tuple(loras)}
+        frames, steps, short_side = _sizes(args)
+        # Every rank's engine gets the same settings, so their renders stay in step.
+        engine_opts: dict[str, object] = {
+            "profile": args.profile,
+            "lora": tuple(loras),
+            "window": frames,
+            "resolution": short_side,
+        }
+        if args.profile == "default":
+            engine_opts["steps"] = steps
         if args.gpus:
             engine_opts["gpus"] = args.gpus
             if device_name.startswith("cpu"):
@@ -317,6 +326,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _sizes(args: Any) -> tuple[int, int, int]:
+    """Frames, plain diffusers' steps and the short side generated at."""
+    if args.tiny:
+        frames = args.frames if args.frames != 81 else 17
+        steps = args.steps if args.steps != 50 else 10
+        return frames, steps, 48
+    short_side = args.res
+    if ARCHS[args.arch]["kind"] == "ti2v" and short_side == 720:
+        short_side = 704  # TI2V-5B: multiples of 32, trained at 1280x704
+    return args.frames, args.steps, short_side
+
+
 def _measure(args: Any, setup: dict[str, Any], engine_opts: dict[str, object]) -> None:
     import torch
 
@@ -327,17 +348,10 @@ def _measure(args: Any, setup: dict[str, Any], engine_opts: dict[str, object]) -
     pipe = _build(setup)
     device, dtype = pipe.transformer.device, pipe.transformer.dtype
     multi_rank = len(str(engine_opts.get("gpus", "")).split(",")) > 1
-    if args.tiny:
-        frames = args.frames if args.frames != 81 else 17
-        steps = args.steps if args.steps != 50 else 10
-        short_side = 48
-    else:
-        frames, steps, short_side = args.frames, args.steps, args.res
+    frames, steps, short_side = _sizes(args)
     pipe.set_progress_bar_config(disable=True)
     index = {**dict(pipe.config), "_class_name": type(pipe).__name__}
     spec = detect(index, dict(pipe.transformer.config))
-    if spec.expand_timesteps and short_side == 720:
-        short_side = 704  # TI2V-5B: multiples of 32, trained at 1280x704
     width, height = spec.native_size(16 / 9, short_side)
     base = {
         "bench": "wan",
@@ -375,10 +389,7 @@ def _measure(args: Any, setup: dict[str, Any], engine_opts: dict[str, object]) -
         # The ranks' hooks sit on the shared transformer once the engine exists: the plain
         # single-GPU run goes first, alone.
         rounds = [plain()]
-    opts: dict[str, object] = {"window": frames, "resolution": short_side, **engine_opts}
-    if args.profile == "default" and "steps" not in opts:
-        opts["steps"] = steps
-    engine = WanEngine.from_pipeline(pipe, opts)
+    engine = WanEngine.from_pipeline(pipe, dict(engine_opts))
     engine_scheduler = pipe.scheduler
     out_frames = round((frames - 1) * 24 / spec.fps) + 1
 
