@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
-    from omnivideo.engines.wan.parallel import launch_ranks
+    from omnivideo.engines.wan import launch_ranks
 
     device_name = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = args.dtype or ("bfloat16" if device_name.startswith("cuda") else "float32")

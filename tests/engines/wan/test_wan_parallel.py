@@ -17,9 +17,9 @@ from wan_helpers import PipeSpy, job_of
 
 from omnivideo.contract.errors import OmniError
 from omnivideo.engines.base import Cancelled, RunContext
-from omnivideo.engines.wan import WanEngine, parallel
+from omnivideo.engines.wan import WanEngine, launch_ranks, ranks
 from omnivideo.engines.wan.options import WanOptions
-from omnivideo.engines.wan.parallel import Degrees, choose_degrees, fit_tokens, launch_ranks
+from omnivideo.engines.wan.parallel import Degrees, choose_degrees, fit_tokens
 
 
 @pytest.mark.parametrize(
@@ -87,7 +87,7 @@ def test_gpus_beyond_the_visible_ones_stop_start_up(monkeypatch: pytest.MonkeyPa
 
 def test_one_gpu_runs_rank0_in_place() -> None:
     ran: list[Any] = []
-    launch_ranks({"model": "m", "gpus": "1"}, lambda: ran.append(parallel.current()), environ={})
+    launch_ranks({"model": "m", "gpus": "1"}, lambda: ran.append(ranks.current()), environ={})
     assert ran == [None]
 
 
@@ -162,7 +162,7 @@ def test_two_cpu_ranks_render_the_frames_of_one_process(
             engine.close()
 
     launch_ranks(options, rank0, environ={})
-    assert parallel.current() is None
+    assert ranks.current() is None
     assert seen["degrees"] == Degrees(2, 1) and all(seen["parallel"])
     first, last = seen["outputs"][0], seen["outputs"][-1]
     assert len(seen["outputs"]) == 2  # the cancelled render decoded nothing
@@ -196,4 +196,4 @@ def test_a_rank_that_dies_while_loading_stops_start_up(
         launch_ranks(options, rank0, make_engine=_die, environ={})
     assert err.value.code == 5000 and "\n" not in err.value.message
     assert "rank" in err.value.message and not served
-    assert parallel.current() is None
+    assert ranks.current() is None

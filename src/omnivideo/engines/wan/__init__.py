@@ -34,11 +34,13 @@ denoising step, and a cancel stops the pipeline at the next step, before anythin
 
 Speed: LoRAs are fused at start-up (:mod:`.lora`), a profile sets what step-distilled LoRAs
 need (:mod:`.profiles`), and ``gpus`` spreads each video over several GPUs with diffusers'
-context parallelism, one process per GPU (:mod:`.parallel`, started by ``launch_ranks``).
+context parallelism (:mod:`.parallel`), one process per GPU (:mod:`.ranks`, started by
+:func:`launch_ranks`).
 """
 
 from __future__ import annotations
 
 from omnivideo.engines.wan.engine import WanEngine
+from omnivideo.engines.wan.ranks import launch_ranks
 
-__all__ = ["WanEngine"]
+__all__ = ["WanEngine", "launch_ranks"]

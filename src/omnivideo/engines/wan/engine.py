@@ -19,7 +19,7 @@ import numpy as np
 
 from omnivideo.contract.errors import OmniError
 from omnivideo.engines.base import Engine, RenderedVideo, RenderJob, RunContext
-from omnivideo.engines.wan import conditioning, loading, lora, parallel, profiles, speed
+from omnivideo.engines.wan import conditioning, loading, lora, parallel, profiles, ranks, speed
 from omnivideo.engines.wan.errors import rendering_errors
 from omnivideo.engines.wan.models import (
     DEFAULT_NEGATIVE_PROMPT,
@@ -80,7 +80,7 @@ class WanEngine(Engine):
                 f"the wan engine needs torch and diffusers ({exc.name} is missing): "
                 "pip install 'omnivideo[wan]' after installing torch for your GPU",
             ) from None
-        self.ranks = parallel.current()
+        self.ranks = ranks.current()
         self.opts = self._placed(self.opts)
         failure: OmniError | None = None
         try:
@@ -100,7 +100,7 @@ class WanEngine(Engine):
         engine = cls.__new__(cls)
         Engine.__init__(engine, options)
         engine.opts = WanOptions.parse({"model": "<in memory>", **engine.options}, environ={})
-        engine.ranks = parallel.current()
+        engine.ranks = ranks.current()
         engine._placed(engine.opts)
         index = {**dict(pipe.config), "_class_name": type(pipe).__name__}
         transformer = pipe.transformer if pipe.transformer is not None else pipe.transformer_2
@@ -129,7 +129,7 @@ class WanEngine(Engine):
             raise OmniError(
                 5000,
                 f"--gpus {listed} runs one process per GPU: start it with "
-                f"`omnivideo worker --engine wan --gpus {listed}` (parallel.launch_ranks)",
+                f"`omnivideo worker --engine wan --gpus {listed}` (omnivideo.engines.wan.launch_ranks)",
             )
         if self.ranks.world != len(opts.gpus):
             raise OmniError(
@@ -220,7 +220,7 @@ class WanEngine(Engine):
                 return self._render(job, ctx)
             # Every rank renders the job; the others take it from here (see .parallel).
             self.ranks.send(("job", job))
-            synced = parallel.SyncedContext(self.ranks, ctx)
+            synced = ranks.SyncedContext(self.ranks, ctx)
             try:
                 return self._render(job, synced)
             except BaseException:
@@ -228,10 +228,10 @@ class WanEngine(Engine):
                 raise
 
     def follow(self) -> None:
-        """Ranks 1..N: render what rank 0 sends until it stops (see :func:`.parallel.follow`)."""
+        """Ranks 1..N: render what rank 0 sends until it stops (see :func:`.ranks.follow`)."""
         if self.ranks is None or self.ranks.leader:
             raise RuntimeError("only a following rank follows")
-        parallel.follow(self.ranks, self._render)
+        ranks.follow(self.ranks, self._render)
 
     def _render(self, job: RenderJob, ctx: RunContext) -> RenderedVideo:
         ctx.report(0.0, "preparing")
