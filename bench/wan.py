@@ -28,9 +28,12 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -153,12 +156,17 @@ class _Clock:
         self.start: float | None = None
         self.end: float | None = None
         self.steps = 0
-        pipe.transformer.register_forward_pre_hook(self._pre)
+        #: transformer forward calls (both experts, every CFG branch)
+        self.passes = 0
+        for transformer in (pipe.transformer, getattr(pipe, "transformer_2", None)):
+            if transformer is not None:
+                transformer.register_forward_pre_hook(self._pre)
 
     def reset(self) -> None:
-        self.start, self.end, self.steps = None, None, 0
+        self.start, self.end, self.steps, self.passes = None, None, 0, 0
 
     def _pre(self, module: Any, args: Any) -> None:
+        self.passes += 1
         if self.start is None:
             self.start = time.perf_counter()
 
@@ -195,6 +203,56 @@ def _reset_peak(device: Any) -> None:
         torch.cuda.reset_peak_memory_stats(device)
 
 
+@contextmanager
+def _no_cache(pipe: Any) -> Iterator[None]:
+    """The engine's step cache off while plain diffusers runs on the same modules."""
+    cached = [t for t in (pipe.transformer, getattr(pipe, "transformer_2", None))
+              if t is not None and t.is_cache_enabled]  # fmt: skip
+    configs = [t._cache_config for t in cached]
+    for t in cached:
+        t.disable_cache()
+    try:
+        yield
+    finally:
+        for t, config in zip(cached, configs, strict=True):
+            t.enable_cache(config)
+
+
+def _build(setup: dict[str, Any]) -> Any:
+    """The bench's pipeline; every rank builds the same one (seeded random weights)."""
+    import torch
+
+    from omnivideo.engines.wan.testing import build_tiny
+
+    device, dtype = torch.device(setup["device"]), getattr(torch, setup["dtype"])
+    if setup["threads"]:
+        torch.set_num_threads(setup["threads"])
+    torch.manual_seed(0)
+    if setup["tiny"]:
+        return build_tiny("ti2v" if ARCHS[setup["arch"]]["kind"] == "ti2v" else "vace").to(device)
+    return build_real(setup["arch"], device, dtype, setup["text_encoder"])
+
+
+def _follower(options: dict[str, object]) -> Any:
+    """Ranks 1..N of ``--gpus``: the same pipeline and engine as rank 0, following it."""
+    from omnivideo.engines.wan import WanEngine
+
+    pipe = _build(options["bench"])  # type: ignore[arg-type]
+    pipe.set_progress_bar_config(disable=True)
+    return WanEngine.from_pipeline(pipe, options)
+
+
+def _random_lora(setup: dict[str, Any], rank: int, directory: Path) -> Path:
+    """A random LoRA in lightx2v's layout for the bench's transformer."""
+    from omnivideo.engines.wan.testing import random_lora, save_lora
+
+    # On "meta" the real-size model costs nothing: only its layer shapes are read.
+    shapes = dict(setup, device="meta") if not setup["tiny"] else setup
+    transformer = _build(shapes).transformer
+    state = random_lora(transformer, "lightx2v", rank=rank, seed=1, std=0.01)
+    return save_lora(state, directory / f"random_lightx2v_rank{rank}.safetensors")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--arch", choices=sorted(ARCHS), default="wan2.1-vace-1.3b")
@@ -202,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         "--res", type=resolution, default=480, help="480p, 720p or another short side (144p)"
     )
     parser.add_argument("--frames", type=int, default=81, help="native frames (4k+1)")
-    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--steps", type=int, default=50, help="steps of the plain diffusers run")
     parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     parser.add_argument("--dtype", default=None, help="default: bfloat16 on cuda, float32 on cpu")
     parser.add_argument("--tiny", action="store_true", help="tiny random model (CPU CI)")
@@ -213,39 +271,87 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="default: umt5-xxl on cuda, small (one layer, same width) on cpu",
     )
+    parser.add_argument("--profile", default="default", help="the engine's sampling profile")
+    parser.add_argument(
+        "--lora", action="append", default=[], help="PATH_OR_ID[:SCALE], repeatable"
+    )
+    parser.add_argument(
+        "--random-lora", type=int, default=0, metavar="RANK",
+        help="add a random LoRA of this rank in lightx2v's layout (stands in for a distill LoRA)",
+    )  # fmt: skip
+    parser.add_argument("--gpus", default="", help="render the engine's variant over these GPUs")
+    parser.add_argument("--rounds", type=int, default=1, help="pairs of runs, alternating A B B A")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
-    from omnivideo.engines.base import RenderJob, RunContext
-    from omnivideo.engines.wan import WanEngine
-    from omnivideo.engines.wan.models import detect
-    from omnivideo.engines.wan.speed import computed_steps
-    from omnivideo.engines.wan.testing import build_tiny
+    from omnivideo.engines.wan import launch_ranks
 
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    dtype = getattr(torch, args.dtype) if args.dtype else (
-        torch.bfloat16 if device.type == "cuda" else torch.float32
-    )  # fmt: skip
-    threads = args.threads or (1 if args.tiny else None)
-    if threads:
-        torch.set_num_threads(threads)
+    device_name = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = args.dtype or ("bfloat16" if device_name.startswith("cuda") else "float32")
+    setup = {
+        "tiny": args.tiny,
+        "arch": args.arch,
+        "device": device_name,
+        "dtype": "float32" if args.tiny else dtype,
+        "threads": args.threads or (1 if args.tiny else None),
+        "text_encoder": args.text_encoder or ("umt5-xxl" if device_name == "cuda" else "small"),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        loras = list(args.lora)
+        if args.random_lora:
+            loras.append(str(_random_lora(setup, args.random_lora, Path(tmp))))
+        frames, steps, short_side = _sizes(args)
+        # Every rank's engine gets the same settings, so their renders stay in step.
+        engine_opts: dict[str, object] = {
+            "profile": args.profile,
+            "lora": tuple(loras),
+            "window": frames,
+            "resolution": short_side,
+        }
+        if args.profile == "default":
+            engine_opts["steps"] = steps
+        if args.gpus:
+            engine_opts["gpus"] = args.gpus
+            if device_name.startswith("cpu"):
+                engine_opts["device"] = "cpu"
+        options = {"model": "<in memory>", **engine_opts, "bench": setup}
+        launch_ranks(
+            options,
+            lambda: _measure(args, setup, engine_opts),
+            make_engine=_follower,
+            environ={},
+        )
+    return 0
+
+
+def _sizes(args: Any) -> tuple[int, int, int]:
+    """Frames, plain diffusers' steps and the short side generated at."""
     if args.tiny:
         frames = args.frames if args.frames != 81 else 17
         steps = args.steps if args.steps != 50 else 10
-        pipe = build_tiny("ti2v" if ARCHS[args.arch]["kind"] == "ti2v" else "vace").to(device)
-        short_side = 48
-    else:
-        frames, steps = args.frames, args.steps
-        encoder = args.text_encoder or ("umt5-xxl" if device.type == "cuda" else "small")
-        pipe = build_real(args.arch, device, dtype, encoder)
-        short_side = args.res
+        return frames, steps, 48
+    short_side = args.res
+    if ARCHS[args.arch]["kind"] == "ti2v" and short_side == 720:
+        short_side = 704  # TI2V-5B: multiples of 32, trained at 1280x704
+    return args.frames, args.steps, short_side
+
+
+def _measure(args: Any, setup: dict[str, Any], engine_opts: dict[str, object]) -> None:
+    import torch
+
+    from omnivideo.engines.base import RenderJob, RunContext
+    from omnivideo.engines.wan import WanEngine
+    from omnivideo.engines.wan.models import detect
+
+    pipe = _build(setup)
+    device, dtype = pipe.transformer.device, pipe.transformer.dtype
+    multi_rank = len(str(engine_opts.get("gpus", "")).split(",")) > 1
+    frames, steps, short_side = _sizes(args)
     pipe.set_progress_bar_config(disable=True)
     index = {**dict(pipe.config), "_class_name": type(pipe).__name__}
     spec = detect(index, dict(pipe.transformer.config))
-    if spec.expand_timesteps and short_side == 720:
-        short_side = 704  # TI2V-5B: multiples of 32, trained at 1280x704
     width, height = spec.native_size(16 / 9, short_side)
     base = {
         "bench": "wan",
@@ -267,50 +373,79 @@ def main(argv: list[str] | None = None) -> int:
     # Warm-up: kernels, allocator, lazy initialisation; not measured.
     pipe(prompt=PROMPT, height=height, width=width, num_frames=5, num_inference_steps=1,
          generator=generator.manual_seed(0), output_type="latent")  # fmt: skip
+    original_scheduler = pipe.scheduler
 
-    # 1. Plain diffusers, its defaults.
-    clock.reset()
-    _reset_peak(device)
-    _sync(device)
-    t0 = time.perf_counter()
-    pipe(prompt=PROMPT, height=height, width=width, num_frames=frames, num_inference_steps=steps,
-         generator=generator.manual_seed(0), callback_on_step_end=lambda p, i, t, k: (clock.step(), k)[1])  # fmt: skip
-    _sync(device)
-    plain_s = time.perf_counter() - t0
-    plain_step = clock.per_step
-    emit("diffusers", "s_per_step", plain_step)
-    emit("diffusers", "s_per_video", plain_s)
-    emit("diffusers", "transformer_passes", 2 * steps)
-    name, value = _peak(device)
-    emit("diffusers", name, value)
-
-    # 2. The engine's defaults over the same modules, through render().
-    opts: dict[str, object] = {"steps": steps, "window": frames, "resolution": short_side}
-    engine = WanEngine.from_pipeline(pipe, opts)
-    out_frames = round((frames - 1) * 24 / spec.fps) + 1
-    clock.reset()
-    _reset_peak(device)
-    with tempfile.TemporaryDirectory() as tmp:
-        job = RenderJob(
-            task_id="bench", model="kling-v3-omni", mode="std", width=width, height=height,
-            fps=24, frame_count=out_frames, seed=0, prompt=PROMPT, shots=(),
-            work_dir=Path(tmp),
-        )  # fmt: skip
-        ctx = RunContext(lambda f, note: clock.step() if note == "denoising" else None)
+    def plain() -> tuple[float, float, int]:
+        """Plain diffusers, its defaults: seconds per video, per step, transformer passes."""
+        clock.reset()
         _sync(device)
         t0 = time.perf_counter()
-        engine.render(job, ctx)
+        pipe(prompt=PROMPT, height=height, width=width, num_frames=frames, num_inference_steps=steps,
+             generator=generator.manual_seed(0), callback_on_step_end=lambda p, i, t, k: (clock.step(), k)[1])  # fmt: skip
         _sync(device)
-        engine_s = time.perf_counter() - t0
-    emit("engine", "s_per_step", clock.per_step)
-    emit("engine", "s_per_video", engine_s)
-    emit("engine", "transformer_passes", 2 * computed_steps(steps), cache=engine.opts.cache)
+        return time.perf_counter() - t0, clock.per_step, clock.passes
+
+    if multi_rank:
+        # The ranks' hooks sit on the shared transformer once the engine exists: the plain
+        # single-GPU run goes first, alone.
+        rounds = [plain()]
+    engine = WanEngine.from_pipeline(pipe, dict(engine_opts))
+    engine_scheduler = pipe.scheduler
+    out_frames = round((frames - 1) * 24 / spec.fps) + 1
+
+    def render() -> tuple[float, float, int]:
+        """The engine through render(): seconds per video, per step, transformer passes."""
+        clock.reset()
+        with tempfile.TemporaryDirectory() as tmp:
+            job = RenderJob(
+                task_id="bench", model="kling-v3-omni", mode="std", width=width, height=height,
+                fps=24, frame_count=out_frames, seed=0, prompt=PROMPT, shots=(),
+                work_dir=Path(tmp),
+            )  # fmt: skip
+            ctx = RunContext(lambda f, note: clock.step() if note == "denoising" else None)
+            _sync(device)
+            t0 = time.perf_counter()
+            engine.render(job, ctx)
+            _sync(device)
+            return time.perf_counter() - t0, clock.per_step, clock.passes
+
+    plains: list[tuple[float, float, int]] = [] if not multi_rank else rounds
+    renders: list[tuple[float, float, int]] = []
+    for r in range(args.rounds):
+        # Alternate A B B A …: a drift of the machine weighs on both variants alike.
+        order = ["plain", "engine"] if r % 2 == 0 else ["engine", "plain"]
+        for variant in order:
+            _reset_peak(device)
+            if variant == "engine":
+                pipe.scheduler = engine_scheduler
+                renders.append(render())
+            elif not multi_rank:
+                pipe.scheduler = original_scheduler
+                with _no_cache(pipe):
+                    plains.append(plain())
     name, value = _peak(device)
-    emit("engine", name, value)
-    emit("engine", "speedup", plain_s / engine_s, floor="diffusers defaults, same run")
+    mean = statistics.fmean
+    plain_s, plain_step = mean(p[0] for p in plains), mean(p[1] for p in plains)
+    engine_s, engine_step = mean(r[0] for r in renders), mean(r[1] for r in renders)
+    extra = {"rounds": len(renders)}
+    emit("diffusers", "s_per_step", plain_step, **extra)
+    emit("diffusers", "s_per_video", plain_s, runs=[round(p[0], 2) for p in plains])
+    emit("diffusers", "transformer_passes", plains[0][2])
+    tag = {
+        "steps": engine.steps,
+        "profile": engine.opts.profile,
+        "loras": len(engine.loras),
+        "gpus": len(engine.opts.gpus) or 1,
+    }
+    emit("engine", "s_per_step", engine_step, **tag)
+    emit("engine", "s_per_video", engine_s, runs=[round(r[0], 2) for r in renders], **tag)
+    emit("engine", "transformer_passes", renders[0][2], cache=engine.opts.cache, **tag)
+    emit("engine", name, value, **tag)
+    emit("engine", "speedup", plain_s / engine_s, floor="diffusers defaults, same run", **tag)
     # Denoising alone: the share that grows with steps, frames and size (most of a GPU render).
-    emit("engine", "denoise_speedup", plain_step / clock.per_step, floor="diffusers, same run")
-    return 0
+    emit("engine", "denoise_speedup", (plain_step * steps) / (engine_step * engine.steps),
+         floor="diffusers, same run", **tag)  # fmt: skip
+    engine.close()
 
 
 if __name__ == "__main__":

@@ -33,3 +33,24 @@ def test_tiny_bench_prints_every_figure() -> None:
     assert figures[("engine", "speedup")] > 0
     assert figures[("engine", "denoise_speedup")] > 0
     assert all(line["steps"] == 6 and line["device"] == "cpu" for line in lines)
+
+
+@pytest.mark.slow
+def test_tiny_bench_distilled_profile_alternates_and_counts_four_passes() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--tiny", "--steps", "6", "--profile", "distill-4step",
+         "--random-lora", "4", "--rounds", "2"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    figures = {(line["variant"], line["figure"]): line for line in lines}
+    assert figures[("diffusers", "transformer_passes")]["value"] == 12  # 6 steps, CFG
+    engine_passes = figures[("engine", "transformer_passes")]
+    assert engine_passes["value"] == 4 and engine_passes["loras"] == 1
+    assert len(figures[("diffusers", "s_per_video")]["runs"]) == 2
+    assert len(figures[("engine", "s_per_video")]["runs"]) == 2
+    assert figures[("engine", "speedup")]["value"] > 0

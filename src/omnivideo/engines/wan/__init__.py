@@ -31,10 +31,16 @@ nearest native frames, cropped to the aspect ratio and scaled.
 
 Seeds are honoured (same seed, same machine → same video), progress is reported per
 denoising step, and a cancel stops the pipeline at the next step, before anything is decoded.
+
+Speed: LoRAs are fused at start-up (:mod:`.lora`), a profile sets what step-distilled LoRAs
+need (:mod:`.profiles`), and ``gpus`` spreads each video over several GPUs with diffusers'
+context parallelism (:mod:`.parallel`), one process per GPU (:mod:`.ranks`, started by
+:func:`launch_ranks`).
 """
 
 from __future__ import annotations
 
 from omnivideo.engines.wan.engine import WanEngine
+from omnivideo.engines.wan.ranks import launch_ranks
 
-__all__ = ["WanEngine"]
+__all__ = ["WanEngine", "launch_ranks"]

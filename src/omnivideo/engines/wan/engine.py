@@ -20,7 +20,7 @@ import numpy as np
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.spec import TaskSpec
 from omnivideo.engines.base import Engine, RenderedVideo, RenderJob, RunContext
-from omnivideo.engines.wan import conditioning, loading, speed
+from omnivideo.engines.wan import conditioning, loading, lora, parallel, profiles, ranks, speed
 from omnivideo.engines.wan.errors import rendering_errors
 from omnivideo.engines.wan.models import (
     DEFAULT_NEGATIVE_PROMPT,
@@ -81,7 +81,19 @@ class WanEngine(Engine):
                 f"the wan engine needs torch and diffusers ({exc.name} is missing): "
                 "pip install 'omnivideo[wan]' after installing torch for your GPU",
             ) from None
-        self._setup(loading.load(self.opts))
+        self.ranks = ranks.current()
+        self.opts = self._placed(self.opts)
+        failure: OmniError | None = None
+        try:
+            self._prepare(loading.load(self.opts))
+        except OmniError as exc:
+            failure = exc
+        # With several ranks, all of them learn whether every rank loaded before going on.
+        if self.ranks is not None:
+            self.ranks.agree(failure)
+        elif failure is not None:
+            raise failure
+        self._accelerate()
 
     @classmethod
     def from_pipeline(cls, pipe: Any, options: dict[str, object] | None = None) -> WanEngine:
@@ -89,6 +101,8 @@ class WanEngine(Engine):
         engine = cls.__new__(cls)
         Engine.__init__(engine, options)
         engine.opts = WanOptions.parse({"model": "<in memory>", **engine.options}, environ={})
+        engine.ranks = ranks.current()
+        engine._placed(engine.opts)
         index = {**dict(pipe.config), "_class_name": type(pipe).__name__}
         transformer = pipe.transformer if pipe.transformer is not None else pipe.transformer_2
         spec = detect(index, dict(transformer.config))
@@ -96,20 +110,84 @@ class WanEngine(Engine):
         if i2v is not None:
             i2v.set_progress_bar_config(disable=True)
         pipe.set_progress_bar_config(disable=True)
-        engine._setup(
+        engine._prepare(
             loading.Loaded(pipe, spec, "<in memory>", pipe.device, transformer.dtype, i2v)
         )
+        if engine.ranks is not None:
+            engine.ranks.agree(None)
+        engine._accelerate()
         return engine
 
-    def _setup(self, loaded: loading.Loaded) -> None:
+    def _placed(self, opts: WanOptions) -> WanOptions:
+        """``opts`` with the device of this rank (or of the one GPU ``gpus`` names)."""
+        listed = ",".join(map(str, opts.gpus))
+        on_cpu = (opts.device or "").startswith("cpu")
+        if len(opts.gpus) == 1 and not on_cpu:
+            return opts.model_copy(update={"device": f"cuda:{opts.gpus[0]}"})
+        if len(opts.gpus) < 2:
+            return opts
+        if self.ranks is None:
+            raise OmniError(
+                5000,
+                f"--gpus {listed} runs one process per GPU: start it with "
+                f"`omnivideo worker --engine wan --gpus {listed}` (omnivideo.engines.wan.launch_ranks)",
+            )
+        if self.ranks.world != len(opts.gpus):
+            raise OmniError(
+                5000, f"--gpus {listed} names {len(opts.gpus)} GPUs for {self.ranks.world} ranks"
+            )
+        if opts.offload != "none":
+            raise OmniError(
+                5000, f"--gpus {listed} keeps the model on every GPU; drop --offload {opts.offload}"
+            )
+        return opts.model_copy(update={"device": "cpu" if on_cpu else f"cuda:{self.ranks.rank}"})
+
+    def _prepare(self, loaded: loading.Loaded) -> None:
+        """LoRAs and the sampling profile on a loaded pipeline."""
         self.loaded = loaded
         self.spec: ModelSpec = loaded.spec
         self.pipe = loaded.pipe
+        self.loras = lora.apply(self.pipe, self.opts.lora)
+        self.opts = profiles.resolve(self.opts)
+        if self.opts.shift is not None:
+            euler = profiles.PROFILES[self.opts.profile].shift is not None
+            pipes = [p for p in (self.pipe, loaded.i2v) if p is not None]
+            profiles.set_shift(pipes, self.opts.shift, euler=euler)
         self.steps = self.opts.steps or self.spec.steps
         self.guidance = self.spec.guidance if self.opts.guidance is None else self.opts.guidance
         self.window = self.opts.window or self.spec.window
         self.negative_prompt = self.opts.negative_prompt or DEFAULT_NEGATIVE_PROMPT
-        self._batchers = speed.apply(self.pipe, self.opts, self.steps, loaded.dtype)
+
+    def _accelerate(self) -> None:
+        """Speed settings, and context parallelism over the ranks."""
+        self.degrees: parallel.Degrees | None = None
+        if self.ranks is not None:
+            transformer = speed.transformers_of(self.pipe)[0]
+            heads = int(transformer.config.num_attention_heads)
+            self.degrees = parallel.choose_degrees(self.ranks.world, heads)
+            if self.degrees.ring > 1 and self.opts.attention in (None, "native"):
+                if self.loaded.device.type == "cpu":
+                    raise OmniError(
+                        5000,
+                        f"{self.ranks.world} ranks over {heads} heads need ring attention, "
+                        "which has no CPU kernel in diffusers; use a rank count dividing "
+                        f"{heads}",
+                    )
+                # Ring merges partial attentions by their log-sum-exp, which SDPA's default
+                # kernel does not return; torch's flash kernel does.
+                self.opts = self.opts.model_copy(update={"attention": "_native_flash"})
+        self._batchers = speed.apply(
+            self.pipe, self.opts, self.steps, self.loaded.dtype, self.degrees
+        )
+        log.info(
+            "wan: %s, profile %s, %d steps, guidance %g%s%s",
+            self.spec.key,
+            self.opts.profile,
+            self.steps,
+            self.guidance,
+            f", {len(self.loras)} LoRA file(s) fused" if self.loras else "",
+            f", ulysses {self.degrees.ulysses} x ring {self.degrees.ring}" if self.degrees else "",
+        )
         # One pipeline per process: renders take turns (workers > 1 only queue behind it).
         self._lock = threading.Lock()
 
@@ -139,7 +217,22 @@ class WanEngine(Engine):
 
     def render(self, job: RenderJob, ctx: RunContext) -> RenderedVideo:
         with self._lock:
-            return self._render(job, ctx)
+            if self.ranks is None:
+                return self._render(job, ctx)
+            # Every rank renders the job; the others take it from here (see .parallel).
+            self.ranks.send(("job", job))
+            synced = ranks.SyncedContext(self.ranks, ctx)
+            try:
+                return self._render(job, synced)
+            except BaseException:
+                synced.abort()
+                raise
+
+    def follow(self) -> None:
+        """Ranks 1..N: render what rank 0 sends until it stops (see :func:`.ranks.follow`)."""
+        if self.ranks is None or self.ranks.leader:
+            raise RuntimeError("only a following rank follows")
+        ranks.follow(self.ranks, self._render)
 
     def _render(self, job: RenderJob, ctx: RunContext) -> RenderedVideo:
         ctx.report(0.0, "preparing")
@@ -153,6 +246,8 @@ class WanEngine(Engine):
         # 1. Plan: native size and rate, shots, windows.
         resolution = self.opts.resolution or spec.resolution_for(min(job.width, job.height))
         width, height = spec.native_size(job.width / job.height, resolution)
+        if self.ranks is not None:
+            width, height = parallel.fit_tokens(width, height, spec.multiple, self.ranks.world)
         chained = self.vace or FIRST_FRAME in spec.modes
         overlap = spec.overlap if self.vace and spec.overlap < self.window - 1 else 1
         plans = plan_shots(
@@ -322,6 +417,8 @@ class WanEngine(Engine):
         return np.clip(np.rint(video * 255.0), 0, 255).astype(np.uint8)
 
     def close(self) -> None:
+        if self.ranks is not None:
+            self.ranks.stop()
         self.pipe = None
         self.loaded.pipe = None
         self.loaded.i2v = None

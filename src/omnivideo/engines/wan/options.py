@@ -1,6 +1,7 @@
 """Settings of the wan engine: the serve flags plus tuning knobs from ``OMNIVIDEO_WAN_*``.
 
-``omnivideo serve`` passes ``model``, ``device``, ``dtype``, ``offload`` and ``vae_tiling``.
+``omnivideo serve`` passes ``model``, ``device``, ``dtype``, ``offload`` and ``vae_tiling`` (and
+``lora``, ``profile``, ``gpus`` where its command line has them).
 Everything else comes from the options dict when a caller builds the engine directly, or from
 environment variables named ``OMNIVIDEO_WAN_<FIELD>`` (``OMNIVIDEO_WAN_STEPS=30``). The dict wins
 over the environment. An unknown ``OMNIVIDEO_WAN_*`` variable is an error, so a typo does not
@@ -16,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from omnivideo.contract.errors import OmniError
+from omnivideo.engines.wan.profiles import PROFILES
 
 ENV_PREFIX = "OMNIVIDEO_WAN_"
 
@@ -55,6 +57,50 @@ class WanOptions(BaseModel):
     #: ``storage`` keeps transformer weights in fp8 (half the memory); ``torchao`` also computes
     #: in fp8 on Hopper-class GPUs (needs torchao)
     fp8: Literal["none", "storage", "torchao"] = "none"
+    #: LoRAs, each ``[high=|low=]PATH_OR_ID[:SCALE]``, fused at start-up (see :mod:`.lora`);
+    #: ``OMNIVIDEO_WAN_LORA`` takes them comma-separated
+    lora: tuple[str, ...] = ()
+    #: sampling profile (see :mod:`.profiles`): ``default``, ``distill-4step``, ``distill-8step``
+    profile: str = "default"
+    #: flow shift of the scheduler; default the checkpoint's (or the profile's)
+    shift: float | None = Field(default=None, gt=0.0, le=50.0)
+    #: GPU indices, one rank each (``0,1,2,3``): one video spread over them with diffusers'
+    #: context parallelism (see :mod:`.parallel`); one index just picks the GPU
+    gpus: tuple[int, ...] = ()
+
+    @field_validator("lora", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("gpus", mode="before")
+    @classmethod
+    def _gpu_list(cls, value: object) -> object:
+        parts = value.split(",") if isinstance(value, str) else value
+        if not isinstance(parts, list | tuple):
+            return value
+        try:
+            return tuple(int(str(p).strip()) for p in parts if str(p).strip())
+        except ValueError:
+            raise ValueError(f"expected GPU indices like 0,1,2,3, got {value!r}") from None
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        if value not in PROFILES:
+            raise ValueError(f"must be one of {', '.join(PROFILES)}, got {value!r}")
+        return value
+
+    @field_validator("gpus")
+    @classmethod
+    def _distinct_gpus(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(g < 0 for g in value):
+            raise ValueError(f"GPU indices are 0 or more, got {','.join(map(str, value))}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"a GPU is listed twice in {','.join(map(str, value))}")
+        return value
 
     @field_validator("window")
     @classmethod

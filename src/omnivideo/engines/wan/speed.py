@@ -17,7 +17,9 @@ import logging
 from typing import Any
 
 from omnivideo.contract.errors import OmniError
+from omnivideo.engines.wan import parallel
 from omnivideo.engines.wan.options import WanOptions
+from omnivideo.engines.wan.parallel import Degrees
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +137,19 @@ class CfgBatcher:
         return (sample,)
 
 
-def apply(pipe: Any, opts: WanOptions, steps: int, dtype: Any) -> list[CfgBatcher]:
-    """Apply ``opts``' speed settings to every transformer of ``pipe``; returns the batchers."""
+def apply(
+    pipe: Any, opts: WanOptions, steps: int, dtype: Any, degrees: Degrees | None = None
+) -> list[CfgBatcher]:
+    """Apply ``opts``' speed settings to every transformer of ``pipe``; returns the batchers.
+
+    ``degrees`` spreads each transformer over the ranks (after the attention backend is set,
+    which diffusers checks, and before the step cache and compilation wrap the blocks).
+    """
     import torch
+
+    if degrees is not None and opts.cache.startswith("fbc"):
+        # The first-block cache decides from each rank's own shard: the ranks would disagree.
+        raise OmniError(5000, "cache fbc cannot run over several GPUs; use taylorseer or none")
 
     batchers = []
     for transformer in transformers_of(pipe):
@@ -160,6 +172,8 @@ def apply(pipe: Any, opts: WanOptions, steps: int, dtype: Any) -> list[CfgBatche
                 transformer.set_attention_backend(opts.attention)
             except Exception as exc:
                 raise OmniError(5000, f"attention backend {opts.attention!r}: {exc}") from exc
+        if degrees is not None:
+            parallel.enable(transformer, degrees)
         config = cache_config(opts.cache, steps)
         if config is not None:
             transformer.enable_cache(config)

@@ -207,3 +207,87 @@ def save_tiny(arch: str, directory: Path, seed: int = 0) -> Path:
     directory = Path(directory)
     build_tiny(arch, seed).save_pretrained(str(directory))
     return directory
+
+
+#: LoRA key layouts the community ships (see :mod:`omnivideo.engines.wan.lora`)
+LORA_LAYOUTS: Final = ("diffusers", "lightx2v", "lightx2v-ab")
+
+#: diffusers module name → original Wan module name, inside ``blocks.N``
+_WAN_NAMES: Final = {
+    "attn1.to_q": "self_attn.q",
+    "attn1.to_k": "self_attn.k",
+    "attn1.to_v": "self_attn.v",
+    "attn1.to_out.0": "self_attn.o",
+    "attn2.to_q": "cross_attn.q",
+    "attn2.to_k": "cross_attn.k",
+    "attn2.to_v": "cross_attn.v",
+    "attn2.to_out.0": "cross_attn.o",
+    "ffn.net.0.proj": "ffn.0",
+    "ffn.net.2": "ffn.2",
+}
+
+
+def random_lora(
+    transformer: Any, layout: str = "lightx2v", rank: int = 4, seed: int = 0, std: float = 0.05
+) -> dict[str, Any]:
+    """A LoRA with random weights for every linear layer of ``transformer.blocks``.
+
+    ``layout`` picks the key names: ``diffusers`` (``transformer.blocks.N.attn1.to_q.lora_A``),
+    ``lightx2v`` (the original Wan names, ``diffusion_model.blocks.N.self_attn.q.lora_down`` /
+    ``lora_up`` with an ``alpha`` of half the rank, a ``diff_b`` bias and the zero norm ``diff``
+    that real step-distill files carry) or ``lightx2v-ab`` (original names, ``lora_A``/``lora_B``).
+    The weight delta of a layer is ``alpha / rank · up @ down`` (``alpha = rank`` when absent).
+    """
+    import torch
+
+    if layout not in LORA_LAYOUTS:
+        raise ValueError(f"unknown LoRA layout {layout!r}; choose from {', '.join(LORA_LAYOUTS)}")
+    generator = torch.Generator().manual_seed(seed)
+    state: dict[str, Any] = {}
+    for i in range(len(transformer.blocks)):
+        for ours, theirs in _WAN_NAMES.items():
+            out_features, in_features = transformer.get_submodule(f"blocks.{i}.{ours}").weight.shape
+            down = torch.randn(rank, in_features, generator=generator) * std
+            up = torch.randn(out_features, rank, generator=generator) * std
+            if layout == "diffusers":
+                state[f"transformer.blocks.{i}.{ours}.lora_A.weight"] = down
+                state[f"transformer.blocks.{i}.{ours}.lora_B.weight"] = up
+                continue
+            key = f"diffusion_model.blocks.{i}.{theirs}"
+            a, b = ("lora_down", "lora_up") if layout == "lightx2v" else ("lora_A", "lora_B")
+            state[f"{key}.{a}.weight"] = down
+            state[f"{key}.{b}.weight"] = up
+            if layout == "lightx2v":
+                state[f"{key}.alpha"] = torch.tensor(rank / 2)
+                state[f"{key}.diff_b"] = torch.randn(out_features, generator=generator) * std
+        if layout == "lightx2v":
+            width = transformer.blocks[i].norm2.weight.shape[0]
+            state[f"diffusion_model.blocks.{i}.norm3.diff"] = torch.zeros(width)
+    return state
+
+
+def lora_delta(state: dict[str, Any], module: str) -> Any:
+    """The weight change ``state`` makes to ``module`` (``blocks.0.attn1.to_q``) at scale 1."""
+    block, _, name = module.partition(".")[2].partition(".")
+    if f"transformer.{module}.lora_A.weight" in state:
+        return (
+            state[f"transformer.{module}.lora_B.weight"]
+            @ state[f"transformer.{module}.lora_A.weight"]
+        )
+    key = f"diffusion_model.blocks.{block}.{_WAN_NAMES[name]}"
+    if f"{key}.lora_down.weight" in state:
+        down, up = state[f"{key}.lora_down.weight"], state[f"{key}.lora_up.weight"]
+    else:
+        down, up = state[f"{key}.lora_A.weight"], state[f"{key}.lora_B.weight"]
+    alpha = float(state[f"{key}.alpha"]) if f"{key}.alpha" in state else down.shape[0]
+    return (alpha / down.shape[0]) * (up @ down)
+
+
+def save_lora(state: dict[str, Any], path: Path) -> Path:
+    """Write ``state`` as a ``.safetensors`` LoRA file; returns ``path``."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+    return path
