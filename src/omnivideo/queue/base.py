@@ -11,8 +11,9 @@ import re
 from collections.abc import Callable
 from typing import Protocol
 
-#: what a worker does with a task id (the service's ``tasks.run``)
-RunTask = Callable[[str], None]
+#: what a worker does with a task id (the service's ``tasks.run``); True when the task was
+#: handed back unfinished and must run again
+RunTask = Callable[[str], bool]
 
 
 class TaskQueue(Protocol):

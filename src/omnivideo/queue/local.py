@@ -18,7 +18,7 @@ from omnivideo.queue.base import RunTask
 log = logging.getLogger(__name__)
 
 
-def _not_started(task_id: str) -> None:
+def _not_started(task_id: str) -> bool:
     raise RuntimeError("the queue was not started")
 
 

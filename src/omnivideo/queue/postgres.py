@@ -100,11 +100,8 @@ class ProcrastinateQueue:
 
     def _job(self, task_id: str) -> None:
         assert self._run is not None
-        self._run(task_id)
-        task = self.tasks.get(task_id)
-        stopping = self._stop is not None and self._stop.is_set()
-        if task is not None and not task.status.is_final and stopping:
-            # Handed back by a stopping worker: another worker takes it now.
+        if self._run(task_id):
+            # Handed back by this stopping worker: another worker takes it now.
             self.defer(task_id)
 
     def start(self, run: RunTask) -> None:

@@ -212,11 +212,15 @@ def list_after(
     return rt.stores.tasks.list_after(account_id, after, limit, ascending=ascending)
 
 
-def run(rt: Runtime, task_id: str) -> None:
-    """Render one task to its end. Called by workers; never raises for a task's own failure."""
+def run(rt: Runtime, task_id: str) -> bool:
+    """Render one task to its end. Called by workers; never raises for a task's own failure.
+
+    True when the task was handed back unfinished (the worker is stopping): the queue must
+    run it again elsewhere.
+    """
     claimed = rt.stores.tasks.claim(task_id, CALLBACK_FOR, rt.worker, rt.stale_ms)
     if claimed is None:
-        return
+        return False
     task, attempt = claimed
     rt.poke_callbacks()
     if attempt > MAX_ATTEMPTS:
@@ -227,7 +231,7 @@ def run(rt: Runtime, task_id: str) -> None:
             f"rendering was interrupted {MAX_ATTEMPTS} times (worker crashes or restarts); "
             "giving up",
         )
-        return
+        return False
     ctx = RunContext(_progress_writer(rt, task_id))
     rt.running[task_id] = ctx
     beating = _Heartbeat(rt, task_id, ctx)
@@ -261,6 +265,7 @@ def run(rt: Runtime, task_id: str) -> None:
         # start, or on another worker), without this run counting against its attempts.
         rt.stores.tasks.release(task_id)
         log.info("task %s handed back (worker stopping)", task_id)
+        return True
     except Cancelled:
         _fail(rt, task_id, 5000, "cancelled")
         log.info("task %s cancelled after %.1fs", task_id, time.monotonic() - started)
@@ -274,6 +279,7 @@ def run(rt: Runtime, task_id: str) -> None:
         beating.stop()
         rt.running.pop(task_id, None)
         shutil.rmtree(work_dir, ignore_errors=True)
+    return False
 
 
 class _Heartbeat:
