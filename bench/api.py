@@ -150,7 +150,7 @@ def _omnivideo(db: str, data: Path) -> tuple[Served, dict[str, str]]:
     env = {
         "OMNIVIDEO_DATABASE_URL": db,
         "OMNIVIDEO_MAX_CONCURRENT_TASKS": "100000000",
-        "OMNIVIDEO_SIMULATE": "queue=86400s",
+        "OMNIVIDEO_SIMULATE": "queue=3600s",
     }
     served = Served(
         [sys.executable, "-m", "omnivideo.cli.main", "serve", "--port", str(port),
