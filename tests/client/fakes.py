@@ -32,6 +32,13 @@ def kling_error(code: int, status: int, message: str = "", **headers: str) -> ht
     )
 
 
+ENDPOINTS = ("omni-video", "text2video", "image2video", "multi-image2video", "video-extend")
+
+
+def shown(task: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in task.items() if k not in ("polls", "endpoint")}
+
+
 class FakeKling:
     """Official Kling routes over an in-memory task table; ``script`` answers first.
 
@@ -59,7 +66,11 @@ class FakeKling:
 
     def default(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix(self.prefix)
-        if request.method == "POST" and path == "/v1/videos/omni-video":
+        parts = path.split("/")  # "", "v1", "videos", endpoint[, ident]
+        endpoint = parts[3] if len(parts) > 3 and path.startswith("/v1/videos/") else ""
+        if endpoint not in ENDPOINTS:
+            return kling_error(1202, 404, "no route")
+        if request.method == "POST" and len(parts) == 4:
             body = json.loads(request.content)
             external = body.get("external_task_id")
             if any(t["task_info"].get("external_task_id") == external for t in self.tasks.values()):
@@ -74,16 +85,19 @@ class FakeKling:
                 "created_at": 1,
                 "updated_at": 1,
                 "polls": 0,
+                "endpoint": endpoint,
             }
             self.tasks[task_id] = task
-            return envelope({k: v for k, v in task.items() if k != "polls"})
-        if request.method == "GET" and path.startswith("/v1/videos/omni-video/"):
-            ident = path.rsplit("/", 1)[1]
+            return envelope(shown(task))
+        if request.method == "GET" and len(parts) == 4:
+            return envelope([shown(t) for t in self.tasks.values() if t["endpoint"] == endpoint])
+        if request.method == "GET" and len(parts) == 5:
+            ident = parts[4]
             task = self.tasks.get(ident) or next(
                 (t for t in self.tasks.values() if t["task_info"].get("external_task_id") == ident),
                 None,
             )
-            if task is None:
+            if task is None or task["endpoint"] != endpoint:
                 return kling_error(1203, 404, f"task {ident} does not exist")
             task["polls"] += 1
             status = self.lifecycle[min(task["polls"], len(self.lifecycle) - 1)]
@@ -92,7 +106,7 @@ class FakeKling:
                 task["task_result"] = {
                     "videos": [{"id": "v1", "url": "https://cdn.example/v1.mp4", "duration": "5.0"}]
                 }
-            return envelope({k: v for k, v in task.items() if k != "polls"})
+            return envelope(shown(task))
         return kling_error(1202, 404, "no route")
 
 

@@ -29,6 +29,7 @@ from omnivideo.client import (
     OmniVideoError,
     TaskFailed,
     TaskView,
+    Videos,
     WaitTimeout,
 )
 from omnivideo.client.joblog import REFUSED, Job, JobLog
@@ -164,12 +165,14 @@ def follow(
     as_json: bool,
     download: bool = True,
     started: float | None = None,
+    videos: Videos | None = None,
 ) -> NoReturn:
     """Wait for ``task``, save its videos, print the outcome and exit with its code.
 
     Ctrl-C detaches: the task goes on, and the command that resumes it is printed.
     """
     started = time.monotonic() if started is None else started
+    videos = videos or client.videos
     line = StatusLine()
     line.update(task)
     stage = "wait"
@@ -182,7 +185,7 @@ def follow(
     try:
         with _live(line):
             try:
-                final = client.videos.wait(task, timeout=timeout, on_update=seen)
+                final = videos.wait(task, timeout=timeout, on_update=seen)
             except TaskFailed as exc:
                 fail(exc, as_json, task_json(exc.task, job, [], time.monotonic() - started))
             except WaitTimeout as exc:
@@ -193,7 +196,7 @@ def follow(
             if download:
                 stage = "download"
                 line.status = "downloading"
-                files = client.videos.download(final, output)
+                files = videos.download(final, output)
                 log.add_files(job.id, files)
     except KeyboardInterrupt:
         verb = "download" if stage == "download" else "wait"
@@ -299,6 +302,31 @@ def generate(
         list[str] | None,
         typer.Option("--header", "-H", help="Extra request header 'Name: value' (repeatable)."),
     ] = None,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--endpoint",
+            help="Kling endpoint: omni-video, text2video, image2video, multi-image2video or "
+            "video-extend (default: picked from the other options).",
+        ),
+    ] = None,
+    negative_prompt: Annotated[
+        str | None, typer.Option("--negative-prompt", help="What to avoid (classic endpoints).")
+    ] = None,
+    cfg_scale: Annotated[
+        float | None, typer.Option("--cfg-scale", help="0-1: how closely to follow the prompt.")
+    ] = None,
+    camera: Annotated[
+        str | None,
+        typer.Option(
+            "--camera",
+            help="Camera move: 'zoom=5' (one of horizontal, vertical, pan, tilt, roll, zoom) "
+            "or down_back, forward_up, right_turn_forward, left_turn_forward.",
+        ),
+    ] = None,
+    video_id: Annotated[
+        str | None, typer.Option("--video-id", help="Video to extend (video-extend).")
+    ] = None,
 ) -> None:
     """Generate a video and save it as MP4; prints where (JSON when piped)."""
     as_json = want_json(as_json)
@@ -306,6 +334,35 @@ def generate(
     shots = _shots(shot or [])
     headers = _headers(header or [])
     client = make_client(provider, base_url, as_json)
+    from omnivideo.cli.classic import OMNI_VIDEO, camera_control, pick_endpoint, run_classic
+
+    chosen = pick_endpoint(
+        endpoint,
+        model=model,
+        classic_only=negative_prompt is not None or cfg_scale is not None or camera is not None,
+        video_id=video_id,
+        frames=first_frame is not None or end_frame is not None,
+        images=bool(image),
+    )
+    if chosen != OMNI_VIDEO:
+        classic = {
+            "prompt": prompt,
+            "model_name": model,
+            "mode": mode,
+            "aspect_ratio": aspect if chosen in ("text2video", "multi-image2video") else None,
+            "duration": duration,
+            "negative_prompt": negative_prompt,
+            "cfg_scale": cfg_scale,
+            "camera_control": camera_control(camera),
+            "image": first_frame,
+            "image_tail": end_frame,
+            "image_list": [{"image": x} for x in image or []] or None,
+            "video_id": video_id,
+            "sound": "on" if sound else None,
+            "callback_url": callback_url,
+            "external_task_id": external_id,
+        }
+        run_classic(client, chosen, classic, headers, output, as_json, timeout, no_wait, started)
     try:
         images = [{"image_url": client.media(x)} for x in image or []]
         if first_frame is not None:

@@ -293,17 +293,32 @@ def worker(
     run_worker(runtime)
 
 
+UnitsOpt = Annotated[
+    float | None,
+    typer.Option("--units", help="A resource pack of this many Kling units (none: unlimited)."),
+]
+ExpiresOpt = Annotated[
+    str | None,
+    typer.Option("--expires", help="When the pack expires: an ISO date/time (UTC) or '30d'."),
+]
+
+
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Option(help="A name for the new account.")] = "default",
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    units: UnitsOpt = None,
+    expires: ExpiresOpt = None,
 ) -> None:
     """Create an account and print its access key, secret key and API key (shown once)."""
     from omnivideo.service.accounts import create_account
 
-    creds = create_account(_stores(data_dir, database_url).accounts, name)
+    stores = _stores(data_dir, database_url)
+    creds = create_account(stores.accounts, name)
+    if units is not None:
+        _grant(stores, creds.account_id, units, expires)
     if as_json:
         typer.echo(json.dumps(creds.__dict__))
     else:
@@ -339,6 +354,35 @@ def keys_list(
         typer.echo(
             f"{row['access_key']}  {row['api_key_prefix']:<14} {row['account']}  {row['name']}  {state}"
         )
+
+
+def _grant(store: Any, account_id: str, units: float, expires: str | None) -> Any:
+    from omnivideo.cli.packs import expiry_ms
+    from omnivideo.service import packs
+
+    try:
+        return packs.grant(store.packs, account_id, units, expires_at=expiry_ms(expires))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@keys_app.command("grant")
+def keys_grant(
+    access_key: str,
+    units: Annotated[float, typer.Option("--units", help="Kling units in the new pack.")],
+    expires: ExpiresOpt = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Give the account behind ACCESS_KEY a resource pack; its tasks then spend its units."""
+    store = _stores(data_dir, database_url)
+    key = store.accounts.key_by_access_key(access_key)
+    if key is None:
+        typer.echo(f"error: no key {access_key}", err=True)
+        raise typer.Exit(1)
+    pack = _grant(store, key.account_id, units, expires)
+    until = f", expires {pack.expires_at} (ms)" if pack.expires_at else ""
+    typer.echo(f"granted {units:g} units to account {key.account_id} (pack {pack.id}{until})")
 
 
 @keys_app.command("revoke")

@@ -30,7 +30,14 @@ from omnivideo.cli.generate import (
     task_json,
     want_json,
 )
-from omnivideo.client import Client, InvalidRequestError, OmniVideoError, TaskView
+from omnivideo.client import (
+    Client,
+    InvalidRequestError,
+    NotFoundError,
+    OmniVideoError,
+    TaskView,
+    Videos,
+)
 from omnivideo.client.joblog import REFUSED, Job, JobLog
 
 app = typer.Typer(
@@ -74,7 +81,7 @@ def _open(
     if job is None:
         client = make_client(provider or "omnivideo", base_url, as_json)
         try:
-            task = client.videos.get(ident)
+            _, task = find_task(client, ident)
         except OmniVideoError as exc:
             fail(exc, as_json)
         job = log.begin(client.provider.name, client.base_url, {}, task.external_task_id)
@@ -93,6 +100,21 @@ def _open(
     return log, job, make_client(provider or job.provider, base_url or job.base_url, as_json)
 
 
+def find_task(client: Client, ident: str) -> tuple[Videos, TaskView]:
+    """A task and the endpoint resource it lives under: omni-video first, then Kling's classic
+    endpoints (a task is found only under the endpoint that created it)."""
+    resources = [client.videos]
+    if client.provider.wire == "kling":
+        resources += [client.text2video, client.image2video, client.multi_image2video,
+                      client.video_extend]  # fmt: skip
+    for videos in resources[:-1]:
+        try:
+            return videos, videos.get(ident)
+        except NotFoundError:
+            continue
+    return resources[-1], resources[-1].get(ident)
+
+
 def _unrecoverable(job: Job, as_json: bool) -> NoReturn:
     fail(
         InvalidRequestError(
@@ -103,13 +125,13 @@ def _unrecoverable(job: Job, as_json: bool) -> NoReturn:
     )
 
 
-def _current(log: JobLog, job: Job, client: Client, as_json: bool) -> TaskView:
+def _current(log: JobLog, job: Job, client: Client, as_json: bool) -> tuple[Videos, TaskView]:
     try:
-        task = client.videos.get(job.task_id or job.external_task_id or "")
+        videos, task = find_task(client, job.task_id or job.external_task_id or "")
     except OmniVideoError as exc:
         fail(exc, as_json, _job_json(job))
     log.record(job.id, task)
-    return task
+    return videos, task
 
 
 @app.command("list")
@@ -167,7 +189,7 @@ def show(
         return
     log, job, client = _open(ident, provider, base_url, as_json)
     with client:
-        task = _current(log, job, client, as_json)
+        _, task = _current(log, job, client, as_json)
     data = task_json(task, job, [], 0.0)
     data.pop("elapsed_s")
     data["files"] = list(job.files)
@@ -191,7 +213,7 @@ def wait(
     as_json = want_json(as_json)
     log, job, client = _open(ident, provider, base_url, as_json)
     with client:
-        task = _current(log, job, client, as_json)
+        videos, task = _current(log, job, client, as_json)
         follow(
             client,
             log,
@@ -202,6 +224,7 @@ def wait(
             as_json=as_json,
             download=not no_download,
             started=time.monotonic(),
+            videos=videos,
         )
 
 
@@ -217,9 +240,9 @@ def download(
     as_json = want_json(as_json)
     log, job, client = _open(ident, provider, base_url, as_json)
     with client:
-        task = _current(log, job, client, as_json)
+        videos, task = _current(log, job, client, as_json)
         try:
-            files = client.videos.download(task, output or job.output)
+            files = videos.download(task, output or job.output)
         except OmniVideoError as exc:
             fail(exc, as_json, _job_json(job))
     log.add_files(job.id, files)

@@ -15,9 +15,9 @@ Imports only pydantic, httpx and PyJWT (plus :mod:`omnivideo.contract` and
 from __future__ import annotations
 
 from omnivideo.client import webhooks
-from omnivideo.client._async_client import AsyncClient, AsyncVideos
+from omnivideo.client._async_client import AsyncClient, AsyncEndpointVideos, AsyncVideos
 from omnivideo.client._auth import KlingSigner
-from omnivideo.client._client import Client, Generation, Videos
+from omnivideo.client._client import Client, EndpointVideos, Generation, Videos
 from omnivideo.client.errors import (
     AuthenticationError,
     BillingError,
@@ -39,11 +39,13 @@ from omnivideo.contract.task import TaskStatus, TaskView, VideoResult
 __all__ = [
     "PROVIDERS",
     "AsyncClient",
+    "AsyncEndpointVideos",
     "AsyncVideos",
     "AuthenticationError",
     "BillingError",
     "Client",
     "ContentPolicyError",
+    "EndpointVideos",
     "Generation",
     "InvalidRequestError",
     "KlingSigner",

@@ -51,13 +51,15 @@ from omnivideo.client.wait import (
 from omnivideo.contract.request import AspectRatio, Mode, OmniRequest, OnOff
 from omnivideo.contract.task import TaskStatus, TaskView
 
-__all__ = ["AsyncClient", "AsyncVideos"]
+__all__ = ["AsyncClient", "AsyncEndpointVideos", "AsyncVideos"]
 
 OnUpdate = Callable[[TaskView], Any]
 
 
 class AsyncVideos:
     """``client.videos`` of :class:`AsyncClient`; same methods as :class:`Videos`, awaited."""
+
+    endpoint: str = "omni-video"
 
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
@@ -104,7 +106,10 @@ class AsyncVideos:
             external_task_id=external_task_id,
         )
         req = c.prepare(request, fields)
-        call = c.create_call(req, extra_headers, extra_body)
+        return await self._create(c.create_call(req, extra_headers, extra_body))
+
+    async def _create(self, call: Call) -> TaskView:
+        c = self._client
         attempt = 0
         while True:
             try:
@@ -133,13 +138,14 @@ class AsyncVideos:
         self, task: TaskRef, *, extra_headers: Mapping[str, str] | None = None
     ) -> TaskView:
         """A task by ``task_id`` or, on Kling-style providers, by ``external_task_id``."""
-        call = self._client.get_call(task_id_of(task), extra_headers)
+        call = self._client.get_call(task_id_of(task), extra_headers, self.endpoint)
         view: TaskView = await self._client.send(call)
         return view
 
     async def list(self, *, page: int = 1, page_size: int = 30) -> list[TaskView]:
         """A page of the account's tasks, newest first (not offered by useapi)."""
-        tasks: list[TaskView] = await self._client.send(self._client.list_call(page, page_size))
+        call = self._client.list_call(page, page_size, self.endpoint)
+        tasks: list[TaskView] = await self._client.send(call)
         return tasks
 
     async def cancel(self, task: TaskRef) -> TaskView:
@@ -164,7 +170,8 @@ class AsyncVideos:
             error: OmniVideoError | None = None
             try:
                 # Retries inside one poll stop at the wait's own deadline too.
-                call = replace(self._client.get_call(task_id), deadline=poller.deadline)
+                get = self._client.get_call(task_id, None, self.endpoint)
+                call = replace(get, deadline=poller.deadline)
                 view = await self._client.send(call)
             except (ServerError, RateLimitError) as exc:
                 error = exc
@@ -241,6 +248,27 @@ class AsyncVideos:
         return Generation(final, tuple(files))
 
 
+class AsyncEndpointVideos(AsyncVideos):
+    """One of Kling's classic video endpoints on :class:`AsyncClient`; see
+    :class:`~omnivideo.client.EndpointVideos`."""
+
+    def __init__(self, client: AsyncClient, endpoint: str) -> None:
+        super().__init__(client)
+        self.endpoint = endpoint
+
+    async def create(
+        self,
+        prompt: str | None = None,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        **fields: Any,
+    ) -> TaskView:
+        """Create a task from the endpoint's wire fields; checked before sending."""
+        c = self._client
+        body = c.prepare_endpoint(self.endpoint, {"prompt": prompt, **fields})
+        return await self._create(c.endpoint_create_call(self.endpoint, body, extra_headers))
+
+
 class AsyncClient(BaseClient):
     """The async twin of :class:`Client`: same arguments, same methods, awaited."""
 
@@ -270,6 +298,10 @@ class AsyncClient(BaseClient):
         )
         self.http = httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=True)
         self.videos = AsyncVideos(self)
+        self.text2video = AsyncEndpointVideos(self, "text2video")
+        self.image2video = AsyncEndpointVideos(self, "image2video")
+        self.multi_image2video = AsyncEndpointVideos(self, "multi-image2video")
+        self.video_extend = AsyncEndpointVideos(self, "video-extend")
         self.sleep: Callable[[float], Awaitable[None]] = anyio.sleep
         self.clock: Callable[[], float] = time.monotonic
 

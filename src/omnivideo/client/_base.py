@@ -41,13 +41,14 @@ from omnivideo.client.providers import (
     get_provider,
     resolve_credentials,
 )
-from omnivideo.contract import rules
+from omnivideo.contract import legacy, rules
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.request import OmniRequest, parse_request
 from omnivideo.dialects import cometapi, kling, useapi
 
 Kind = Literal["create", "get", "list", "cancel", "upload", "probe"]
 
+OMNI_VIDEO = "omni-video"
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 #: backoff between retries: RETRY_BASE_S * 2**attempt, jittered, at most RETRY_MAX_S
 RETRY_BASE_S = 1.0
@@ -129,6 +130,18 @@ def media_input(value: str | Path) -> str:
     raise InvalidRequestError(f"{text}: no such file, and not an http(s) URL")
 
 
+def endpoint_media(value: str | Path) -> str:
+    """An image of a classic endpoint: a URL as is, a local file as bare Base64 (Kling's
+    classic endpoints refuse ``data:`` URIs)."""
+    raw = str(value)
+    if len(raw) > 1024 and not raw.startswith(("http://", "https://", "data:")):
+        return raw  # already Base64 (no file name is this long)
+    text = media_input(value)
+    if text.startswith("data:") and ";base64," in text:
+        return text.split(";base64,", 1)[1]
+    return text
+
+
 def content_type_of(path: Path) -> str:
     guessed = mimetypes.guess_type(path.name)[0]
     return {"image/jpg": "image/jpeg"}.get(guessed or "", guessed or "application/octet-stream")
@@ -192,6 +205,46 @@ class BaseClient:
             req = req.model_copy(update={"external_task_id": new_external_id()})
         return req
 
+    def prepare_endpoint(self, endpoint: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """The body of a create on one of Kling's classic endpoints (``text2video``, …),
+        checked by the server's rules for that endpoint, with an ``external_task_id`` added
+        where the provider knows them. Local files become Base64."""
+        self.provider.endpoint_path(endpoint)  # useapi: unsupported, before anything else
+        body = {k: v for k, v in fields.items() if v is not None}
+        for key in ("image", "image_tail", "static_mask"):
+            if key in body:
+                body[key] = endpoint_media(body[key])
+        if "image_list" in body:
+            body["image_list"] = [
+                {**item, "image": endpoint_media(item["image"])} for item in body["image_list"]
+            ]
+        if "dynamic_masks" in body:
+            body["dynamic_masks"] = [
+                {**item, "mask": endpoint_media(item["mask"])} for item in body["dynamic_masks"]
+            ]
+        if "duration" in body:
+            body["duration"] = str(body["duration"])
+        try:
+            legacy.prepare(endpoint, body)
+        except OmniError as exc:
+            raise for_code(exc.code, exc.message) from None
+        if body.get("external_task_id") is None and self.provider.external_ids:
+            body["external_task_id"] = new_external_id()
+        return body
+
+    def endpoint_create_call(
+        self, endpoint: str, body: Mapping[str, Any], extra_headers: Mapping[str, str] | None
+    ) -> Call:
+        return Call(
+            "create",
+            "POST",
+            self.provider.endpoint_path(endpoint),
+            json=dict(body),
+            headers=dict(extra_headers or {}),
+            idempotent=False,
+            external_task_id=body.get("external_task_id") if self.provider.external_ids else None,
+        )
+
     def create_call(
         self,
         req: OmniRequest,
@@ -221,24 +274,31 @@ class BaseClient:
     def _email_params(self) -> dict[str, str]:
         return {"email": self.email} if self.email and self.provider.wire == "useapi" else {}
 
-    def get_call(self, task_id: str, extra_headers: Mapping[str, str] | None = None) -> Call:
+    def get_call(
+        self,
+        task_id: str,
+        extra_headers: Mapping[str, str] | None = None,
+        endpoint: str = OMNI_VIDEO,
+    ) -> Call:
         if not task_id or "/" in task_id:
             raise InvalidRequestError(f"not a task id: {task_id!r}")
+        if endpoint != OMNI_VIDEO:
+            self.provider.endpoint_path(endpoint)
         return Call(
             "get",
             "GET",
-            self.provider.task_path(task_id),
+            self.provider.task_path(task_id, endpoint),
             params=self._email_params(),
             headers=dict(extra_headers or {}),
         )
 
-    def list_call(self, page: int, page_size: int) -> Call:
+    def list_call(self, page: int, page_size: int, endpoint: str = OMNI_VIDEO) -> Call:
         if not self.provider.can_list:
             raise UnsupportedError(f"{self.provider.name} has no task list")
         return Call(
             "list",
             "GET",
-            f"{self.provider.prefix}/v1/videos/omni-video",
+            f"{self.provider.prefix}/v1/videos/{endpoint}",
             params={"pageNum": str(page), "pageSize": str(page_size)},
         )
 

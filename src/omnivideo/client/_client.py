@@ -48,7 +48,7 @@ from omnivideo.contract.request import (
 )
 from omnivideo.contract.task import TaskStatus, TaskView
 
-__all__ = ["Client", "Generation", "Videos"]
+__all__ = ["Client", "EndpointVideos", "Generation", "Videos"]
 
 TaskRef = TaskView | str
 ImageArg = ImageInput | Mapping[str, Any]
@@ -103,6 +103,9 @@ def request_fields(**given: Any) -> dict[str, Any]:
 class Videos:
     """``client.videos``: create, read, wait for and download Omni video tasks."""
 
+    #: the Kling endpoint whose tasks this resource creates, reads and lists
+    endpoint: str = "omni-video"
+
     def __init__(self, client: Client) -> None:
         self._client = client
 
@@ -154,7 +157,10 @@ class Videos:
             external_task_id=external_task_id,
         )
         req = c.prepare(request, fields)
-        call = c.create_call(req, extra_headers, extra_body)
+        return self._create(c.create_call(req, extra_headers, extra_body))
+
+    def _create(self, call: Call) -> TaskView:
+        c = self._client
         attempt = 0
         while True:
             try:
@@ -182,12 +188,14 @@ class Videos:
 
     def get(self, task: TaskRef, *, extra_headers: Mapping[str, str] | None = None) -> TaskView:
         """A task by ``task_id`` or, on Kling-style providers, by ``external_task_id``."""
-        view: TaskView = self._client.send(self._client.get_call(task_id_of(task), extra_headers))
+        call = self._client.get_call(task_id_of(task), extra_headers, self.endpoint)
+        view: TaskView = self._client.send(call)
         return view
 
     def list(self, *, page: int = 1, page_size: int = 30) -> list[TaskView]:
         """A page of the account's tasks, newest first (not offered by useapi)."""
-        tasks: list[TaskView] = self._client.send(self._client.list_call(page, page_size))
+        call = self._client.list_call(page, page_size, self.endpoint)
+        tasks: list[TaskView] = self._client.send(call)
         return tasks
 
     def cancel(self, task: TaskRef) -> TaskView:
@@ -215,7 +223,8 @@ class Videos:
             error: OmniVideoError | None = None
             try:
                 # Retries inside one poll stop at the wait's own deadline too.
-                call = replace(self._client.get_call(task_id), deadline=poller.deadline)
+                get = self._client.get_call(task_id, None, self.endpoint)
+                call = replace(get, deadline=poller.deadline)
                 view = self._client.send(call)
             except (ServerError, RateLimitError) as exc:
                 error = exc
@@ -289,6 +298,33 @@ class Videos:
         return Generation(final, tuple(files))
 
 
+class EndpointVideos(Videos):
+    """One of Kling's classic video endpoints (``client.text2video``, ``client.image2video``,
+    ``client.multi_image2video``, ``client.video_extend``): the same create, get, list, wait
+    and download as ``client.videos``, with that endpoint's own fields.
+
+    >>> client.text2video.create(prompt="A fox", model_name="kling-v1")  # doctest: +SKIP
+    """
+
+    def __init__(self, client: Client, endpoint: str) -> None:
+        super().__init__(client)
+        self.endpoint = endpoint
+
+    def create(
+        self,
+        prompt: str | None = None,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        **fields: Any,
+    ) -> TaskView:
+        """Create a task from the endpoint's wire fields (``model_name``, ``image``,
+        ``camera_control``, ...); local image files are sent as Base64. Checked before sending
+        and never created twice, as :meth:`Videos.create`."""
+        c = self._client
+        body = c.prepare_endpoint(self.endpoint, {"prompt": prompt, **fields})
+        return self._create(c.endpoint_create_call(self.endpoint, body, extra_headers))
+
+
 class Client(BaseClient):
     """A client of one provider's Omni video API.
 
@@ -322,6 +358,10 @@ class Client(BaseClient):
         )
         self.http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=True)
         self.videos = Videos(self)
+        self.text2video = EndpointVideos(self, "text2video")
+        self.image2video = EndpointVideos(self, "image2video")
+        self.multi_image2video = EndpointVideos(self, "multi-image2video")
+        self.video_extend = EndpointVideos(self, "video-extend")
         self.sleep: Callable[[float], None] = time.sleep
         self.clock: Callable[[], float] = time.monotonic
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from omnivideo.client._auth import Credentials, KlingSigner
-from omnivideo.client.errors import AuthenticationError, InvalidRequestError
+from omnivideo.client.errors import AuthenticationError, InvalidRequestError, UnsupportedError
 
 ProviderName = Literal["kling", "cometapi", "useapi", "omnivideo"]
 
@@ -56,10 +56,16 @@ class Provider:
             else f"{self.prefix}/v1/videos/omni-video"
         )
 
-    def task_path(self, task_id: str) -> str:
+    def task_path(self, task_id: str, endpoint: str = "omni-video") -> str:
         if self.wire == "useapi":
             return f"/v1/kling/tasks/{task_id}"
-        return f"{self.prefix}/v1/videos/omni-video/{task_id}"
+        return f"{self.prefix}/v1/videos/{endpoint}/{task_id}"
+
+    def endpoint_path(self, endpoint: str) -> str:
+        """Create and list route of one of Kling's video endpoints (Kling-style wires only)."""
+        if self.wire == "useapi":
+            raise UnsupportedError(f"{self.name} offers only omni-video, not {endpoint}")
+        return f"{self.prefix}/v1/videos/{endpoint}"
 
 
 PROVIDERS: dict[str, Provider] = {

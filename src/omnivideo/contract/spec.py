@@ -175,6 +175,7 @@ def plan(
     cfg_scale: float | None = None,
     camera: Camera | None = None,
     engine_options: dict[str, Any] | None = None,
+    extend_s: float = 0.0,
 ) -> TaskSpec:
     """The spec of a checked request whose inputs were stored and probed.
 
@@ -189,7 +190,8 @@ def plan(
         follow = (first.width, first.height)
     width, height = output_size(req.mode, resolved_aspect_ratio(req), follow)
     if video is not None and video.refer_type == "base":
-        frames = frame_count(video.duration_s)
+        # video-extend continues the base video by ``extend_s`` seconds.
+        frames = frame_count(video.duration_s + extend_s)
     else:
         frames = frame_count(effective_duration(req) or DEFAULT_DURATION_S)
     prompts = shot_prompts(req)

@@ -71,6 +71,23 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class MovingMask:
+    """One group of Kling's motion brush: the masked part of the first frame moves along
+    ``trajectory`` (pixels of the input image, origin at its bottom-left, in order)."""
+
+    mask: Path
+    trajectory: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class MotionBrush:
+    """Kling's motion brush (image2video): parts that move, and a part held still."""
+
+    moving: tuple[MovingMask, ...] = ()
+    static_mask: Path | None = None
+
+
+@dataclass(frozen=True)
 class ShotSpec:
     prompt: str
     #: exact frames of this shot; the shots' frames add up to the job's frame count
@@ -115,6 +132,8 @@ class RenderJob:
     cfg_scale: float | None = None
     #: a camera move (Kling's ``camera_control``)
     camera: Camera | None = None
+    #: Kling's motion brush (image2video): masked parts that move or hold
+    motion_brush: MotionBrush | None = None
 
     @property
     def duration_s(self) -> float:
@@ -203,6 +222,11 @@ class Engine:
     supports_sound: ClassVar[bool] = True
     supports_video_input: ClassVar[bool] = True
     supports_cancel: ClassVar[bool] = True
+    #: request fields beyond Omni's that the engine honours (``camera``, ``negative_prompt``,
+    #: ``cfg_scale``, ``motion_brush``); the others are refused at submit
+    honours: ClassVar[frozenset[str]] = frozenset()
+    #: Kling endpoints the engine serves (None: all of them)
+    endpoints: ClassVar[frozenset[str] | None] = None
 
     def __init__(self, options: dict[str, object] | None = None) -> None:
         self.options = dict(options or {})

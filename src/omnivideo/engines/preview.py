@@ -185,6 +185,7 @@ class PreviewEngine(Engine):
     supports_sound: ClassVar[bool] = True
     supports_video_input: ClassVar[bool] = True
     supports_cancel: ClassVar[bool] = True
+    honours: ClassVar[frozenset[str]] = frozenset({"camera", "negative_prompt", "motion_brush"})
 
     def settings(self) -> EncoderSettings:
         base = EncoderSettings()

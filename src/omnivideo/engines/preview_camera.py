@@ -75,6 +75,51 @@ class Camera:
         return (cx - span / 2, cy - span / 2, cx + span / 2, cy + span / 2)
 
 
+#: a Kling camera axis at its extreme (10) moves or zooms this much
+_PAN_AT_10 = 1.0
+_ZOOM_AT_10 = 0.3
+#: Kling's named moves as (horizontal, vertical, zoom) in Kling's -10..10 units
+_NAMED_MOVES = {
+    "down_back": (0.0, -6.0, 6.0),
+    "forward_up": (0.0, 6.0, -6.0),
+    "right_turn_forward": (6.0, 0.0, -6.0),
+    "left_turn_forward": (-6.0, 0.0, -6.0),
+}
+
+
+def camera_move(
+    kind: str,
+    horizontal: float = 0.0,
+    vertical: float = 0.0,
+    pan: float = 0.0,
+    tilt: float = 0.0,
+    zoom: float = 0.0,
+    *,
+    anchored: bool = False,
+) -> Camera:
+    """Kling's ``camera_control`` as a zoom and pan of the preview camera.
+
+    Signs follow Kling: horizontal/pan + is right, vertical/tilt + is up, zoom + is a wider
+    view (so the picture shrinks: the camera pulls back). Turning (pan, tilt) is filmed as a
+    slide, which is what a turn looks like on a flat picture. ``anchored``: the shot must start
+    on its exact first frame (zoom 1), so a slide first pushes in to make room.
+    """
+    if kind in _NAMED_MOVES:
+        horizontal, vertical, zoom = _NAMED_MOVES[kind]
+    dx = max(-1.0, min(1.0, (horizontal + pan) / 10 * _PAN_AT_10))
+    dy = max(-1.0, min(1.0, -(vertical + tilt) / 10 * _PAN_AT_10))  # image y grows downwards
+    dz = abs(zoom) / 10 * _ZOOM_AT_10
+    room = 1.0 + max(0.12 * max(abs(dx), abs(dy)), 0.0)
+    if zoom > 0:  # wider: start close, end on the whole picture
+        return Camera(room + dz, room if (dx or dy) else 1.0, (-dx, -dy), (dx, dy))
+    if zoom < 0:  # narrower: push in
+        return Camera(1.0 if anchored else room, room + dz, (0.0, 0.0) if anchored else (-dx, -dy),
+                      (dx, dy))  # fmt: skip
+    if anchored:
+        return Camera(1.0, room, (0.0, 0.0), (dx, dy))
+    return Camera(room, room, (-dx, -dy), (dx, dy))
+
+
 def frame_box(images: list[Image.Image], box: Box | None, w: int, h: int) -> list[Image.Image]:
     """Pillow's view of Y, U, V images through ``box`` at ``w`` × ``h`` (sub-pixel exact)."""
     out = []

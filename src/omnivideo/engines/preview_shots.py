@@ -26,10 +26,12 @@ from omnivideo.engines.preview_art import (
     scene_planes,
     vignette_mask,
 )
+from omnivideo.engines.preview_brush import BrushPainter
 from omnivideo.engines.preview_camera import (
     Camera,
     Photo,
     SoftPicture,
+    camera_move,
     load_image,
     mix,
     smoothstep,
@@ -189,6 +191,7 @@ class ShotPainter:
         self.start: SoftPicture | Photo | None = None
         self.end: Photo | None = None
         self.camera: Camera | None = None
+        self.brush: BrushPainter | None = None
         self.cross = (0.0, 0.0)
         pan = (float(rng.uniform(-0.9, 0.9)), float(rng.uniform(-0.7, 0.7)))
         if self.base:
@@ -205,7 +208,19 @@ class ShotPainter:
                 seed = job.seed * 1009 + index
                 self.start = SoftPicture(list(scene_planes(w // 2, h // 2, self.palette, seed)))
             zoom = float(rng.uniform(1.1, 1.16))
-            if first is not None and end is not None:
+            if job.motion_brush is not None and first is not None and self.start is not None:
+                # The motion brush moves parts of a still picture: the camera holds.
+                assert isinstance(self.start, Photo)
+                self.brush = BrushPainter(job.motion_brush, first, self.start.exact, w, h)
+                self.camera = Camera(1.0, 1.0, (0.0, 0.0), (0.0, 0.0))
+            elif job.camera is not None:
+                # Kling's camera_control replaces the preview's own drift.
+                c = job.camera
+                self.camera = camera_move(
+                    c.type, c.horizontal, c.vertical, c.pan, c.tilt, c.zoom,
+                    anchored=first is not None,
+                )  # fmt: skip
+            elif first is not None and end is not None:
                 self.camera = Camera(1.0, zoom, pan, pan, arc=True)
                 self.cross = (0.3, 0.7)
             elif first is not None:
@@ -228,7 +243,11 @@ class ShotPainter:
         shots = max(len(job.shots), 1)
         detail = f"SHOT {index + 1} / {shots}" if shots > 1 else ""
         self.overlays.append(_Overlay(badge_sprite("PREVIEW", detail, w, h, accent), 0))
-        caption = caption_sprite(caption_text(prompt), w, h, accent, tone, align)  # type: ignore[arg-type]
+        shown = caption_text(prompt)
+        if job.negative_prompt:
+            # The preview draws no content, so a negative prompt is shown, as the prompt is.
+            shown = f"{shown}  (not: {caption_text(job.negative_prompt)})".strip()
+        caption = caption_sprite(shown, w, h, accent, tone, align)  # type: ignore[arg-type]
         if caption is not None:
             self.overlays.append(_Overlay(caption, 2))
         cards = card_sprites(cards_for(job, prompt, mentioned), w, h, accent, side)
@@ -265,6 +284,8 @@ class ShotPainter:
             if self.feature and video is not None:
                 out = images_to_frame(self._driven(frame_images(out), video, t))
         planes = plane_views(out)
+        if self.brush is not None:
+            self.brush.paint(planes, t)
         for overlay in self.overlays:
             overlay.sprite.paste(planes, self._opacity(j, overlay.delay))
         return out

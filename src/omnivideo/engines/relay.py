@@ -45,6 +45,8 @@ from omnivideo.client import (
     TaskFailed,
     TaskStatus,
     TaskView,
+    UnsupportedError,
+    Videos,
     WaitTimeout,
 )
 from omnivideo.client.download import download_file
@@ -56,6 +58,8 @@ from omnivideo.engines.base import Engine, RenderedVideo, RenderJob, RunContext
 from omnivideo.media.probe import probe_video
 
 log = logging.getLogger(__name__)
+
+OMNI_VIDEO = "omni-video"
 
 #: longest a relayed task may take upstream
 UPSTREAM_TIMEOUT_S = 6 * 3600.0
@@ -96,6 +100,14 @@ class RelayEngine(Engine):
     """Forwards tasks to hosted providers and mirrors their results."""
 
     name: ClassVar[str] = "relay"
+    # The classic endpoints' bodies are forwarded whole, so the upstream honours them.
+    honours: ClassVar[frozenset[str]] = frozenset(
+        {"camera", "camera.roll", "negative_prompt", "cfg_scale", "motion_brush"}
+    )
+    # A video id names a video of this server, which no upstream knows.
+    endpoints: ClassVar[frozenset[str] | None] = frozenset(
+        {"omni-video", "text2video", "image2video", "multi-image2video"}
+    )
 
     def __init__(self, options: dict[str, object] | None = None) -> None:
         super().__init__(options)
@@ -158,7 +170,7 @@ class RelayEngine(Engine):
             with self._client(upstream) as client:
                 client.sleep = _sleeper(ctx)
                 view = self._start(client, upstream, job, ctx)
-                final = self._poll(client, upstream, view, ctx)
+                final = self._poll(client, upstream, view, ctx, self._resource(client, job))
                 return self._mirror(client, upstream, final, job)
         finally:
             slot.release()
@@ -173,13 +185,19 @@ class RelayEngine(Engine):
                 # Created before a restart: polling picks it up where it is.
                 return TaskView(task_id=str(saved["task_id"]), status=TaskStatus.SUBMITTED)
             if saved.get("external_task_id") and client.provider.external_ids:
-                found = self._find(client, upstream, str(saved["external_task_id"]), ctx)
+                found = self._find(client, upstream, str(saved["external_task_id"]), ctx, job)
                 if found is not None:
                     return found
         ctx.save_state({"upstream": upstream.provider, "external_task_id": external_task_id})
         try:
-            request = self._upstream_request(job, client, external_task_id)
-            view = client.videos.create(request=request)
+            if job.endpoint == OMNI_VIDEO:
+                request = self._upstream_request(job, client, external_task_id)
+                view = client.videos.create(request=request)
+            else:
+                body = self._endpoint_body(job, external_task_id)
+                view = self._resource(client, job).create(**body)
+        except UnsupportedError as exc:
+            raise _Failover(exc.message) from None
         except (ContentPolicyError, InvalidRequestError) as exc:
             raise OmniError(exc.code or 1201, exc.message) from None
         except (AuthenticationError, BillingError, RateLimitError, ServerError) as exc:
@@ -190,7 +208,7 @@ class RelayEngine(Engine):
                     raise OmniError(
                         5000, f"{upstream.provider} may have created the task: {exc.message}"
                     ) from None
-                found = self._find(client, upstream, external_task_id, ctx)
+                found = self._find(client, upstream, external_task_id, ctx, job)
                 if found is not None:
                     return found
             raise _Failover(exc.message) from None
@@ -198,7 +216,12 @@ class RelayEngine(Engine):
         return view
 
     def _find(
-        self, client: Client, upstream: Upstream, external_task_id: str, ctx: RunContext
+        self,
+        client: Client,
+        upstream: Upstream,
+        external_task_id: str,
+        ctx: RunContext,
+        job: RenderJob,
     ) -> TaskView | None:
         """The upstream task created as ``external_task_id``, None when the upstream says there
         is none; while it cannot say, ask again (for up to ``LOOKUP_WINDOW_S``)."""
@@ -206,7 +229,7 @@ class RelayEngine(Engine):
         delay = self.poll_interval_s
         while True:
             try:
-                found = client.videos.get(external_task_id)
+                found = self._resource(client, job).get(external_task_id)
             except NotFoundError:
                 return None
             except (ServerError, RateLimitError) as exc:
@@ -223,7 +246,12 @@ class RelayEngine(Engine):
                 return found
 
     def _poll(
-        self, client: Client, upstream: Upstream, view: TaskView, ctx: RunContext
+        self,
+        client: Client,
+        upstream: Upstream,
+        view: TaskView,
+        ctx: RunContext,
+        videos: Videos,
     ) -> TaskView:
         def update(task: TaskView) -> None:
             ctx.report(
@@ -235,7 +263,7 @@ class RelayEngine(Engine):
             )
 
         try:
-            return client.videos.wait(
+            return videos.wait(
                 view.task_id,
                 timeout=UPSTREAM_TIMEOUT_S,
                 on_update=update,
@@ -279,6 +307,33 @@ class RelayEngine(Engine):
             info={"upstream": upstream.provider, "upstream_task_id": final.task_id},
             units=final.final_unit_deduction,
         )
+
+    @staticmethod
+    def _resource(client: Client, job: RenderJob) -> Videos:
+        """The SDK resource of the endpoint the task came in on: the upstream gets the same."""
+        if job.endpoint == OMNI_VIDEO:
+            return client.videos
+        resource: Videos = getattr(client, job.endpoint.replace("-", "_"))
+        return resource
+
+    @staticmethod
+    def _endpoint_body(job: RenderJob, external_task_id: str) -> dict[str, Any]:
+        """A classic endpoint's body as the upstream gets it: no callback of ours, our own
+        external id, and our local images inline as Base64."""
+
+        def inline(path: Path) -> str:
+            return base64.b64encode(path.read_bytes()).decode()
+
+        body: dict[str, Any] = dict(job.request)
+        body.pop("callback_url", None)
+        body["external_task_id"] = external_task_id
+        if job.first_frame is not None:
+            body["image"] = inline(job.first_frame)
+        if job.end_frame is not None:
+            body["image_tail"] = inline(job.end_frame)
+        if job.endpoint == "multi-image2video":
+            body["image_list"] = [{"image": inline(p)} for p in job.reference_images]
+        return body
 
     @staticmethod
     def _upstream_request(job: RenderJob, client: Client, external_task_id: str) -> OmniRequest:

@@ -14,6 +14,7 @@ from omnivideo.server import errors, fallback, files
 from omnivideo.server.faces import cometapi as cometapi_face
 from omnivideo.server.faces import elements as elements_face
 from omnivideo.server.faces import kling as kling_face
+from omnivideo.server.faces import kling_video as kling_video_face
 from omnivideo.server.faces import openai as openai_face
 from omnivideo.server.faces import useapi as useapi_face
 from omnivideo.server.limits import BodyLimitMiddleware, RequestIdMiddleware
@@ -56,10 +57,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         return JSONResponse({"status": "ok", "version": __version__, "engine": rt.engine.name})
 
     app.include_router(kling_face.router)
+    app.include_router(kling_video_face.build_router())
     app.include_router(elements_face.router)
-    # After the Kling face: `/v1/videos/{id}` must not swallow `/v1/videos/omni-video`.
+    # Kling's 1202 for the rest of its tree, before the OpenAI face: OpenAI's `/v1/videos/{id}`
+    # takes only its own ids (`video_…`), never a Kling route.
+    app.include_router(kling_video_face.unknown_routes())
     app.include_router(openai_face.router)
     app.include_router(cometapi_face.router)
+    app.include_router(kling_video_face.build_router("/kling"))
     app.include_router(useapi_face.router)
     app.include_router(files.router)
     # Last: whatever no route above knows answers 1202 in its tree's face.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,7 +20,15 @@ from omnivideo.contract.rules import ElementInfo
 from omnivideo.contract.spec import ElementSpec, ImageSpec, TaskSpec, VideoSpec
 from omnivideo.contract.spec import load as load_spec
 from omnivideo.contract.task import Task
-from omnivideo.engines.base import Element, Reference, RenderJob, ShotSpec, VideoSource
+from omnivideo.engines.base import (
+    Element,
+    MotionBrush,
+    MovingMask,
+    Reference,
+    RenderJob,
+    ShotSpec,
+    VideoSource,
+)
 from omnivideo.media.checks import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, check_image, check_video
 from omnivideo.media.fetch import check_url, fetch_input
 from omnivideo.media.probe import probe_image, probe_video
@@ -135,7 +144,38 @@ def job_of(rt: Runtime, task: Task, work_dir: Path) -> RenderJob:
         raise OmniError(
             5000, "this task was queued by an omnivideo version without task specs; submit it again"
         )
-    return build_job(rt, load_spec(task.spec), task.task_id, task.request, work_dir)
+    # A classic endpoint's task is forwarded (relay) in that endpoint's own body.
+    request = task.options.get("endpoint_request") or task.request
+    job = build_job(rt, load_spec(task.spec), task.task_id, request, work_dir)
+    brush = task.options.get("motion_brush_keys")
+    if not brush:
+        return job
+    folder = work_dir / "inputs"
+
+    def local(key: str) -> Path:
+        return rt.blobs.get_to(key, folder / key.replace("/", "_"))
+
+    return replace(
+        job,
+        motion_brush=MotionBrush(
+            moving=tuple(
+                MovingMask(local(g["key"]), tuple((int(x), int(y)) for x, y in g["trajectory"]))
+                for g in brush.get("moving", [])
+            ),
+            static_mask=local(brush["static_mask"]) if brush.get("static_mask") else None,
+        ),
+    )
+
+
+def store_image(rt: Runtime, value: str, key_stem: str, label: str) -> str:
+    """One more image input (a motion-brush mask) fetched, checked and stored; its blob key."""
+    with tempfile.TemporaryDirectory(prefix="omnivideo-submit-") as scratch:
+        path = fetch(rt, value, Path(scratch) / "image", max_bytes=MAX_IMAGE_BYTES, label=label)
+        info = probe_image(path, label=label)
+        check_image(info, label)
+        key = f"{key_stem}.{'jpg' if info.format in ('jpeg', 'jpg') else info.format}"
+        rt.blobs.put_file(key, path)
+    return key
 
 
 def build_job(

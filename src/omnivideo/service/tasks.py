@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from omnivideo.contract.task import Task, TaskStatus, VideoResult
 from omnivideo.dialects import useapi
 from omnivideo.dialects.kling import callback_payload
 from omnivideo.engines.base import Cancelled, Interrupted, RenderedVideo, RunContext
-from omnivideo.service import inputs
+from omnivideo.service import inputs, packs
 from omnivideo.service.runtime import Runtime
 from omnivideo.service.simulate import Simulation
 from omnivideo.store.interfaces import CallbackFor, now_ms
@@ -70,6 +70,14 @@ class SubmitExtras:
     negative_prompt: str | None = None
     cfg_scale: float | None = None
     camera: Camera | None = None
+    #: more options stored with the task (a classic endpoint's own body, for the relay; its
+    #: motion brush; what a video-extend continues)
+    options: dict[str, Any] = field(default_factory=dict)
+    #: video-extend: seconds added after the base video
+    extend_s: float = 0.0
+
+
+OMNI_VIDEO = "omni-video"
 
 
 def _callback_for(task: Task) -> tuple[str, dict[str, Any]] | None:
@@ -107,7 +115,9 @@ def submit(
     # Most requests name no element: skip the library lookup then (a create is a hot path).
     visible_records = rt.stores.elements.visible_to(account_id, ids) if ids else []
     visible = {e.element_id: inputs.element_info(e) for e in visible_records}
-    rules.check(req, strict=rt.settings.strict, elements=visible)
+    if extras.endpoint == OMNI_VIDEO:
+        # A classic endpoint's request was checked by its own rules (contract.legacy).
+        rules.check(req, strict=rt.settings.strict, elements=visible)
     callback_url = extras.callback_url or req.callback_url
     if callback_url:
         inputs.check_callback_url(rt, callback_url)
@@ -115,6 +125,12 @@ def submit(
 
     task_id = new_task_id()
     wire = req.to_wire()
+    # Pre-paid accounts: the units are taken now, or the create is refused (1102).
+    reservation = packs.reserve(
+        rt.stores.packs,
+        account_id,
+        packs.estimate(req, count=extras.count, seconds=extras.options.get("estimate_s")),
+    )
     try:
         images, video = inputs.prepare(rt, req, task_id)
         spec = specs.plan(
@@ -128,6 +144,7 @@ def submit(
             negative_prompt=extras.negative_prompt,
             cfg_scale=extras.cfg_scale,
             camera=extras.camera,
+            extend_s=extras.extend_s,
         )
         rt.engine.check(spec)
         now = now_ms()
@@ -136,6 +153,9 @@ def submit(
             options["callback_format"] = extras.callback_format
         if extras.reply_ref is not None:
             options["reply_ref"] = extras.reply_ref
+        options.update(extras.options)
+        if reservation is not None:
+            options["pack"] = reservation
         task = Task(
             task_id=task_id,
             account_id=account_id,
@@ -162,6 +182,7 @@ def submit(
         )
     except BaseException:
         rt.blobs.delete_prefix(f"inputs/{task_id}/")
+        packs.refund(rt.stores.packs, reservation)
         raise
     rt.queue.defer(task_id, not_before)
     rt.poke_callbacks()
@@ -173,6 +194,8 @@ def cancel(rt: Runtime, account_id: str, ident: str) -> Task:
     stops at the engine's next progress report. Finished tasks are returned unchanged."""
     task = get(rt, account_id, ident)
     cancelled = rt.stores.tasks.cancel(account_id, task.task_id, CALLBACK_FOR)
+    if cancelled is not None:
+        packs.settle(rt.stores.packs, cancelled, None)
     # A render in this process stops at once; one on another host at its next heartbeat.
     ctx = rt.running.get(task.task_id)
     if ctx is not None:
@@ -350,9 +373,11 @@ def _simulated_delay(ctx: RunContext, seconds: float) -> None:
 
 
 def _fail(rt: Runtime, task_id: str, code: int, message: str) -> None:
-    rt.stores.tasks.finish(
+    failed = rt.stores.tasks.finish(
         task_id, TaskStatus.FAILED, CALLBACK_FOR, status_msg=message, error_code=code
     )
+    if failed is not None:  # None: it had ended already (cancelled), and was settled then
+        packs.settle(rt.stores.packs, failed, None)
     rt.poke_callbacks()
 
 
@@ -392,7 +417,9 @@ def _succeed(rt: Runtime, task: Task, spec: TaskSpec, rendered: list[RenderedVid
         info.update(output.info)
     if info:
         rt.stores.tasks.merge_options(task.task_id, task_info=info)
-    rt.stores.tasks.finish(
+    done = rt.stores.tasks.finish(
         task.task_id, TaskStatus.SUCCEED, CALLBACK_FOR, videos=videos, units=cost
     )
+    if done is not None:
+        packs.settle(rt.stores.packs, done, cost)
     rt.poke_callbacks()

@@ -21,6 +21,7 @@ from omnivideo.store.records import (
     CallbackRecord,
     ElementRecord,
     KeyRecord,
+    PackRecord,
 )
 
 #: builds the callback (url, payload) for a task after a status change, or None for no callback
@@ -186,6 +187,25 @@ class AssetStore(Protocol):
         ...
 
 
+class PackStore(Protocol):
+    """Resource packs; an account without any is unlimited."""
+
+    def add(self, record: PackRecord) -> None: ...
+
+    def of(self, account_id: str) -> list[PackRecord]:
+        """The account's packs, oldest first."""
+        ...
+
+    def reserve(self, account_id: str, milli: int, now: int) -> str | None:
+        """Take ``milli`` from the live pack that expires first, atomically (two creates never
+        both take the last units); its id, or None when no live pack has enough left."""
+        ...
+
+    def adjust(self, pack_id: str, delta_milli: int) -> None:
+        """Add ``delta_milli`` to a pack's use (negative: give units back), never below zero."""
+        ...
+
+
 class Outbox(Protocol):
     def claim_due(self, now: int, limit: int = 50, lease_ms: int = 60_000) -> list[CallbackRecord]:
         """Claim due callbacks, the oldest pending one of each task only (in-order delivery).
@@ -217,4 +237,5 @@ class Stores:
     elements: ElementStore
     assets: AssetStore
     outbox: Outbox
+    packs: PackStore
     close: Callable[[], None] = lambda: None

@@ -23,6 +23,7 @@ from omnivideo.store.records import (
     CallbackRecord,
     ElementRecord,
     KeyRecord,
+    PackRecord,
 )
 
 
@@ -64,6 +65,7 @@ class _Memory:
     callbacks: list[_Callback] = field(default_factory=list)
     elements: dict[int, tuple[ElementRecord, bool]] = field(default_factory=dict)
     assets: list[AssetRecord] = field(default_factory=list)
+    packs: dict[str, PackRecord] = field(default_factory=dict)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def add_callback(self, task: Task, callback_for: CallbackFor) -> None:
@@ -534,6 +536,39 @@ class MemoryOutbox:
         return sum(c.state == "pending" for c in self.mem.callbacks)
 
 
+class MemoryPackStore:
+    def __init__(self, mem: _Memory) -> None:
+        self.mem = mem
+
+    def add(self, record: PackRecord) -> None:
+        with self.mem.lock:
+            self.mem.packs[record.id] = record
+
+    def of(self, account_id: str) -> list[PackRecord]:
+        with self.mem.lock:
+            mine = [p for p in self.mem.packs.values() if p.account_id == account_id]
+        return sorted(mine, key=lambda p: (p.created_at, p.id))
+
+    def reserve(self, account_id: str, milli: int, now: int) -> str | None:
+        with self.mem.lock:
+            live = sorted(
+                (p for p in self.of(account_id) if p.live(now) and p.remaining_milli >= milli),
+                key=lambda p: (p.expires_at is None, p.expires_at or 0, p.created_at),
+            )
+            if not live:
+                return None
+            pack = live[0]
+            self.mem.packs[pack.id] = replace(pack, used_milli=pack.used_milli + milli)
+            return pack.id
+
+    def adjust(self, pack_id: str, delta_milli: int) -> None:
+        with self.mem.lock:
+            pack = self.mem.packs.get(pack_id)
+            if pack is not None:
+                used = max(pack.used_milli + delta_milli, 0)
+                self.mem.packs[pack_id] = replace(pack, used_milli=used)
+
+
 def memory_stores() -> Stores:
     """A fresh, empty in-memory store."""
     mem = _Memory()
@@ -543,4 +578,5 @@ def memory_stores() -> Stores:
         elements=MemoryElementStore(mem),
         assets=MemoryAssetStore(mem),
         outbox=MemoryOutbox(mem),
+        packs=MemoryPackStore(mem),
     )

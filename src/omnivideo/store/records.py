@@ -77,3 +77,23 @@ class AssetRecord:
     #: milliseconds, 0 for images
     duration_ms: int
     created_at: int
+
+
+@dataclass(frozen=True)
+class PackRecord:
+    """A resource pack: pre-paid Kling units of one account (in thousandths, so 4.5 adds up)."""
+
+    id: str
+    account_id: str
+    name: str
+    total_milli: int
+    used_milli: int
+    created_at: int
+    expires_at: int | None
+
+    def live(self, now: int) -> bool:
+        return self.remaining_milli > 0 and (self.expires_at is None or now < self.expires_at)
+
+    @property
+    def remaining_milli(self) -> int:
+        return max(self.total_milli - self.used_milli, 0)

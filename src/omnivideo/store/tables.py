@@ -179,3 +179,20 @@ class SecretRow(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class ResourcePackRow(Base):
+    """A pre-paid pack of Kling units for one account; an account without packs is unlimited.
+
+    Units are kept in thousandths (integers), so deductions such as 4.5 add up exactly.
+    """
+
+    __tablename__ = "resource_packs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    total_milli: Mapped[int] = mapped_column(BigInteger)
+    used_milli: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -312,3 +312,28 @@ def test_step_cache_skips_transformer_passes_on_schedule(
     assert counts == {"full": 2 * 10, "cached": 2 * computed_steps(10)}
     assert computed_steps(10) == 5
     assert a.outputs[0].shape == b.outputs[0].shape
+
+
+def test_kling_negative_prompt_and_cfg_scale_reach_the_pipeline(
+    engine_for: Any, spy: Any, tmp_path: Path
+) -> None:
+    engine = engine_for("a14b-t2v")
+    calls = spy(engine).calls
+    encoded: list[str] = []
+    encode = engine.pipe.encode_prompt
+
+    def record(**kwargs: Any) -> Any:
+        encoded.append(kwargs["negative_prompt"])
+        return encode(**kwargs)
+
+    engine.pipe.encode_prompt = record
+    try:
+        engine.render(job_of(tmp_path, frame_count=12, negative_prompt="rain", cfg_scale=1.0),
+                      RunContext())  # fmt: skip
+        engine.render(job_of(tmp_path / "b", frame_count=12, cfg_scale=0.5), RunContext())
+    finally:
+        engine.pipe.encode_prompt = encode
+    assert encoded[0] == "rain" and encoded[-1] != "rain"  # the model's own negative otherwise
+    # cfg_scale 0.5 is the model's default; 1.0 doubles its distance from no guidance.
+    assert calls[0]["guidance_scale"] == 7.0 and calls[0]["guidance_scale_2"] == 5.0
+    assert calls[-1]["guidance_scale"] == 4.0 and calls[-1]["guidance_scale_2"] == 3.0

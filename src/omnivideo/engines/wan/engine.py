@@ -68,6 +68,7 @@ class WanEngine(Engine):
     supports_sound: ClassVar[bool] = False
     supports_video_input: ClassVar[bool] = True
     supports_cancel: ClassVar[bool] = True
+    honours: ClassVar[frozenset[str]] = frozenset({"negative_prompt", "cfg_scale"})
 
     def __init__(self, options: dict[str, object] | None = None) -> None:
         super().__init__(options)
@@ -323,8 +324,15 @@ class WanEngine(Engine):
             watermarked_path=marked,
         )
 
+    def guidance_for(self, job: RenderJob) -> float:
+        """The guidance scale of ``job``: Kling's ``cfg_scale`` (0-1, default 0.5) maps onto
+        the model's own scale, 0.5 being the model's default and 0 no guidance at all."""
+        if job.cfg_scale is None:
+            return self.guidance
+        return 1.0 + (self.guidance - 1.0) * 2.0 * job.cfg_scale
+
     def _embeddings(
-        self, pipe: Any, prompt: str, cache: dict[str, tuple[Any, Any]]
+        self, pipe: Any, prompt: str, cache: dict[str, tuple[Any, Any]], job: RenderJob
     ) -> tuple[Any, Any]:
         """Prompt and negative-prompt embeddings, encoded once per prompt per render."""
         if prompt not in cache:
@@ -333,8 +341,8 @@ class WanEngine(Engine):
             with torch.no_grad():
                 positive, negative = pipe.encode_prompt(
                     prompt=prompt,
-                    negative_prompt=self.negative_prompt,
-                    do_classifier_free_guidance=self.guidance > 1.0,
+                    negative_prompt=job.negative_prompt or self.negative_prompt,
+                    do_classifier_free_guidance=self.guidance_for(job) > 1.0,
                     num_videos_per_prompt=1,
                     max_sequence_length=512,
                     device=pipe._execution_device,
@@ -384,10 +392,12 @@ class WanEngine(Engine):
             raise OmniError(1201, f"{self.spec.key} needs an image to start from")
 
         positive, negative = self._embeddings(
-            pipe, conditioning.prompt_text(job, plan.prompt), embeds
+            pipe, conditioning.prompt_text(job, plan.prompt), embeds, job
         )
         if self.spec.two_experts:
             guidance_2 = self.spec.guidance_2 if self.opts.guidance is None else self.guidance
+            if job.cfg_scale is not None and guidance_2 is not None:
+                guidance_2 = 1.0 + (guidance_2 - 1.0) * 2.0 * job.cfg_scale
             kwargs["guidance_scale_2"] = guidance_2
         seed = (job.seed * 1_000_003 + plan.index * 1009 + window.index) % 2**63
         for batcher in self._batchers:
@@ -401,7 +411,7 @@ class WanEngine(Engine):
                     width=width,
                     num_frames=window.frames,
                     num_inference_steps=self.steps,
-                    guidance_scale=self.guidance,
+                    guidance_scale=self.guidance_for(job),
                     generator=torch.Generator("cpu").manual_seed(seed),
                     output_type="np",
                     callback_on_step_end=progress.callback,

@@ -13,6 +13,7 @@ from omnivideo.server.errors import face_router, request_id
 from omnivideo.server.faces.kling import page_params
 from omnivideo.service import simulate, tasks
 from omnivideo.service.runtime import Runtime
+from omnivideo.service.tasks import OMNI_VIDEO
 
 router = face_router("cometapi", prefix="/kling", tags=["CometAPI"])
 
@@ -38,14 +39,14 @@ async def create_task(
 
 @router.get("/v1/videos/omni-video/{ident}")
 async def get_task(rt: RuntimeDep, account: AccountDep, ident: str) -> dict[str, Any]:
-    return _render(rt, await run_in_threadpool(tasks.get, rt, account, ident))
+    return _render(rt, await run_in_threadpool(tasks.get, rt, account, ident, OMNI_VIDEO))
 
 
 @router.get("/v1/videos/omni-video")
 async def list_tasks(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
     external = request.query_params.get("external_task_id")
     if external:
-        return _render(rt, await run_in_threadpool(tasks.get, rt, account, external))
+        return _render(rt, await run_in_threadpool(tasks.get, rt, account, external, OMNI_VIDEO))
     offset, limit = page_params(request)
-    page = await run_in_threadpool(tasks.list_page, rt, account, offset, limit)
+    page = await run_in_threadpool(tasks.list_page, rt, account, offset, limit, OMNI_VIDEO)
     return kling.envelope([kling.render_task(t) for t in page], request_id(request))

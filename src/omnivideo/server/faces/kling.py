@@ -12,6 +12,7 @@ from omnivideo.dialects import kling
 from omnivideo.server.deps import AccountDep, JsonBody, RuntimeDep, SimulateHeader
 from omnivideo.server.errors import face_router, request_id
 from omnivideo.service import simulate, tasks
+from omnivideo.service.tasks import OMNI_VIDEO
 
 router = face_router("kling", tags=["Kling Omni Video"])
 
@@ -57,7 +58,7 @@ async def get_task(
     request: Request, rt: RuntimeDep, account: AccountDep, ident: str
 ) -> dict[str, Any]:
     """One task, by task_id or external_task_id."""
-    task = await run_in_threadpool(tasks.get, rt, account, ident)
+    task = await run_in_threadpool(tasks.get, rt, account, ident, OMNI_VIDEO)
     return kling.envelope(kling.render_task(task), request_id(request))
 
 
@@ -67,10 +68,10 @@ async def list_tasks(request: Request, rt: RuntimeDep, account: AccountDep) -> d
     params = request.query_params
     external = params.get("external_task_id")
     if external:
-        task = await run_in_threadpool(tasks.get, rt, account, external)
+        task = await run_in_threadpool(tasks.get, rt, account, external, OMNI_VIDEO)
         return kling.envelope(kling.render_task(task), request_id(request))
     offset, limit = page_params(request)
-    page = await run_in_threadpool(tasks.list_page, rt, account, offset, limit)
+    page = await run_in_threadpool(tasks.list_page, rt, account, offset, limit, OMNI_VIDEO)
     return kling.envelope([kling.render_task(t) for t in page], request_id(request))
 
 

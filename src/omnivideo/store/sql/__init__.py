@@ -9,6 +9,7 @@ from omnivideo.store.sql.assets import SqlAssetStore
 from omnivideo.store.sql.database import Database
 from omnivideo.store.sql.elements import SqlElementStore
 from omnivideo.store.sql.outbox import SqlOutbox
+from omnivideo.store.sql.packs import SqlPackStore
 from omnivideo.store.sql.tasks import SqlTaskStore
 
 
@@ -19,6 +20,7 @@ def sql_stores(db: Database) -> Stores:
         elements=SqlElementStore(db),
         assets=SqlAssetStore(db),
         outbox=SqlOutbox(db),
+        packs=SqlPackStore(db),
         close=db.engine.dispose,
     )
 

@@ -1,0 +1,169 @@
+"""Kling's classic endpoints (text2video, image2video, multi-image2video, video-extend) as
+use cases: each request is checked by its endpoint's rules, mapped onto the Omni request and
+submitted like any task, so every face, engine and worker serves it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from omnivideo.contract import legacy
+from omnivideo.contract.errors import invalid
+from omnivideo.contract.request import OmniRequest
+from omnivideo.contract.task import Task, TaskStatus
+from omnivideo.engines.base import Engine
+from omnivideo.service import inputs, tasks
+from omnivideo.service.runtime import Runtime
+from omnivideo.service.simulate import Simulation
+
+#: Kling's default ``cfg_scale``: sending it asks for nothing an engine must do
+DEFAULT_CFG_SCALE = 0.5
+#: how many of the account's tasks a video-extend looks through for its source, a page at a time
+_SCAN_PAGE = 500
+
+
+def submit(
+    rt: Runtime,
+    account_id: str,
+    endpoint: str,
+    body: Any,
+    simulation: Simulation | None = None,
+) -> Task:
+    """Create a task on a classic ``endpoint`` from its wire ``body``."""
+    mapped = legacy.prepare(endpoint, body)
+    options: dict[str, Any] = {}
+    extend_s = 0.0
+    if mapped.extends is not None:
+        mapped, source = _extension(rt, account_id, mapped)
+        options["task_info"] = {"parent_video": source}
+        # Billed on the whole new video: the source plus the extension.
+        options["estimate_s"] = float(source["duration"] or 0) + legacy.EXTEND_SECONDS
+        extend_s = float(legacy.EXTEND_SECONDS)
+    check_engine(rt.engine, mapped)
+    # The body as the endpoint defines it, for an engine that forwards it (the relay).
+    options["endpoint_request"] = {
+        k: v for k, v in (body if isinstance(body, dict) else {}).items() if v not in (None, "")
+    }
+    staged: str | None = None
+    if mapped.motion_brush is not None:
+        # The masks are inputs like the image: fetched and checked before anything is queued.
+        staged = f"inputs/brush-{uuid.uuid4().hex}"
+        options["motion_brush_keys"] = _store_masks(rt, mapped.motion_brush, staged)
+    extras = tasks.SubmitExtras(
+        endpoint=mapped.endpoint,
+        negative_prompt=mapped.negative_prompt,
+        cfg_scale=mapped.cfg_scale,
+        camera=mapped.camera,
+        options=options,
+        extend_s=extend_s,
+    )
+    try:
+        return tasks.submit(rt, account_id, mapped.request, simulation, extras)
+    except BaseException:
+        if staged is not None:
+            rt.blobs.delete_prefix(f"{staged}/")
+        raise
+
+
+def _store_masks(rt: Runtime, brush: dict[str, Any], prefix: str) -> dict[str, Any]:
+    try:
+        keys: dict[str, Any] = {"moving": []}
+        if brush.get("static_mask"):
+            keys["static_mask"] = inputs.store_image(
+                rt, brush["static_mask"], f"{prefix}/static_mask", "static_mask"
+            )
+        for i, group in enumerate(brush.get("dynamic_masks") or []):
+            label = f"dynamic_masks[{i}].mask"
+            key = inputs.store_image(rt, group["mask"], f"{prefix}/mask_{i + 1}", label)
+            keys["moving"].append(
+                {"key": key, "trajectory": [[p["x"], p["y"]] for p in group["trajectories"]]}
+            )
+        return keys
+    except BaseException:
+        rt.blobs.delete_prefix(f"{prefix}/")
+        raise
+
+
+def check_engine(engine: Engine, mapped: legacy.Mapped) -> None:
+    """Refuse at submit what the engine cannot honour: nothing is dropped silently."""
+    if engine.endpoints is not None and mapped.endpoint not in engine.endpoints:
+        raise invalid(
+            f"{mapped.endpoint}: the {engine.name} engine of this server does not serve it"
+        )
+    needs: list[tuple[str, str]] = []
+    if mapped.camera is not None:
+        needs.append(("camera", "camera_control"))
+        if mapped.camera.roll:
+            needs.append(("camera.roll", "camera_control.config.roll"))
+    if mapped.negative_prompt:
+        needs.append(("negative_prompt", "negative_prompt"))
+    if mapped.cfg_scale is not None and mapped.cfg_scale != DEFAULT_CFG_SCALE:
+        needs.append(("cfg_scale", "cfg_scale"))
+    if mapped.motion_brush is not None:
+        needs.append(("motion_brush", next(iter(mapped.motion_brush))))
+    for capability, field in needs:
+        if capability not in engine.honours:
+            raise invalid(f"{field}: the {engine.name} engine of this server cannot honour it")
+
+
+def _extension(
+    rt: Runtime, account_id: str, mapped: legacy.Mapped
+) -> tuple[legacy.Mapped, dict[str, Any]]:
+    """video-extend: find the source video among the account's results and continue it."""
+    assert mapped.extends is not None
+    found = _find_video(rt, account_id, mapped.extends)
+    if found is None:
+        raise invalid(f"video_id: no finished video {mapped.extends!r} of this account")
+    task, video = found
+    model = str(task.request.get("model_name", ""))
+    seconds = float(video.duration or 0)
+    legacy.check_extend_source(
+        legacy.VideoExtendRequest.model_validate(
+            {"video_id": mapped.extends, "negative_prompt": mapped.negative_prompt,
+             "cfg_scale": mapped.cfg_scale}
+        ),
+        model,
+        seconds,
+        legacy.source_row(model),
+    )  # fmt: skip
+    source = task.request
+    request = OmniRequest.model_validate(
+        {
+            **mapped.request.to_wire(),
+            "model_name": model,
+            "mode": source.get("mode", "std"),
+            "prompt": mapped.request.prompt or source.get("prompt"),
+            "video_list": [{"video_url": video.url, "refer_type": "base"}],
+        }
+    )
+    row = legacy.source_row(model)
+    cfg = mapped.cfg_scale if row is not None and row.cfg_scale else None
+    parent = {"id": video.id, "url": video.url, "duration": video.duration}
+    return (
+        legacy.Mapped(
+            legacy.VIDEO_EXTEND,
+            request,
+            negative_prompt=mapped.negative_prompt,
+            cfg_scale=cfg,
+            extends=mapped.extends,
+        ),
+        parent,
+    )
+
+
+def _find_video(rt: Runtime, account_id: str, video_id: str) -> tuple[Task, Any] | None:
+    offset = 0
+    while True:
+        page = rt.stores.tasks.page(account_id, offset, _SCAN_PAGE)
+        for task in page:
+            if task.status is not TaskStatus.SUCCEED:
+                continue
+            for video in task.videos:
+                if video.id == video_id:
+                    return task, video
+        if len(page) < _SCAN_PAGE:
+            return None
+        offset += _SCAN_PAGE
+
+
+__all__ = ["check_engine", "submit"]

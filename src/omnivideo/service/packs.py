@@ -1,0 +1,81 @@
+"""Resource packs as use cases: grant units, reserve them at submit, settle at the end.
+
+An account without packs is unlimited. With packs, a create reserves the units the task is
+estimated to cost from a live pack (or is refused with 1102, before anything is queued); a
+task that succeeds is charged its ``final_unit_deduction``; one that fails or is cancelled
+is charged nothing and its reservation returns to the pack.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from omnivideo.contract.billing import units
+from omnivideo.contract.errors import OmniError
+from omnivideo.contract.output import DEFAULT_DURATION_S
+from omnivideo.contract.request import OmniRequest
+from omnivideo.contract.task import Task
+from omnivideo.store.interfaces import PackStore, now_ms
+from omnivideo.store.records import PackRecord
+
+#: how far past the requested length an estimate reaches for a base video of unknown length
+_EXTEND_S = 5
+
+
+def milli(value: str | float | Decimal) -> int:
+    return int((Decimal(str(value)) * 1000).to_integral_value())
+
+
+def estimate(req: OmniRequest, *, count: int = 1, seconds: float | None = None) -> str:
+    """Units a task will be billed, as the price table computes them at submit."""
+    video_input = bool(req.video_list)
+    length = seconds if seconds is not None else float(req.duration or DEFAULT_DURATION_S)
+    if video_input:
+        length = max(1, round(length))
+    return units(req.mode, length * count, video_input=video_input, sound=req.sound == "on")
+
+
+def grant(
+    store: PackStore, account_id: str, amount: float, *, expires_at: int | None, name: str = ""
+) -> PackRecord:
+    if amount <= 0:
+        raise ValueError("a pack needs a positive number of units")
+    label = name or f"Video Generation - {format(Decimal(str(amount)).normalize(), 'f')} units"
+    now = now_ms()
+    record = PackRecord(uuid.uuid4().hex, account_id, label, milli(amount), 0, now, expires_at)
+    store.add(record)
+    return record
+
+
+def reserve(store: PackStore, account_id: str, cost: str) -> dict[str, Any] | None:
+    """Reserve ``cost`` units for a new task; None for an unlimited account (no packs)."""
+    packs = store.of(account_id)
+    if not packs:
+        return None
+    need = milli(cost)
+    pack_id = store.reserve(account_id, need, now_ms())
+    if pack_id is None:
+        now = now_ms()
+        left = sum(p.remaining_milli for p in packs if p.live(now)) / 1000
+        raise OmniError(
+            1102,
+            f"Account balance not enough: the task needs {cost} units and the account's "
+            f"resource packs have {format(Decimal(str(left)).normalize(), 'f')} left",
+        )
+    return {"pack_id": pack_id, "milli": need}
+
+
+def refund(store: PackStore, reservation: dict[str, Any] | None) -> None:
+    if reservation:
+        store.adjust(str(reservation["pack_id"]), -int(reservation["milli"]))
+
+
+def settle(store: PackStore, task: Task, billed: str | None) -> None:
+    """A task ended: charge what it was billed (None: failed or cancelled, charge nothing)."""
+    reservation = task.options.get("pack")
+    if not reservation:
+        return
+    charged = milli(billed) if billed is not None else 0
+    store.adjust(str(reservation["pack_id"]), charged - int(reservation["milli"]))

@@ -1,0 +1,65 @@
+"""The relay forwards a classic endpoint's task to the upstream's matching endpoint."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.mp4 import decode
+from tests.relay.test_relay import relay, upstream  # noqa: F401 - the upstream fixture
+from tests.server.harness import Server
+
+
+def test_text2video_is_relayed_to_the_upstreams_text2video(
+    upstream: Server,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    srv = relay(tmp_path / "relay", upstream, f"omnivideo={upstream.base_url}").start()
+    try:
+        body = {
+            "model_name": "kling-v1",
+            "prompt": "a kite over the dunes",
+            "negative_prompt": "rain",
+            "mode": "std",
+            "duration": "5",
+            "aspect_ratio": "1:1",
+            "camera_control": {"type": "simple", "config": {"pan": -3}},
+        }
+        r = httpx.post(
+            f"{srv.base_url}/v1/videos/text2video", json=body, headers=srv.headers(), timeout=60
+        )
+        assert r.status_code == 200, r.text
+        task_id = r.json()["data"]["task_id"]
+        for _ in range(600):
+            task = httpx.get(
+                f"{srv.base_url}/v1/videos/text2video/{task_id}", headers=srv.headers()
+            ).json()["data"]
+            if task["task_status"] in ("succeed", "failed"):
+                break
+            time.sleep(0.2)
+        assert task["task_status"] == "succeed", task
+        theirs = task["task_info"]["upstream_task_id"]
+        # The upstream ran it as a text2video task with the same fields.
+        up = httpx.get(
+            f"{upstream.base_url}/v1/videos/text2video/{theirs}", headers=upstream.headers()
+        )
+        assert up.status_code == 200 and up.json()["data"]["task_status"] == "succeed"
+        omni = httpx.get(
+            f"{upstream.base_url}/v1/videos/omni-video/{theirs}", headers=upstream.headers()
+        )
+        assert omni.json()["code"] == 1203
+        target = tmp_path / "relayed.mp4"
+        target.write_bytes(httpx.get(task["task_result"]["videos"][0]["url"]).content)
+        d = decode(target)
+        assert (d.width, d.height, d.frames) == (720, 720, 120)
+        # video-extend names a video of this server, which the upstream cannot know.
+        r = httpx.post(
+            f"{srv.base_url}/v1/videos/video-extend",
+            json={"video_id": task["task_result"]["videos"][0]["id"]},
+            headers=srv.headers(),
+        )
+        assert r.json()["code"] == 1201 and "relay" in r.json()["message"]
+    finally:
+        srv.stop()
