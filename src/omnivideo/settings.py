@@ -80,8 +80,14 @@ class Settings(BaseSettings):
     #: a callback is given up after this many seconds of failed tries
     callback_give_up_s: float = 48 * 3600.0
     callback_timeout_s: float = 10.0
+    #: hosts or CIDRs that may scrape /metrics without an API key (others need one)
+    metrics_allow_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"]
+    )
+    #: event streams read the task rows this often (seconds); any replica sees every change
+    events_poll_s: float = Field(default=0.25, gt=0, le=10)
 
-    @field_validator("allow_hosts", "upstreams", mode="before")
+    @field_validator("allow_hosts", "upstreams", "metrics_allow_hosts", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):

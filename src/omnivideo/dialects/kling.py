@@ -64,12 +64,16 @@ def render_task(task: Task) -> dict[str, Any]:
         if video.watermark_url:
             item["watermark_url"] = video.watermark_url
         videos.append(item)
+    info = {} if pending and task.external_task_id is None else _task_info(task)
+    if task.status is TaskStatus.PROCESSING:
+        # omnivideo extension: percent done while rendering (Kling shows no progress).
+        info["progress"] = round(task.progress * 100)
     return {
         "task_id": task.task_id,
         "task_status": task.status.value,
         "task_status_msg": task.status_msg,
         # While pending Kling shows both as empty objects, not as missing fields.
-        "task_info": {} if pending and task.external_task_id is None else _task_info(task),
+        "task_info": info,
         "task_result": {} if not videos else {"videos": videos},
         "watermark_info": {"enabled": task.watermark_enabled},
         "final_unit_deduction": task.final_unit_deduction,
@@ -176,6 +180,7 @@ def parse_task(data: Any) -> TaskView:
         if isinstance(v, dict)
     )
     info = data.get("task_info") or {}
+    progress = info.get("progress") if isinstance(info, dict) else None
     return TaskView(
         task_id=str(data["task_id"]),
         status=status,
@@ -186,7 +191,12 @@ def parse_task(data: Any) -> TaskView:
         created_at=_ms(data.get("created_at")),
         updated_at=_ms(data.get("updated_at")),
         provider_status=status.value,
-        info={k: v for k, v in info.items() if k != "external_task_id"}
+        progress=1.0
+        if status is TaskStatus.SUCCEED
+        else progress / 100
+        if isinstance(progress, int | float) and not isinstance(progress, bool)
+        else None,
+        info={k: v for k, v in info.items() if k not in ("external_task_id", "progress")}
         if isinstance(info, dict)
         else {},
     )

@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from omnivideo import __version__
-from omnivideo.server import errors, fallback, files
+from omnivideo.server import errors, events, fallback, files, playground
+from omnivideo.server import metrics as metrics_routes
 from omnivideo.server.faces import cometapi as cometapi_face
 from omnivideo.server.faces import elements as elements_face
 from omnivideo.server.faces import kling as kling_face
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         rt = runtime or wiring.open_runtime(settings)
         app.state.runtime = rt
         app.state.default_account = accounts.default_account_id(rt.stores.accounts)
+        app.state.metrics_registry = metrics_routes.app_registry(rt)
         wiring.start(rt)
         try:
             yield
@@ -49,6 +51,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
+    # Added last, so it runs first: it also times requests the body limit refuses.
+    app.add_middleware(metrics_routes.MetricsMiddleware)
     errors.install(app)
 
     @app.get("/healthz", tags=["Health"])
@@ -58,6 +62,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     app.include_router(kling_face.router)
     app.include_router(kling_video_face.build_router())
+    app.include_router(events.router)
     app.include_router(elements_face.router)
     # Kling's 1202 for the rest of its tree, before the OpenAI face: OpenAI's `/v1/videos/{id}`
     # takes only its own ids (`video_…`), never a Kling route.
@@ -67,6 +72,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(kling_video_face.build_router("/kling"))
     app.include_router(useapi_face.router)
     app.include_router(files.router)
+    app.include_router(metrics_routes.router)
+    playground.install(app)
     # Last: whatever no route above knows answers 1202 in its tree's face.
     app.include_router(fallback.useapi_router)
     app.include_router(fallback.kling_router)

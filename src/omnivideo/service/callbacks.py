@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from omnivideo.media.fetch import FetchError, FetchPolicy, send_pinned
+from omnivideo.service import metrics
 from omnivideo.store.interfaces import Outbox, now_ms
 from omnivideo.store.records import CallbackRecord
 
@@ -127,6 +128,7 @@ class CallbackDispatcher:
             error = self._send(callback)
             if error is None:
                 self.outbox.delivered(callback.id)
+                metrics.CALLBACKS_DELIVERED.inc()
             else:
                 attempts = callback.attempts + 1
                 age_s = (now_ms() - callback.created_at) / 1000
@@ -135,9 +137,11 @@ class CallbackDispatcher:
                         "callback %s of task %s given up: %s", callback.seq, callback.task_id, error
                     )
                     self.outbox.failed(callback.id, error, None)
+                    metrics.CALLBACKS_FAILED.labels("dead").inc()
                 else:
                     next_at = now_ms() + int(self.backoff_s(attempts) * 1000)
                     self.outbox.failed(callback.id, error, next_at)
+                    metrics.CALLBACKS_FAILED.labels("retry").inc()
         except Exception:
             log.exception("callback bookkeeping failed for task %s", callback.task_id)
         finally:

@@ -27,7 +27,7 @@ from omnivideo.contract.task import Task, TaskStatus, VideoResult
 from omnivideo.dialects import useapi
 from omnivideo.dialects.kling import callback_payload
 from omnivideo.engines.base import Cancelled, Interrupted, RenderedVideo, RunContext
-from omnivideo.service import inputs, packs
+from omnivideo.service import inputs, metrics, packs
 from omnivideo.service.runtime import Runtime
 from omnivideo.service.simulate import Simulation
 from omnivideo.store.interfaces import CallbackFor, now_ms
@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 #: progress is written at most this often per task
 PROGRESS_EVERY_S = 0.5
+#: part of the progress bar a simulated delay (``delay=``) fills before the render's own part
+SIMULATED_SHARE = 0.5
 
 
 def new_task_id() -> str:
@@ -74,7 +76,8 @@ class SubmitExtras:
     #: motion brush; what a video-extend continues)
     options: dict[str, Any] = field(default_factory=dict)
     #: video-extend: seconds added after the base video
-    extend_s: float = 0.0
+    extend_s: float = 0.0  #: the face the request came through (a metrics label)
+    face: str = "kling"
 
 
 OMNI_VIDEO = "omni-video"
@@ -148,7 +151,7 @@ def submit(
         )
         rt.engine.check(spec)
         now = now_ms()
-        options: dict[str, Any] = {"simulation": sim.to_options()}
+        options: dict[str, Any] = {"simulation": sim.to_options(), "face": extras.face}
         if extras.callback_format:
             options["callback_format"] = extras.callback_format
         if extras.reply_ref is not None:
@@ -184,6 +187,7 @@ def submit(
         rt.blobs.delete_prefix(f"inputs/{task_id}/")
         packs.refund(rt.stores.packs, reservation)
         raise
+    metrics.count_created(stored, rt.engine.name)
     rt.queue.defer(task_id, not_before)
     rt.poke_callbacks()
     return stored
@@ -196,6 +200,7 @@ def cancel(rt: Runtime, account_id: str, ident: str) -> Task:
     cancelled = rt.stores.tasks.cancel(account_id, task.task_id, CALLBACK_FOR)
     if cancelled is not None:
         packs.settle(rt.stores.packs, cancelled, None)
+    metrics.count_finished(cancelled, rt.engine.name)
     # A render in this process stops at once; one on another host at its next heartbeat.
     ctx = rt.running.get(task.task_id)
     if ctx is not None:
@@ -263,17 +268,18 @@ def run(rt: Runtime, task_id: str) -> bool:
     log.info("task %s taken (attempt %d, engine %s)", task_id, attempt, rt.engine.name)
     try:
         sim = Simulation.from_options(task.options.get("simulation", {}))
-        _simulated_delay(ctx, sim.delay_s)
+        _simulated_delay(ctx, sim.delay_s, SIMULATED_SHARE if sim.delay_s else 0.0)
         if sim.fail_code is not None:
             raise OmniError(sim.fail_code, sim.fail_msg or default_message(sim.fail_code))
         job = inputs.job_of(rt, task, work_dir)
         spec = specs.load(task.spec or {})
         saved: dict[str, Any] = dict(task.options.get("engine_state") or {})
         rendered = []
+        render_started = time.monotonic()
         for i in range(max(1, spec.count)):
             # Each of `count` videos gets its own seed and its share of the progress bar.
             part = RunContext(
-                _share_of(ctx, i, spec.count),
+                _share_of(ctx, i, spec.count, SIMULATED_SHARE if sim.delay_s else 0.0),
                 state=saved.get(str(i)),
                 on_save=_state_saver(rt, task_id, saved, i),
                 parent=ctx,
@@ -281,6 +287,7 @@ def run(rt: Runtime, task_id: str) -> bool:
             rendered.append(
                 rt.engine.render(replace(job, seed=job.seed + i, work_dir=work_dir / str(i)), part)
             )
+        metrics.RENDER_SECONDS.labels(rt.engine.name).observe(time.monotonic() - render_started)
         _succeed(rt, task, spec, rendered)
         log.info("task %s succeed in %.1fs", task_id, time.monotonic() - started)
     except Interrupted:
@@ -341,11 +348,14 @@ def _state_saver(
     return save
 
 
-def _share_of(ctx: RunContext, index: int, count: int) -> Callable[[float, str], None]:
-    """Progress of video ``index`` of ``count`` as a share of the whole task's progress."""
+def _share_of(
+    ctx: RunContext, index: int, count: int, start: float = 0.0
+) -> Callable[[float, str], None]:
+    """Progress of video ``index`` of ``count`` as a share of the whole task's progress
+    (after ``start``, the part a simulated delay took)."""
 
     def report(fraction: float, note: str) -> None:
-        ctx.report((index + fraction) / count, note)
+        ctx.report(start + (1 - start) * (index + fraction) / count, note)
 
     return report
 
@@ -365,10 +375,11 @@ def _progress_writer(rt: Runtime, task_id: str) -> Callable[[float, str], None]:
     return write
 
 
-def _simulated_delay(ctx: RunContext, seconds: float) -> None:
+def _simulated_delay(ctx: RunContext, seconds: float, share: float) -> None:
+    """Wait ``seconds``, moving progress from 0 to ``share`` meanwhile (a slow render's look)."""
     end = time.monotonic() + seconds
     while (left := end - time.monotonic()) > 0:
-        ctx.report(0.0, "simulated delay")
+        ctx.report(share * (1 - left / seconds), "simulated delay")
         time.sleep(min(left, 0.1))
 
 
@@ -378,6 +389,7 @@ def _fail(rt: Runtime, task_id: str, code: int, message: str) -> None:
     )
     if failed is not None:  # None: it had ended already (cancelled), and was settled then
         packs.settle(rt.stores.packs, failed, None)
+    metrics.count_finished(failed, rt.engine.name)
     rt.poke_callbacks()
 
 
@@ -422,4 +434,5 @@ def _succeed(rt: Runtime, task: Task, spec: TaskSpec, rendered: list[RenderedVid
     )
     if done is not None:
         packs.settle(rt.stores.packs, done, cost)
+    metrics.count_finished(done, rt.engine.name)
     rt.poke_callbacks()

@@ -33,7 +33,14 @@ async def create_task(
     simulate_header: SimulateHeader = None,
 ) -> dict[str, Any]:
     req = cometapi.parse_create(body)
-    task = await run_in_threadpool(tasks.submit, rt, account, req, simulate.parse(simulate_header))
+    task = await run_in_threadpool(
+        tasks.submit,
+        rt,
+        account,
+        req,
+        simulate.parse(simulate_header),
+        tasks.SubmitExtras(face="cometapi"),
+    )
     return kling.envelope(kling.render_created(task), request_id(request))
 
 

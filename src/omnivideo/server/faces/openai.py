@@ -23,7 +23,14 @@ async def create_video(
     rt: RuntimeDep, account: AccountDep, fields: FormOrJson, simulate_header: SimulateHeader = None
 ) -> dict[str, Any]:
     req = openai.parse_create(fields)
-    task = await run_in_threadpool(tasks.submit, rt, account, req, simulate.parse(simulate_header))
+    task = await run_in_threadpool(
+        tasks.submit,
+        rt,
+        account,
+        req,
+        simulate.parse(simulate_header),
+        tasks.SubmitExtras(face="openai"),
+    )
     return openai.render_video(task)
 
 

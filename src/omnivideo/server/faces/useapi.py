@@ -39,6 +39,7 @@ def _submit(
         callback_format="useapi" if create.reply_url else None,
         callback_url=create.reply_url,
         reply_ref=create.reply_ref,
+        face="useapi",
     )
     task = tasks.submit(rt, account, create.request, simulation, extras)
     if new_email and create.email is not None:
