@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
+from rich.progress_bar import ProgressBar
 from rich.spinner import Spinner
 
+from omnivideo.cli import events
 from omnivideo.client import (
     AuthenticationError,
     BillingError,
@@ -128,24 +130,31 @@ def task_json(task: TaskView, job: Job | None, files: list[Path], elapsed: float
 
 
 class StatusLine:
-    """The live line on stderr: spinner, status, elapsed time, task id."""
+    """The live lines on stderr: spinner, status, elapsed time, task id, and a progress bar
+    once the provider reports progress."""
 
     def __init__(self, status: str = "creating") -> None:
         self.spinner = Spinner("dots")
+        self.bar = ProgressBar(total=100, completed=0, width=40)
         self.status = status
         self.task_id = ""
+        self.progress: float | None = None
         self.started = time.monotonic()
 
     def update(self, task: TaskView) -> None:
         self.task_id = task.task_id
+        self.progress = task.progress
         progress = f" {task.progress:.0%}" if task.progress else ""
         self.status = task.status.value + progress
 
-    def __rich__(self) -> Spinner:
+    def __rich__(self) -> Group | Spinner:
         elapsed = time.monotonic() - self.started
         task = f"  task {self.task_id}" if self.task_id else ""
         self.spinner.update(text=f"{self.status}  {elapsed:5.1f} s{task}")
-        return self.spinner
+        if self.progress is None:
+            return self.spinner
+        self.bar.update(completed=round(self.progress * 100))
+        return Group(self.spinner, self.bar)
 
 
 def _live(line: StatusLine) -> AbstractContextManager[object]:
@@ -172,6 +181,7 @@ def follow(
     Ctrl-C detaches: the task goes on, and the command that resumes it is printed.
     """
     started = time.monotonic() if started is None else started
+    omni = videos is None  # Omni tasks can be followed on the server's event stream
     videos = videos or client.videos
     line = StatusLine()
     line.update(task)
@@ -185,7 +195,10 @@ def follow(
     try:
         with _live(line):
             try:
-                final = videos.wait(task, timeout=timeout, on_update=seen)
+                if omni:
+                    final = events.wait(client, task, timeout=timeout, on_update=seen)
+                else:  # a classic endpoint's task: no event stream there, so poll
+                    final = videos.wait(task, timeout=timeout, on_update=seen)
             except TaskFailed as exc:
                 fail(exc, as_json, task_json(exc.task, job, [], time.monotonic() - started))
             except WaitTimeout as exc:
