@@ -57,6 +57,10 @@ def page(server: Server) -> Iterator[Any]:
 def screenshot(page: Any, name: str) -> None:
     where = os.environ.get("PLAYGROUND_SCREENSHOT_DIR")
     if where:
+        # Every player showing its first frame, not a loading spinner.
+        page.wait_for_function(
+            "[...document.querySelectorAll('video')].every(v => v.readyState >= 2)"
+        )
         page.screenshot(path=str(Path(where) / name), full_page=True)
 
 
@@ -237,3 +241,9 @@ def test_open_as_curl_shows_the_exact_request(page: Any) -> None:
     assert text.startswith("curl -X POST") and "/v1/videos/omni-video" in text
     assert "X-Omnivideo-Simulate: delay=" in text and "$OMNIVIDEO_API_KEY" in text
     page.click("#curl-dialog button")
+
+
+def test_again_with_changes_refills_the_form(page: Any) -> None:
+    page.click("li.task:has(.prompt:text-is('A very slow sunrise')) .again")
+    assert page.input_value("#prompt") == "A very slow sunrise"
+    assert page.input_value("select[name=duration]") == "3"

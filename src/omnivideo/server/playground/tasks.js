@@ -50,6 +50,7 @@ export class TaskList {
     item.innerHTML = `
       <div class="task-head"><code class="id"></code><span class="status"></span>
         <span class="percent"></span></div>
+      <p class="prompt"></p>
       <progress max="100" value="0"></progress>
       <p class="message"></p>
       <div class="media"></div>
@@ -90,14 +91,18 @@ export class TaskList {
     item.querySelector("progress").hidden = done;
     item.querySelector(".message").textContent = task.task_status_msg || "";
     item.querySelector(".cancel").hidden = done;
-    item.querySelector(".again").hidden = !sentRequests()[task.task_id];
+    const sent = sentRequests()[task.task_id];
+    item.querySelector(".again").hidden = !sent;
+    const body = sent?.body ?? {};
+    item.querySelector(".prompt").textContent =
+      body.prompt ?? (body.multi_prompt ?? []).map((s) => `${s.prompt} (${s.duration} s)`).join(" · ");
     const video = task.task_result?.videos?.[0];
     const media = item.querySelector(".media");
     const download = item.querySelector(".download");
     if (video && !media.querySelector("video")) {
       const player = document.createElement("video");
       player.controls = true;
-      player.preload = "metadata";
+      player.preload = "auto";
       player.src = video.url;
       player.dataset.duration = video.duration;
       media.append(player);
