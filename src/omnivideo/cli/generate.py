@@ -183,16 +183,18 @@ def follow(
     started = time.monotonic() if started is None else started
     omni = videos is None  # Omni tasks can be followed on the server's event stream
     videos = videos or client.videos
-    line = StatusLine()
-    line.update(task)
     stage = "wait"
-
-    def seen(view: TaskView) -> None:
-        log.record(job.id, view)
-        line.update(view)
-
     files: list[Path] = []
     try:
+        # Inside the try: building the line imports rich's emoji table, long enough for a
+        # Ctrl-C to land there and escape the detach message.
+        line = StatusLine()
+        line.update(task)
+
+        def seen(view: TaskView) -> None:
+            log.record(job.id, view)
+            line.update(view)
+
         with _live(line):
             try:
                 if omni:
