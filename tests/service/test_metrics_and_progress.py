@@ -3,6 +3,7 @@ objects (no server)."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -12,6 +13,7 @@ from omnivideo.dialects import cometapi, kling, openai
 from omnivideo.server.playground import capabilities
 from omnivideo.service import metrics
 from omnivideo.service.events import ChangeTracker
+from tests.server.harness import free_port
 
 
 def _task(status: TaskStatus = TaskStatus.PROCESSING, **kw: object) -> Task:
@@ -109,3 +111,17 @@ def test_capability_json_is_the_contract_map() -> None:
     assert o1["fixed_durations_s"] == [5, 10] and not o1["multi_shot"] and not o1["sound"]
     assert v3["max_shots"] == 6 and v3["multi_shot"] and v3["max_duration_s"] == 15
     assert caps["aspect_ratios"] == ["16:9", "9:16", "1:1"]
+
+
+def test_a_worker_serves_its_own_metrics_on_a_port() -> None:
+    port = free_port()
+    metrics.serve_worker_metrics(port)
+    metrics.RENDER_SECONDS.labels("worker-test").observe(3.0)
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    count = next(
+        s
+        for s in families["omnivideo_render_seconds"].samples
+        if s.name.endswith("_count") and s.labels.get("engine") == "worker-test"
+    )
+    assert count.value == 1

@@ -255,6 +255,13 @@ def worker(
         ),
     ] = None,
     log_level: Annotated[str | None, typer.Option(help="Log level (default info).")] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve this worker's Prometheus metrics at :PORT/metrics."),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="Interface of the metrics port (default loopback).")
+    ] = "127.0.0.1",
 ) -> None:
     """Render tasks taken from the shared PostgreSQL queue; serves no API.
 
@@ -290,6 +297,10 @@ def worker(
     except OmniError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from None
+    if metrics_port is not None:
+        from omnivideo.service.metrics import serve_worker_metrics
+
+        serve_worker_metrics(metrics_port, metrics_host)
     run_worker(runtime)
 
 
