@@ -8,11 +8,12 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from omnivideo.contract import Task, TaskStatus, VideoResult
+from omnivideo.contract import Task, TaskStatus, VideoResult, parse_request
 from omnivideo.dialects import cometapi, kling, openai
 from omnivideo.server.playground import capabilities
-from omnivideo.service import metrics
+from omnivideo.service import metrics, tasks
 from omnivideo.service.events import ChangeTracker
+from omnivideo.service.runtime import Runtime
 from tests.server.harness import free_port
 
 
@@ -125,3 +126,19 @@ def test_a_worker_serves_its_own_metrics_on_a_port() -> None:
         if s.name.endswith("_count") and s.labels.get("engine") == "worker-test"
     )
     assert count.value == 1
+
+
+def test_a_task_on_the_twin_moves_each_series_once(rt: Runtime) -> None:
+    labels = {"face": "cometapi", "engine": "instant", "model": "kling-v3-omni"}
+    created = _sample("omnivideo_tasks_created_total", **labels)
+    succeeded = _sample("omnivideo_tasks_succeeded_total", **labels)
+    renders = _sample("omnivideo_render_seconds_count", engine="instant")
+    req = parse_request({"model_name": "kling-v3-omni", "prompt": "a fox", "mode": "std"})
+    task = tasks.submit(rt, "acc", req, extras=tasks.SubmitExtras(face="cometapi"))
+    waiting = metrics.snapshot(rt.stores)
+    assert waiting.waiting == 1 and waiting.oldest_waiting_s >= 0
+    tasks.run(rt, task.task_id)
+    assert metrics.snapshot(rt.stores).waiting == 0
+    assert _sample("omnivideo_tasks_created_total", **labels) == created + 1
+    assert _sample("omnivideo_tasks_succeeded_total", **labels) == succeeded + 1
+    assert _sample("omnivideo_render_seconds_count", engine="instant") == renders + 1

@@ -24,7 +24,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from omnivideo.server.errors import face_router
 from omnivideo.service import accounts, metrics
 from omnivideo.service.runtime import Runtime
-from omnivideo.store.interfaces import now_ms
 
 router = face_router("kling", tags=["Metrics"])
 
@@ -89,17 +88,10 @@ def _allowed(host: str | None, allowed: list[str]) -> bool:
     return False
 
 
-def snapshot(rt: Runtime) -> metrics.QueueSnapshot:
-    now = now_ms()
-    waiting, oldest = rt.stores.tasks.queued_stats(now)
-    age = max(0.0, (now - oldest) / 1000) if oldest is not None else 0.0
-    return metrics.QueueSnapshot(waiting, age, rt.stores.outbox.backlog())
-
-
 def app_registry(rt: Runtime) -> CollectorRegistry:
     """The gauges read from this app's store, in a registry of their own (one per app)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(metrics.StoreCollector(lambda: snapshot(rt)))
+    registry.register(metrics.StoreCollector(lambda: metrics.snapshot(rt.stores)))
     return registry
 
 

@@ -21,6 +21,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from omnivideo.contract.task import Task, TaskStatus
+from omnivideo.store.interfaces import Stores, now_ms
 
 __all__ = [
     "CALLBACKS_DELIVERED",
@@ -37,6 +38,7 @@ __all__ = [
     "count_created",
     "count_finished",
     "serve_worker_metrics",
+    "snapshot",
 ]
 
 #: omnivideo's own registry: the app's /metrics shows exactly these series, and tests can
@@ -129,6 +131,14 @@ class QueueSnapshot:
     oldest_waiting_s: float
     #: callbacks not yet delivered nor given up
     callbacks_pending: int
+
+
+def snapshot(stores: Stores) -> QueueSnapshot:
+    """Queue depth, oldest wait and callback backlog, as the shared store says now."""
+    now = now_ms()
+    waiting, oldest = stores.tasks.queued_stats(now)
+    age = max(0.0, (now - oldest) / 1000) if oldest is not None else 0.0
+    return QueueSnapshot(waiting, age, stores.outbox.backlog())
 
 
 class SnapshotSource(Protocol):
