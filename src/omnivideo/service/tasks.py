@@ -76,7 +76,8 @@ class SubmitExtras:
     #: motion brush; what a video-extend continues)
     options: dict[str, Any] = field(default_factory=dict)
     #: video-extend: seconds added after the base video
-    extend_s: float = 0.0  #: the face the request came through (a metrics label)
+    extend_s: float = 0.0
+    #: the face the request came through (a metrics label)
     face: str = "kling"
 
 
