@@ -31,10 +31,14 @@ def video(
     fps: int = 24,
     seconds: float = 1.0,
     audio: bool = False,
+    audio_seconds: float | None = None,
     rotation: int = 0,
     fmt: str | None = None,
 ) -> Path:
-    """An H.264 video of flat grey frames (cheap to encode), optionally with silent AAC."""
+    """An H.264 video of flat grey frames (cheap to encode), optionally with silent AAC.
+
+    ``audio_seconds`` makes the audio track longer than the pictures, as many phone clips are.
+    """
     with av.open(str(path), "w", format=fmt) as container:
         stream = container.add_stream("libx264", rate=fps, options={"preset": "ultrafast"})
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
@@ -49,7 +53,7 @@ def video(
             container.mux(stream.encode(frame))
         container.mux(stream.encode())
         if sound is not None:
-            samples = round(seconds * 48000)
+            samples = round((audio_seconds or seconds) * 48000)
             for start in range(0, samples, 1024):
                 block = av.AudioFrame.from_ndarray(
                     np.zeros((1, 1024), np.float32), format="fltp", layout="mono"

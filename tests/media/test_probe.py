@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from omnivideo.contract import OmniError
+from omnivideo.contract.output import frame_count
 from omnivideo.media.checks import check_video
 from omnivideo.media.probe import ImageInfo, probe_image, probe_video
 
@@ -110,3 +111,11 @@ def test_an_image_is_not_a_video(tmp_path: Path) -> None:
     with pytest.raises(OmniError) as refused:
         check_video(info, "v")
     assert refused.value.message == "v: video container is PNG_PIPE; only MP4 and MOV are supported"
+
+
+def test_length_is_the_video_tracks_not_the_containers(tmp_path: Path) -> None:
+    # The AAC track outlasts the pictures by 60 ms, so the container lasts about 4.06 s.
+    path = make.video(tmp_path / "a.mp4", 64, 64, seconds=4.0, audio=True, audio_seconds=4.06)
+    info = probe_video(path)
+    assert info.duration_s == 4.0
+    assert frame_count(info.duration_s) == 96

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 
 from PIL import Image
 
 from omnivideo.contract import parse_request
 from omnivideo.service import elements, inputs, tasks
 from omnivideo.service.runtime import Runtime
+from tests.media import make
 
 
 def png_b64(size: tuple[int, int], color: tuple[int, int, int]) -> str:
@@ -84,3 +86,26 @@ def test_first_frame_sets_the_shape_and_shots_cut_exactly(rt: Runtime) -> None:
     )
     job = inputs.job_of(rt, tasks.submit(rt, "acc", first), rt.settings.data_dir / "work")
     assert (job.width, job.height) == (1440, 720) and job.first_frame is not None
+
+
+def test_a_base_video_with_longer_audio_sets_the_frame_count_from_its_pictures(
+    rt: Runtime, tmp_path: Path
+) -> None:
+    # 4.0 s of pictures with an AAC track of 4.06 s: the container says about 4.07 s, which
+    # rounds to 98 frames at 24 fps; the output must follow the 96 pictures.
+    clip = make.video(tmp_path / "base.mp4", 720, 720, seconds=4.0, audio=True, audio_seconds=4.06)
+    req = parse_request(
+        {
+            "model_name": "kling-video-o1",
+            "prompt": "make it snow",
+            "video_list": [
+                {
+                    "video_url": base64.b64encode(clip.read_bytes()).decode(),
+                    "refer_type": "base",
+                    "keep_original_sound": "yes",
+                }
+            ],
+        }
+    )
+    job = inputs.job_of(rt, tasks.submit(rt, "acc", req), rt.settings.data_dir / "work")
+    assert job.frame_count == 96

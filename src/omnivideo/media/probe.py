@@ -98,12 +98,7 @@ def probe_video(path: Path, *, label: str = "video") -> VideoInfo:
                 width, height = height, width
             rate = stream.average_rate or stream.guessed_rate or stream.base_rate
             fps = float(rate) if rate else 0.0
-            if container.duration is not None:
-                duration_s = container.duration / av.time_base
-            elif stream.duration is not None and stream.time_base is not None:
-                duration_s = float(stream.duration * Fraction(stream.time_base))
-            else:
-                duration_s = 0.0
+            duration_s = _video_seconds(container, stream, fps)
             kind = _container_name(container.format.name, container.metadata)
             has_audio = bool(container.streams.audio)
     except OmniError:
@@ -120,6 +115,21 @@ def probe_video(path: Path, *, label: str = "video") -> VideoInfo:
         size_bytes=size_bytes,
         rotation=rotation,
     )
+
+
+def _video_seconds(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, fps: float
+) -> float:
+    # The video track's own length, not the container's: AAC priming and padding often make
+    # the audio track (and so the container) outlast the pictures by a few hundredths of a
+    # second, which would add a frame to a clip that follows a base video.
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * Fraction(stream.time_base))
+    if stream.frames and fps:
+        return stream.frames / fps
+    if container.duration is not None:  # Matroska and WebM often give only the container's
+        return float(container.duration / av.time_base)
+    return 0.0
 
 
 def _container_name(demuxer: str, metadata: dict[str, str]) -> str:
