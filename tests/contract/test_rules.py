@@ -92,6 +92,26 @@ CASES: list[tuple[str, Any, dict[str, Any], tuple[int, str] | None]] = [
         (1201, "prompt: must not be empty"),
     ),
     ("prompt-intelligence", multi(shot_type="intelligence", prompt="a day"), {}, None),
+    (
+        "prompt-shots-without-multi-shot",
+        {"model_name": V3, "multi_prompt": shots(5)},
+        {},
+        (
+            1201,
+            "prompt: must not be empty; multi_prompt is used only with multi_shot: true and "
+            'shot_type: "customize" (set both, or give a prompt)',
+        ),
+    ),
+    (
+        "prompt-shots-with-intelligence",
+        multi(shot_type="intelligence", multi_prompt=shots(5)),
+        {},
+        (
+            1201,
+            'prompt: must not be empty; multi_prompt is used only with shot_type: "customize", '
+            "not 'intelligence' (set it, or give a prompt)",
+        ),
+    ),
     ("prompt-nul", body(prompt="a\x00b"), {}, (1201, "prompt: must not contain NUL characters")),
     (
         "prompt-lone-surrogate",

@@ -6,6 +6,7 @@ import ipaddress
 import socket
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -310,7 +311,10 @@ def test_data_uri(tmp_path: Path) -> None:
     [
         ("", "is empty"),
         ("   ", "is empty"),
-        ("not base64 at all!", "is neither an http(s) URL nor valid Base64 data"),
+        ("not base64 at all!", "is neither an http(s) URL nor valid Base64 data (it has spaces)"),
+        ("not a url", "is neither an http(s) URL nor valid Base64 data (it has spaces)"),
+        ("example.com/a.png", "is neither an http(s) URL nor valid Base64 data"),
+        ("notaurl", "is neither an http(s) URL nor Base64 data of a file (it decodes to 5 bytes)"),
         ("data:image/png;base64", "the data: URI has no ','"),
         ("data:image/png;base64,@@@@", "is neither an http(s) URL nor valid Base64 data"),
         ("data:image/png;base64,", "the data is empty"),
@@ -368,3 +372,17 @@ def test_check_url_for_callbacks() -> None:
     )
     with pytest.raises(OmniError, match="only http and https"):
         check_url("ftp://example.com/cb", FetchPolicy(), label="callback_url")
+
+
+def test_a_refused_private_host_says_how_to_allow_it(tmp_path: Path) -> None:
+    policy = FetchPolicy(how_to_allow="start with --allow-host {host}")
+    message = refused("http://127.0.0.1:9/a.png", tmp_path / "a", policy)
+    assert message.endswith(
+        "host 127.0.0.1 is a loopback address; start with --allow-host 127.0.0.1"
+    )
+    named = replace(fake_dns({"cam.lan": ["10.0.0.7"]}), how_to_allow=policy.how_to_allow)
+    message = refused("http://cam.lan/a.png", tmp_path / "a", named)
+    assert message.endswith("10.0.0.7, a private address; start with --allow-host cam.lan")
+    # Cloud metadata is never suggested for the allow-list.
+    message = refused("http://169.254.169.254/", tmp_path / "a", policy)
+    assert message.endswith("host 169.254.169.254 is a metadata address")

@@ -203,10 +203,10 @@ def test_useapi_max_jobs_and_errors(server: Server) -> None:
     )
     assert first.status_code == 200
     full = httpx.post(f"{base}/videos/omni", json=body, headers=server.headers())
-    assert (
-        full.status_code == 429
-        and full.json()["code"] == 429
-        and "capacity" in full.json()["error"]
+    assert (full.status_code, full.json()["code"]) == (429, 429)
+    assert full.json()["error"] == (
+        "account busy@example.com is at capacity (1 jobs): wait for one of its tasks to end, "
+        "or raise its maxJobs (POST /v1/kling/accounts)"
     )
     long = httpx.post(f"{base}/videos/omni", json={"prompt": "x" * 1701}, headers=server.headers())
     assert (long.status_code, long.json()["code"]) == (400, 400) and long.json()[

@@ -123,6 +123,13 @@ def serve(
             help="Relay tasks at once per upstream (env OMNIVIDEO_UPSTREAM_CONCURRENCY; default 5)."
         ),
     ] = None,
+    max_concurrent_tasks: Annotated[
+        int | None,
+        typer.Option(
+            help="Tasks an account may have submitted or processing at once; more get 1303 "
+            "(env OMNIVIDEO_MAX_CONCURRENT_TASKS; default 5)."
+        ),
+    ] = None,
     no_auth: Annotated[
         bool | None,
         typer.Option(
@@ -175,6 +182,7 @@ def serve(
         vae_tiling=vae_tiling,
         upstreams=upstream or None,
         upstream_concurrency=upstream_concurrency,
+        max_concurrent_tasks=max_concurrent_tasks,
         log_level=log_level,
         no_auth=no_auth,
         strict=strict,

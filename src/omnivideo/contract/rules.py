@@ -153,12 +153,28 @@ def _check_multi_shot(req: OmniRequest, cap: Capability) -> None:
         )
 
 
+def _unused_shots_hint(req: OmniRequest) -> str:
+    # The shots' prompts stand in for `prompt` only with both switches set; a caller who sent
+    # multi_prompt alone meant shots, so say which switch is missing rather than just "empty".
+    if not req.multi_prompt:
+        return ""
+    if not req.multi_shot:
+        return (
+            '; multi_prompt is used only with multi_shot: true and shot_type: "customize" '
+            "(set both, or give a prompt)"
+        )
+    return (
+        f'; multi_prompt is used only with shot_type: "customize", not {req.shot_type!r} '
+        "(set it, or give a prompt)"
+    )
+
+
 def _check_prompt(req: OmniRequest, strict: bool) -> None:
     prompt = req.prompt or ""
     if len(prompt) > MAX_PROMPT_CHARS:
         raise invalid(f"prompt: {len(prompt)} characters; at most {MAX_PROMPT_CHARS}")
     if not prompt.strip() and not (req.multi_shot and req.shot_type == "customize"):
-        raise invalid("prompt: must not be empty")
+        raise invalid("prompt: must not be empty" + _unused_shots_hint(req))
     if not strict:
         return
     texts = [("prompt", prompt)]

@@ -51,6 +51,8 @@ METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 _DIGITS = re.compile(r"[0-9]{1,20}")
+#: no image or video file is shorter (the smallest valid GIF has 26 bytes)
+_SMALLEST_FILE = 16
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -78,6 +80,9 @@ class FetchPolicy:
     ssl_context: ssl.SSLContext | None = None
     #: DNS lookup; tests pass a fake one
     resolver: Resolver = system_resolver
+    #: appended to the refusal of a private host, ``{host}`` filled in: how an operator
+    #: allows it (the server names its own option); cloud metadata addresses get no hint
+    how_to_allow: str = ""
 
 
 class FetchError(Exception):
@@ -146,9 +151,12 @@ def resolve_checked(host: str, port: int, policy: FetchPolicy) -> list[IPAddress
         kind = address_kind(ip)
         if kind is not None and not _allowed(host, ip, kind, policy):
             what = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} address"
+            hint = ""
+            if policy.how_to_allow and kind != "metadata":
+                hint = "; " + policy.how_to_allow.format(host=host)
             if literal is not None:
-                raise FetchError(f"host {host} is {what}")
-            raise FetchError(f"host {host} resolves to {ip}, {what}")
+                raise FetchError(f"host {host} is {what}{hint}")
+            raise FetchError(f"host {host} resolves to {ip}, {what}{hint}")
     return addresses
 
 
@@ -346,6 +354,20 @@ def _decode_base64(text: str, max_bytes: int) -> bytes:
     return data
 
 
+def _decode_bare_base64(text: str, max_bytes: int) -> bytes:
+    # Without a scheme a value is taken for Base64, so a stray word ("not a url", a host
+    # without http://) must not decode into a few junk bytes that the probe then calls an
+    # unreadable image: the caller's mistake is the kind of value, not the file.
+    if " " in text:
+        raise FetchError("is neither an http(s) URL nor valid Base64 data (it has spaces)")
+    data = _decode_base64(text, max_bytes)
+    if len(data) < _SMALLEST_FILE:
+        raise FetchError(
+            f"is neither an http(s) URL nor Base64 data of a file (it decodes to {len(data)} bytes)"
+        )
+    return data
+
+
 def _decode_data_uri(uri: str, max_bytes: int) -> bytes:
     header, comma, payload = uri.partition(",")
     if not comma:
@@ -388,7 +410,7 @@ def fetch_input(
             except FetchError as exc:
                 raise FetchError(f"could not fetch {_shown(text)}: {exc}") from None
         else:
-            dest.write_bytes(_decode_base64(text, max_bytes))
+            dest.write_bytes(_decode_bare_base64(text, max_bytes))
     except FetchError as exc:
         dest.unlink(missing_ok=True)
         reason = str(exc)

@@ -54,7 +54,11 @@ class Runtime:
     def fetch_policy(self) -> FetchPolicy:
         """Where inputs are fetched from and callbacks sent to: public addresses, and the
         private hosts the operator allowed."""
-        return FetchPolicy(allow_hosts=frozenset(self.settings.allow_hosts))
+        return FetchPolicy(
+            allow_hosts=frozenset(self.settings.allow_hosts),
+            how_to_allow="to allow it, start the server with --allow-host {host} "
+            "(or OMNIVIDEO_ALLOW_HOSTS={host})",
+        )
 
     @property
     def queue_name(self) -> str:

@@ -176,14 +176,17 @@ def submit(
             spec=spec.model_dump(mode="json"),
         )
         not_before = now + int(sim.queue_s * 1000)
-        stored = rt.stores.tasks.insert(
-            task,
-            max_active=rt.settings.max_concurrent_tasks,
-            callback_for=CALLBACK_FOR,
-            not_before=not_before,
-            channel_max_active=extras.channel_max_active,
-            queue=rt.queue_name,
-        )
+        try:
+            stored = rt.stores.tasks.insert(
+                task,
+                max_active=rt.settings.max_concurrent_tasks,
+                callback_for=CALLBACK_FOR,
+                not_before=not_before,
+                channel_max_active=extras.channel_max_active,
+                queue=rt.queue_name,
+            )
+        except OmniError as exc:
+            raise _explained_limit(exc, extras) from None
     except BaseException:
         rt.blobs.delete_prefix(f"inputs/{task_id}/")
         packs.refund(rt.stores.packs, reservation)
@@ -192,6 +195,18 @@ def submit(
     rt.queue.defer(task_id, not_before)
     rt.poke_callbacks()
     return stored
+
+
+def _explained_limit(exc: OmniError, extras: SubmitExtras) -> OmniError:
+    """A channel's 1303 that says how to raise its limit; other errors unchanged (the account's
+    own 1303 already names its setting)."""
+    if exc.code == 1303 and extras.channel is not None and extras.channel in exc.message:
+        return OmniError(
+            1303,
+            f"{exc.message}: wait for one of its tasks to end, or raise its maxJobs "
+            "(POST /v1/kling/accounts)",
+        )
+    return exc
 
 
 def cancel(rt: Runtime, account_id: str, ident: str) -> Task:
