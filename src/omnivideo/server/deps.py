@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import base64
 import json
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
 from omnivideo.contract.errors import OmniError
+from omnivideo.media.checks import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES
+from omnivideo.server.bodies import has_escaped_surrogate, refuse_lone_surrogates
+from omnivideo.server.forms import read_multipart, remove
 from omnivideo.service.runtime import Runtime
+from omnivideo.service.storage_full import storage_errors
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -36,6 +42,9 @@ async def current_account(request: Request, rt: RuntimeDep) -> str:
 AccountDep = Annotated[str, Depends(current_account)]
 SimulateHeader = Annotated[str | None, Header(alias="X-Omnivideo-Simulate")]
 
+#: a form's text field: enough for a 10 MB image sent as Base64 text
+MAX_TEXT_FIELD_BYTES = 14 * 1024 * 1024
+
 
 async def json_body(request: Request) -> Any:
     """The decoded JSON body; malformed JSON is 1200, not a framework error page."""
@@ -43,7 +52,7 @@ async def json_body(request: Request) -> Any:
     if not raw.strip():
         raise OmniError(1200, "request body is empty; expected a JSON object")
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise OmniError(1200, f"request body is not valid JSON: {exc}") from None
     except (ValueError, RecursionError):
@@ -51,33 +60,72 @@ async def json_body(request: Request) -> Any:
         raise OmniError(
             1200, "request body is valid JSON but too large or too deeply nested"
         ) from None
+    if has_escaped_surrogate(raw):
+        refuse_lone_surrogates(body)
+    return body
 
 
 JsonBody = Annotated[Any, Depends(json_body)]
 
 
-async def form_or_json(request: Request) -> dict[str, Any]:
-    """Fields of a JSON object body or a multipart/urlencoded form; uploaded files become Base64.
+def upload_limit(field: str) -> int:
+    """The most bytes a form's file part may carry: a video's limit for video fields, else an
+    image's (the inputs' own checks apply again at submit)."""
+    return MAX_VIDEO_BYTES if "video" in field.lower() else MAX_IMAGE_BYTES
 
-    useapi and the OpenAI SDK send either; the dialects take plain fields.
+
+def _put_upload(rt: Runtime, key: str, path: Path) -> None:
+    with storage_errors():
+        rt.blobs.put_file(key, path)
+
+
+async def form_or_json(
+    request: Request, rt: RuntimeDep, account: AccountDep
+) -> AsyncIterator[dict[str, Any]]:
+    """Fields of a JSON object body or a multipart/urlencoded form.
+
+    useapi and the OpenAI SDK send either; the dialects take plain fields. A form's files are
+    streamed to storage and handed on as signed URLs of ours, which the input fetcher reads
+    from disk; they are removed once the request is answered (the task keeps its own copy).
     """
     content_type = request.headers.get("content-type", "")
-    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+    if content_type.startswith("multipart/form-data"):
+        token = secrets.token_hex(8)
+        # On the data disk, not in /tmp, which is often memory.
+        folder = rt.settings.data_dir / "scratch" / f"upload-{token}"
+        form = await read_multipart(
+            content_type,
+            request.stream(),
+            folder,
+            file_limit=upload_limit,
+            max_field_bytes=MAX_TEXT_FIELD_BYTES,
+        )
+        prefix = f"uploads/{account}/{token}/"
         try:
-            form = await request.form()
-        except Exception as exc:  # the multipart parser's errors are not one type
+            fields: dict[str, Any] = dict(form.fields)
+            for name, path in form.files:
+                key = prefix + path.name
+                await run_in_threadpool(_put_upload, rt, key, path)
+                fields[name] = rt.signed_url(key)
+            refuse_lone_surrogates(fields)
+            yield fields
+        finally:
+            remove(form, folder)
+            await run_in_threadpool(rt.blobs.delete_prefix, prefix)
+        return
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        try:
+            async with request.form(max_part_size=MAX_TEXT_FIELD_BYTES) as urlencoded:
+                fields = {k: v for k, v in urlencoded.multi_items() if isinstance(v, str)}
+        except Exception as exc:  # the form parser's errors are not one type
             raise OmniError(1200, f"request body is not a valid form: {exc}") from None
-        fields: dict[str, Any] = {}
-        for key, value in form.multi_items():
-            if isinstance(value, str):
-                fields[key] = value
-            else:
-                fields[key] = base64.b64encode(await value.read()).decode()
-        return fields
+        refuse_lone_surrogates(fields)
+        yield fields
+        return
     body = await json_body(request)
     if not isinstance(body, dict):
         raise OmniError(1201, "the request body must be a JSON object")
-    return body
+    yield body
 
 
 FormOrJson = Annotated[dict[str, Any], Depends(form_or_json)]

@@ -11,6 +11,7 @@ from typing import Final
 from omnivideo.contract.errors import invalid
 from omnivideo.media.probe import probe_image, probe_video
 from omnivideo.service.runtime import Runtime
+from omnivideo.service.storage_full import storage_errors
 from omnivideo.store.interfaces import now_ms
 from omnivideo.store.records import AssetRecord
 
@@ -59,7 +60,8 @@ def upload(rt: Runtime, account_id: str, content_type: str | None, data: bytes) 
     width = height = duration_ms = 0
     with tempfile.TemporaryDirectory(prefix="omnivideo-asset-") as scratch:
         path = Path(scratch) / name
-        path.write_bytes(data)
+        with storage_errors():
+            path.write_bytes(data)
         if kind == "image":
             info = probe_image(path, label="body")
             width, height = info.width, info.height
@@ -69,7 +71,8 @@ def upload(rt: Runtime, account_id: str, content_type: str | None, data: bytes) 
             video = probe_video(path, label="body")
             width, height, duration_ms = video.width, video.height, round(video.duration_s * 1000)
         key = f"assets/{account_id}/{name}"
-        rt.blobs.put_file(key, path)
+        with storage_errors():
+            rt.blobs.put_file(key, path)
     record = AssetRecord(key, account_id, name, kind, width, height, duration_ms, now_ms())
     rt.stores.assets.add(record)
     return _asset(rt, record)

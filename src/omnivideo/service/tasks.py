@@ -30,6 +30,7 @@ from omnivideo.engines.base import Cancelled, Interrupted, RenderedVideo, RunCon
 from omnivideo.service import inputs, metrics, packs
 from omnivideo.service.runtime import Runtime
 from omnivideo.service.simulate import Simulation
+from omnivideo.service.storage_full import STORAGE_FULL, is_storage_full
 from omnivideo.store.interfaces import CallbackFor, now_ms
 
 log = logging.getLogger(__name__)
@@ -187,9 +188,11 @@ def submit(
             )
         except OmniError as exc:
             raise _explained_limit(exc, extras) from None
-    except BaseException:
+    except BaseException as exc:
         rt.blobs.delete_prefix(f"inputs/{task_id}/")
         packs.refund(rt.stores.packs, reservation)
+        if is_storage_full(exc):
+            raise OmniError(5000, STORAGE_FULL) from exc
         raise
     metrics.count_created(stored, rt.engine.name)
     rt.queue.defer(task_id, not_before)
@@ -281,7 +284,10 @@ def run(rt: Runtime, task_id: str) -> bool:
     beating = _Heartbeat(rt, task_id, ctx)
     work_dir = Path(tempfile.mkdtemp(prefix=f"omnivideo-{task_id}-"))
     started = time.monotonic()
-    log.info("task %s taken (attempt %d, engine %s)", task_id, attempt, rt.engine.name)
+    face = task.options.get("face", "kling")
+    log.info(
+        "task %s taken (attempt %d, engine %s, face %s)", task_id, attempt, rt.engine.name, face
+    )
     try:
         sim = Simulation.from_options(task.options.get("simulation", {}))
         _simulated_delay(ctx, sim.delay_s, SIMULATED_SHARE if sim.delay_s else 0.0)
@@ -317,8 +323,18 @@ def run(rt: Runtime, task_id: str) -> bool:
         log.info("task %s cancelled after %.1fs", task_id, time.monotonic() - started)
     except OmniError as exc:
         _fail(rt, task_id, exc.code, exc.message)
-        log.info("task %s failed (%d: %s)", task_id, exc.code, exc.message)
+        log.info(
+            "task %s failed after %.1fs (%d: %s)",
+            task_id,
+            time.monotonic() - started,
+            exc.code,
+            exc.message,
+        )
     except Exception as exc:
+        if is_storage_full(exc):
+            _fail(rt, task_id, 5000, STORAGE_FULL)
+            log.info("task %s failed (5000: %s)", task_id, STORAGE_FULL)
+            return False
         log.exception("task %s failed while rendering", task_id)
         _fail(rt, task_id, 5000, f"internal error while rendering ({type(exc).__name__})")
     finally:
