@@ -6,8 +6,16 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
+import platformdirs
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """Where a server keeps its data unless told: the per-user data directory
+    (``~/.local/share/omnivideo`` on Linux, honouring ``XDG_DATA_HOME``), so starting it from
+    another working directory finds the same tasks and credentials."""
+    return platformdirs.user_data_path("omnivideo")
 
 
 class Settings(BaseSettings):
@@ -17,8 +25,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    #: database, inputs and outputs live here
-    data_dir: Path = Path("./omnivideo-data")
+    #: database, inputs and outputs live here (default: the user's data directory)
+    data_dir: Path = Field(default_factory=default_data_dir)
     #: the database: SQLite in the data dir by default, or ``postgresql://user@host/db``
     database_url: str | None = None
     #: where blobs live: a directory (default: ``blobs`` in the data dir) or ``s3://bucket/prefix``

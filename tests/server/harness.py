@@ -81,15 +81,22 @@ class Server:
         assert proc.stdout is not None
         for line in proc.stdout:
             self.log.append(line.rstrip())
-            for key, name in (
-                ("access key", "access_key"),
-                ("secret key", "secret_key"),
-                ("API key", "api_key"),
-                ("webhook secret", "webhook_secret"),
-            ):
-                match = re.match(rf"\s+{key}:\s+(\S+)", line)
-                if match:
-                    self.credentials[name] = match.group(1)
+            # Not a terminal: the first start writes the credentials to a file and names it.
+            named = re.search(r"its credentials are in (\S+) \(mode 0600\)", line)
+            lines = Path(named.group(1)).read_text().splitlines() if named else [line]
+            for text in lines:
+                self._parse_credential(text)
+
+    def _parse_credential(self, line: str) -> None:
+        for key, name in (
+            ("access key", "access_key"),
+            ("secret key", "secret_key"),
+            ("API key", "api_key"),
+            ("webhook secret", "webhook_secret"),
+        ):
+            match = re.match(rf"\s+{key}:\s+(\S+)", line)
+            if match:
+                self.credentials[name] = match.group(1)
 
     def kill(self) -> None:
         """kill -9: no shutdown code runs."""

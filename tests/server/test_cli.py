@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.server.harness import Server
 
@@ -56,3 +57,46 @@ def test_unknown_engine_is_a_clear_start_up_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "unknown engine 'nope'" in result.stderr and "preview" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_data_dir_that_cannot_be_opened_stops_serve_with_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    for path, reason in ((blocker, "File exists"), (blocker / "data", "Not a directory")):
+        result = omnivideo("serve", "--data-dir", str(path))
+        assert result.returncode == 2
+        assert result.stderr.splitlines() == [
+            f"error: cannot open the data directory {path}: {reason}"
+        ]
+
+
+def test_unattended_first_start_writes_the_credentials_to_an_owner_only_file(
+    server: Server,
+) -> None:
+    path = server.data_dir / "first-account-credentials.txt"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert f"its credentials are in {path} (mode 0600)" in "\n".join(server.log)
+    log = "\n".join(server.log)
+    assert server.api_key not in log and server.credentials["secret_key"] not in log
+    assert f"API key:     {server.api_key}" in path.read_text()
+
+
+def test_at_a_terminal_the_credentials_are_printed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from omnivideo.cli.main import _hand_over_credentials
+    from omnivideo.service.accounts import NewCredentials
+
+    creds = NewCredentials("acc", "default", "ak", "sk", "omni-key", "whsec")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    _hand_over_credentials(creds, tmp_path)
+    assert "  API key:     omni-key" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_default_data_dir_is_per_user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from omnivideo.settings import Settings
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    monkeypatch.chdir(tmp_path / "..")
+    assert Settings().data_dir == tmp_path / "share" / "omnivideo"

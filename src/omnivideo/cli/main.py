@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,7 +33,9 @@ app.add_typer(auth_cli.app, name="auth")
 DataDir = Annotated[
     Path | None,
     typer.Option(
-        "--data-dir", help="Data directory (env OMNIVIDEO_DATA_DIR; default ./omnivideo-data)."
+        "--data-dir",
+        help="Data directory (env OMNIVIDEO_DATA_DIR; default the per-user data directory, "
+        "e.g. ~/.local/share/omnivideo).",
     ),
 ]
 DatabaseUrl = Annotated[
@@ -54,6 +59,47 @@ Storage = Annotated[
 def _settings(**given: Any) -> Settings:
     # Only options the user typed override the environment; the rest come from OMNIVIDEO_*.
     return Settings(**{k: v for k, v in given.items() if v is not None})
+
+
+def _check_data_dir(path: Path) -> None:
+    """Stop with one line naming the data directory when it cannot be created or written."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        typer.echo(f"error: cannot open the data directory {path}: {reason}", err=True)
+        raise typer.Exit(2) from None
+
+
+#: where the first account's credentials go when nobody is at a terminal to read them
+CREDENTIALS_FILE = "first-account-credentials.txt"
+
+
+def _hand_over_credentials(creds: Any, data_dir: Path) -> None:
+    """Show the first account's credentials to the person at the terminal; when the server runs
+    unattended (a service, a container, output piped to a log), write them to a file only its
+    owner can read and log where, so the secrets never land in a shared log."""
+    if sys.stdout.isatty():
+        _print_credentials(creds, "Created the first account. Its credentials:")
+        return
+    path = data_dir / CREDENTIALS_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)  # an older file of another mode keeps its mode through O_TRUNC
+    with os.fdopen(fd, "w") as out:
+        out.write(_credentials_text(creds))
+    typer.echo(f"Created the first account; its credentials are in {path} (mode 0600)", err=True)
+
+
+def _credentials_text(creds: Any) -> str:
+    return (
+        f"  account:     {creds.account_id}\n"
+        f"  access key:  {creds.access_key}\n"
+        f"  secret key:  {creds.secret_key}\n"
+        f"  API key:     {creds.api_key}\n"
+        f"  webhook secret: {creds.webhook_secret}\n"
+    )
 
 
 def _print_credentials(creds: Any, heading: str) -> None:
@@ -194,6 +240,7 @@ def serve(
         )
         raise typer.Exit(2)
     _configure_logging(settings.log_level)
+    _check_data_dir(settings.data_dir)
     try:
         check_engine_shape(settings)
         runtime = open_runtime(settings)
@@ -202,7 +249,7 @@ def serve(
         raise typer.Exit(2) from None
     creds = ensure_account(runtime.stores.accounts)
     if creds is not None:
-        _print_credentials(creds, "Created the first account. Its credentials:")
+        _hand_over_credentials(creds, settings.data_dir)
     where = "PostgreSQL" if settings.distributed else str(settings.data_dir)
     typer.echo(
         f"omnivideo listening on {settings.base_url} (engine: {settings.engine}, "
