@@ -164,3 +164,24 @@ def test_a_malformed_form_is_1200(tmp_path: Path) -> None:
             )
         )
     assert info.value.code == 1200
+
+
+def test_a_task_stored_with_a_lone_surrogate_can_still_be_read(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from omnivideo.contract import parse_request
+    from omnivideo.server.app import create_app
+    from omnivideo.service import tasks
+    from omnivideo.service.runtime import open_runtime
+    from omnivideo.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data", no_auth=True, simulate="queue=30m")
+    runtime = open_runtime(settings)
+    runtime.store.create_account("acc", "test", "whsec_" + "A" * 44)
+    # As an older server stored it, before the body parser refused such text.
+    extras = tasks.SubmitExtras(reply_ref="ref-\ud800", face="useapi")
+    task = tasks.submit(runtime, "acc", parse_request({"prompt": "p"}), None, extras)
+    with TestClient(create_app(settings, runtime)) as client:
+        r = client.get(f"/v1/kling/tasks/{task.number}")
+    assert r.status_code == 200
+    assert r.json()["replyRef"] == "ref-\ud800"

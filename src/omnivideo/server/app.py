@@ -19,6 +19,7 @@ from omnivideo.server.faces import kling_video as kling_video_face
 from omnivideo.server.faces import openai as openai_face
 from omnivideo.server.faces import useapi as useapi_face
 from omnivideo.server.limits import BodyLimitMiddleware, RequestIdMiddleware
+from omnivideo.server.responses import TolerantJSONResponse
 from omnivideo.service import accounts, wiring
 from omnivideo.service.runtime import Runtime
 from omnivideo.settings import Settings
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version=__version__,
         description="An open, self-hostable implementation of the Kling Omni Video API.",
         lifespan=lifespan,
+        default_response_class=TolerantJSONResponse,
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
