@@ -2,8 +2,8 @@
 
 Two kinds of picture, two ways to film them, both cheap per frame:
 
-- :class:`SoftPicture`, the generated landscape, drawn at half size: Pillow frames it with
-  sub-pixel precision at half size, and swscale (SIMD, without the GIL) enlarges it.
+- :class:`SoftPicture`, the generated landscape, drawn at half size: Pillow frames and
+  enlarges it to the output in one resize per plane, with sub-pixel precision.
 - :class:`Photo`, a first or end frame: exact at rest, resampled by Pillow at full size
   when the camera moves (photos have detail; they get the careful path).
 """
@@ -141,12 +141,11 @@ class SoftPicture:
         self.images = images
 
     def view(self, box: Box | None, w: int, h: int) -> VideoFrame:
-        hw, hh = max(2, (w // 2) & ~1), max(2, (h // 2) & ~1)
-        small = frame_box(self.images, box, hw, hh)
-        # Upscaled with Pillow, not swscale: a fresh swscale context gave slightly different
-        # pixels on its first use, and the same request must give the same frames.
-        y = small[0].resize((w, h), _BILINEAR)
-        u, v = (plane.resize((w // 2, h // 2), _BILINEAR) for plane in small[1:])
+        # One resize per plane, from the half-size picture straight to the output: framing at
+        # half size and then enlarging did the same job in two passes, and cost a third more.
+        # Pillow, not swscale: a fresh swscale context gave slightly different pixels on its
+        # first use, and the same request must give the same frames.
+        y, u, v = frame_box(self.images, box, w, h)
         return tag_bt709(planes_to_frame((np.asarray(y), np.asarray(u), np.asarray(v))))
 
 
