@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from omnivideo import __version__
-from omnivideo.server import errors, events, fallback, files, playground
+from omnivideo.server import docs, errors, events, fallback, files, playground
 from omnivideo.server import metrics as metrics_routes
 from omnivideo.server.faces import cometapi as cometapi_face
 from omnivideo.server.faces import elements as elements_face
@@ -50,7 +50,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         description="An open, self-hostable implementation of the Kling Omni Video API.",
         lifespan=lifespan,
         default_response_class=TolerantJSONResponse,
+        # Both pages would load their scripts from a CDN; /docs is served offline instead.
+        docs_url=None,
+        redoc_url=None,
     )
+    docs.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     # Added last, so it runs first: it also times requests the body limit refuses.
