@@ -74,6 +74,14 @@ class Settings(BaseSettings):
     public_url: str | None = None
     #: lifetime of signed result URLs in seconds (Kling keeps results 30 days)
     url_ttl_s: int = Field(default=30 * 24 * 3600, ge=60)
+    #: connections waiting to be accepted in a burst (the kernel caps it at net.core.somaxconn)
+    backlog: int = Field(default=2048, ge=16)
+    #: connections served at once; beyond it a new request gets a 503 at once, not a reset
+    limit_concurrency: int = Field(default=1000, ge=8)
+    #: an idle keep-alive connection is closed after this many seconds: longer than clients and
+    #: proxies keep theirs (httpx 5 s, nginx 60 s), so it is the client that closes it, never
+    #: the server while the client is sending on it
+    keep_alive_s: int = Field(default=75, ge=1)
     #: largest request body accepted, in bytes (Base64 images and videos travel in it)
     max_body_bytes: int = Field(default=300 * 1024 * 1024, ge=1024)
     #: hosts or CIDRs that input URLs and callbacks may reach although private (e.g. 127.0.0.1)

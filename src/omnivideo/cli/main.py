@@ -261,6 +261,12 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        # Set on purpose for bursts: queue connections, refuse the excess with a 503, and never
+        # drop a keep-alive connection a client may be reusing.
+        backlog=settings.backlog,
+        limit_concurrency=settings.limit_concurrency,
+        timeout_keep_alive=settings.keep_alive_s,
+        timeout_graceful_shutdown=30,
     )
 
 
