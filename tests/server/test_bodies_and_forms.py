@@ -172,12 +172,11 @@ def test_a_task_stored_with_a_lone_surrogate_can_still_be_read(tmp_path: Path) -
     from omnivideo.contract import parse_request
     from omnivideo.server.app import create_app
     from omnivideo.service import tasks
-    from omnivideo.service.runtime import open_runtime
-    from omnivideo.settings import Settings
+    from tests.twin import memory_runtime
 
-    settings = Settings(data_dir=tmp_path / "data", no_auth=True, simulate="queue=30m")
-    runtime = open_runtime(settings)
-    runtime.store.create_account("acc", "test", "whsec_" + "A" * 44)
+    runtime = memory_runtime(tmp_path, no_auth=True, simulate="queue=30m")
+    runtime.stores.accounts.create_account("acc", "test", "whsec_" + "A" * 44)
+    settings = runtime.settings
     # As an older server stored it, before the body parser refused such text.
     extras = tasks.SubmitExtras(reply_ref="ref-\ud800", face="useapi")
     task = tasks.submit(runtime, "acc", parse_request({"prompt": "p"}), None, extras)

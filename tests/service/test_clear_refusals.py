@@ -9,14 +9,14 @@ import pytest
 
 from omnivideo.contract import OmniError, parse_request
 from omnivideo.service import tasks
-from omnivideo.service.runtime import Runtime, open_runtime
-from omnivideo.settings import Settings
+from omnivideo.service.runtime import Runtime
+from tests.twin import memory_runtime
 
 
 @pytest.fixture
 def rt(tmp_path: Path) -> Iterator[Runtime]:
-    runtime = open_runtime(Settings(data_dir=tmp_path / "data"))
-    runtime.store.create_account("acc", "test", "whsec_" + "A" * 44)
+    runtime = memory_runtime(tmp_path, allow_hosts=[])  # no private host allowed
+    runtime.stores.accounts.create_account("acc", "test", "whsec_" + "A" * 44)
     yield runtime
     runtime.stop()
 

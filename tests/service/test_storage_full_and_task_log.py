@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from omnivideo.contract import OmniError, parse_request
 from omnivideo.service import inputs, tasks
-from omnivideo.service.runtime import Runtime, open_runtime
+from omnivideo.service.runtime import Runtime
 from omnivideo.service.simulate import parse as simulation
-from omnivideo.settings import Settings
 from tests.service.test_render_job import png_b64
-
-
-@pytest.fixture
-def rt(tmp_path: Path) -> Iterator[Runtime]:
-    runtime = open_runtime(Settings(data_dir=tmp_path / "data"))
-    runtime.store.create_account("acc", "test", "whsec_" + "A" * 44)
-    yield runtime
-    runtime.stop()
 
 
 def no_space(*args: object, **kwargs: object) -> None:
@@ -30,7 +20,7 @@ def no_space(*args: object, **kwargs: object) -> None:
 
 
 def test_a_full_disk_at_submit_is_5000_and_stores_nothing(
-    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     real_fetch = inputs.fetch
 
@@ -49,8 +39,8 @@ def test_a_full_disk_at_submit_is_5000_and_stores_nothing(
     assert info.value.message == (
         "storage is full: the server could not write to its data directory; free some space"
     )
-    assert rt.store.list_tasks("acc", 0, 10) == []
-    assert list((rt.settings.data_dir / "inputs").iterdir()) == []
+    assert tasks.list_page(rt, "acc", 0, 10) == []
+    assert not any((tmp_path / "blobs").rglob("inputs/*/*"))  # nothing half-written is left
 
 
 def test_a_full_disk_while_saving_the_output_fails_the_task_plainly(
@@ -63,20 +53,17 @@ def test_a_full_disk_while_saving_the_output_fails_the_task_plainly(
             {"model_name": "kling-v3-omni", "mode": "std", "prompt": "a kite", "duration": "3"}
         ),
     )
-    monkeypatch.setattr(rt.storage, "put_file", no_space)
+    monkeypatch.setattr(rt.blobs, "put_file", no_space)
     with caplog.at_level(logging.INFO, logger="omnivideo.service.tasks"):
         tasks.run(rt, task.task_id)
     ended = tasks.get(rt, "acc", task.task_id)
     assert (ended.status.value, ended.error_code) == ("failed", 5000)
     assert ended.status_msg.startswith("storage is full")
     lines = [r.getMessage() for r in caplog.records]
-    assert lines[0] == f"task {task.task_id} taken: face=kling engine=preview attempt=1"
-    assert lines[-1].startswith(
-        f"task {task.task_id} ended: face=kling engine=preview status=failed seconds="
-    )
-    assert lines[-1].endswith(
-        " code=5000 reason='storage is full: the server could not write to its "
-        "data directory; free some space'"
+    assert lines[0] == f"task {task.task_id} taken (attempt 1, engine instant, face kling)"
+    assert lines[-1] == (
+        f"task {task.task_id} failed (5000: storage is full: the server could not write to its "
+        "data directory; free some space)"
     )
 
 
@@ -90,8 +77,8 @@ def test_each_task_logs_when_taken_and_when_it_ends(
     with caplog.at_level(logging.INFO, logger="omnivideo.service.tasks"):
         tasks.run(rt, task.task_id)
     taken, ended = (r.getMessage() for r in caplog.records)
-    assert taken == f"task {task.task_id} taken: face=useapi engine=preview attempt=1"
-    assert ended.startswith(f"task {task.task_id} ended: face=useapi engine=preview status=failed")
-    assert ended.endswith(" code=1301 reason='blocked'")
-    seconds = float(ended.split("seconds=")[1].split()[0])
+    assert taken == f"task {task.task_id} taken (attempt 1, engine instant, face useapi)"
+    assert ended.startswith(f"task {task.task_id} failed after ")
+    assert ended.endswith("s (1301: blocked)")
+    seconds = float(ended.split("failed after ")[1].split("s ")[0])
     assert 0 <= seconds < 5
