@@ -156,19 +156,23 @@ class _Clock:
         self.start: float | None = None
         self.end: float | None = None
         self.steps = 0
-        #: transformer forward calls (both experts, every CFG branch)
+        #: transformer passes computed (both experts, every CFG branch): counted at the first
+        #: block's self-attention, which a step the cache skips never reaches
         self.passes = 0
         for transformer in (pipe.transformer, getattr(pipe, "transformer_2", None)):
             if transformer is not None:
                 transformer.register_forward_pre_hook(self._pre)
+                transformer.blocks[0].attn1.register_forward_pre_hook(self._computed)
 
     def reset(self) -> None:
         self.start, self.end, self.steps, self.passes = None, None, 0, 0
 
     def _pre(self, module: Any, args: Any) -> None:
-        self.passes += 1
         if self.start is None:
             self.start = time.perf_counter()
+
+    def _computed(self, module: Any, args: Any) -> None:
+        self.passes += 1
 
     def step(self, *_: Any) -> None:
         self.steps += 1
