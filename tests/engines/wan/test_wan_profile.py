@@ -13,6 +13,7 @@ from wan_helpers import job_of
 from omnivideo.contract.errors import OmniError
 from omnivideo.engines.base import RunContext
 from omnivideo.engines.wan.options import WanOptions
+from omnivideo.engines.wan.testing import random_lora, save_lora
 
 
 def count_passes(engine: Any) -> dict[str, int]:
@@ -30,18 +31,22 @@ def count_passes(engine: Any) -> dict[str, int]:
     return counts
 
 
-def test_distill_4step_makes_four_passes_and_no_cfg_pass(
+def test_lightx2v_lora_with_distill_4step_makes_four_passes_and_no_cfg_pass(
     engine_for: Any, spy: Any, tmp_path: Path
 ) -> None:
     from diffusers import FlowMatchEulerDiscreteScheduler
 
-    engine = engine_for("vace", profile="distill-4step", steps=None)
+    # A random LoRA in lightx2v's layout stands in for the step-distill LoRA.
+    state = random_lora(engine_for("vace").pipe.transformer, "lightx2v", rank=4, seed=31)
+    path = save_lora(state, tmp_path / "lightx2v_4step.safetensors")
+    engine = engine_for("vace", profile="distill-4step", steps=None, lora=(str(path),))
+    assert len(engine.loras) == 1
     assert isinstance(engine.pipe.scheduler, FlowMatchEulerDiscreteScheduler)
     assert engine.pipe.scheduler.config.shift == 5.0
     assert not engine.pipe.transformer.is_cache_enabled  # nothing to skip in four steps
     counts = count_passes(engine)
     recorder = spy(engine)
-    engine.render(job_of(tmp_path), RunContext())
+    engine.render(job_of(tmp_path / "job"), RunContext())
     call = recorder.calls[0]
     assert len(recorder.calls) == 1  # one window
     assert call["num_inference_steps"] == 4

@@ -326,7 +326,10 @@ def launch_ranks(
         run_rank0()
     finally:
         ranks, _CURRENT = _CURRENT, None
-        ranks.stop()
+        try:
+            ranks.stop()
+        except RuntimeError:
+            log.warning("wan: could not tell the other ranks to stop; ending them")
         for process in followers:
             process.join(timeout=60 if ranks.serving else 5)
             if process.is_alive():
