@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     offload: str | None = None
     #: decode the VAE in tiles (less GPU memory for large videos)
     vae_tiling: bool = False
+    #: LoRAs of the wan engine, ``[high=|low=]PATH_OR_ID[:SCALE]``, fused at start-up
+    lora: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: sampling profile of the wan engine (``default``, ``distill-4step``, ``distill-8step``)
+    profile: str | None = None
+    #: GPUs one wan worker spreads each video over (context parallelism), e.g. "0,1,2,3"
+    gpus: str | None = None
     #: relay upstreams, tried in order: "PROVIDER=BASE_URL" (kling, cometapi, useapi, omnivideo)
     upstreams: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: tasks the relay runs at once on one upstream (more wait in line, rather than provoke 1303)
@@ -121,6 +127,12 @@ class Settings(BaseSettings):
         options: dict[str, object] = {k: v for k, v in given.items() if v is not None}
         if self.vae_tiling:
             options["vae_tiling"] = True
+        if self.lora:
+            options["lora"] = tuple(self.lora)
+        if self.profile:
+            options["profile"] = self.profile
+        if self.gpus:
+            options["gpus"] = self.gpus
         if self.upstreams:
             options["upstreams"] = list(self.upstreams)
             options["upstream_concurrency"] = self.upstream_concurrency

@@ -38,6 +38,30 @@ DataDir = Annotated[
         "e.g. ~/.local/share/omnivideo).",
     ),
 ]
+Lora = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--lora",
+        help="wan: a LoRA PATH_OR_ID[:SCALE] (prefix high= or low= for one Wan2.2 expert), "
+        "fused at start-up (repeatable; "
+        "env OMNIVIDEO_LORA, comma-separated).",
+    ),
+]
+Profile = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        help="wan: sampling profile, default, distill-4step or distill-8step (env OMNIVIDEO_PROFILE).",
+    ),
+]
+Gpus = Annotated[
+    str | None,
+    typer.Option(
+        "--gpus",
+        help="wan: spread each video over these GPUs, one rank each, e.g. 0,1,2,3 "
+        "(env OMNIVIDEO_GPUS).",
+    ),
+]
 DatabaseUrl = Annotated[
     str | None,
     typer.Option(
@@ -156,6 +180,8 @@ def serve(
         bool | None,
         typer.Option("--vae-tiling", help="Decode the VAE in tiles (env OMNIVIDEO_VAE_TILING)."),
     ] = None,
+    lora: Lora = None,
+    profile: Profile = None,
     upstream: Annotated[
         list[str] | None,
         typer.Option(
@@ -226,6 +252,8 @@ def serve(
         dtype=dtype,
         offload=offload,
         vae_tiling=vae_tiling,
+        lora=lora or None,
+        profile=profile,
         upstreams=upstream or None,
         upstream_concurrency=upstream_concurrency,
         max_concurrent_tasks=max_concurrent_tasks,
@@ -302,6 +330,9 @@ def worker(
     ] = None,
     device: Annotated[str | None, typer.Option(help="Torch device (env OMNIVIDEO_DEVICE).")] = None,
     dtype: Annotated[str | None, typer.Option(help="Torch dtype (env OMNIVIDEO_DTYPE).")] = None,
+    lora: Lora = None,
+    profile: Profile = None,
+    gpus: Gpus = None,
     public_url: Annotated[
         str | None,
         typer.Option(
@@ -341,6 +372,9 @@ def worker(
         model=model,
         device=device,
         dtype=dtype,
+        lora=lora or None,
+        profile=profile,
+        gpus=gpus,
         public_url=public_url,
         allow_hosts=allow_host or None,
         log_level=log_level,
@@ -353,16 +387,26 @@ def worker(
             err=True,
         )
         raise typer.Exit(2)
-    try:
+
+    def serve_queue() -> None:
+        # Rank 0 (or the only process): the engine is built here, after any other ranks joined.
         runtime = open_runtime(settings)
+        if metrics_port is not None:
+            from omnivideo.service.metrics import serve_worker_metrics
+
+            serve_worker_metrics(metrics_port, metrics_host)
+        run_worker(runtime)
+
+    try:
+        if settings.engine == "wan" and settings.gpus:
+            from omnivideo.engines.wan import launch_ranks
+
+            launch_ranks(settings.engine_options(), serve_queue)
+        else:
+            serve_queue()
     except OmniError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from None
-    if metrics_port is not None:
-        from omnivideo.service.metrics import serve_worker_metrics
-
-        serve_worker_metrics(metrics_port, metrics_host)
-    run_worker(runtime)
 
 
 UnitsOpt = Annotated[
