@@ -121,8 +121,10 @@ class Deployment:
             if time.time() > deadline:
                 raise RuntimeError("".join(self.api.lines))
             time.sleep(0.2)
-        key = re.search(r"API key:\s+(\S+)", "".join(self.api.lines))
-        assert key, "".join(self.api.lines)
+        # Unattended, the first credentials go to a file in the data dir (stdout is no terminal).
+        creds = (root / "api" / "first-account-credentials.txt").read_text()
+        key = re.search(r"API key:\s+(\S+)", creds)
+        assert key, creds
         self.headers = {"Authorization": f"Bearer {key.group(1)}"}
         self.workers: list[Proc] = []
 
