@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from omnivideo.contract.errors import OmniError
 from omnivideo.contract.task import Task, TaskStatus, VideoResult
 from omnivideo.store.records import (
     Account,
@@ -32,6 +33,32 @@ ACTIVE = (TaskStatus.SUBMITTED.value, TaskStatus.PROCESSING.value)
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def check_limits(
+    task: Task, active: int, busy: int, max_active: int, channel_max_active: int | None
+) -> None:
+    """The concurrency limits every store enforces at insert, with the same words (1303).
+
+    ``active`` counts the account's unfinished tasks, ``busy`` those of the task's channel.
+    """
+    if active >= max_active:
+        raise OmniError(
+            1303,
+            f"parallel task over resource pack limit: {active} tasks of this account are "
+            f"queued or running, the limit is {max_active} "
+            "(the server's OMNIVIDEO_MAX_CONCURRENT_TASKS)",
+        )
+    if task.channel is not None and channel_max_active is not None and busy >= channel_max_active:
+        raise OmniError(1303, f"account {task.channel} is at capacity ({channel_max_active} jobs)")
+
+
+def external_id_taken(task: Task, clash: str) -> OmniError:
+    return OmniError(
+        1201,
+        f"external_task_id: {task.external_task_id!r} is already used by task {clash}; "
+        "it must be unique within the account",
+    )
 
 
 class TaskStore(Protocol):

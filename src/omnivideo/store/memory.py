@@ -16,7 +16,14 @@ from typing import Any
 
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.task import Task, TaskStatus, VideoResult
-from omnivideo.store.interfaces import ACTIVE, CallbackFor, Stores, now_ms
+from omnivideo.store.interfaces import (
+    ACTIVE,
+    CallbackFor,
+    Stores,
+    check_limits,
+    external_id_taken,
+    now_ms,
+)
 from omnivideo.store.records import (
     Account,
     AssetRecord,
@@ -98,21 +105,8 @@ class MemoryTaskStore:
                 for e in self.mem.tasks.values()
                 if e.task.account_id == task.account_id and e.task.status.value in ACTIVE
             ]
-            if len(mine) >= max_active:
-                raise OmniError(
-                    1303,
-                    f"parallel task over resource pack limit: {len(mine)} tasks of this account "
-                    f"are queued or running, the limit is {max_active} "
-                    "(the server's OMNIVIDEO_MAX_CONCURRENT_TASKS)",
-                )
-            if (
-                task.channel is not None
-                and channel_max_active is not None
-                and sum(t.channel == task.channel for t in mine) >= channel_max_active
-            ):
-                raise OmniError(
-                    1303, f"account {task.channel} is at capacity ({channel_max_active} jobs)"
-                )
+            busy = sum(t.channel == task.channel for t in mine)
+            check_limits(task, len(mine), busy, max_active, channel_max_active)
             if task.external_task_id is not None:
                 clash = next(
                     (
@@ -124,11 +118,7 @@ class MemoryTaskStore:
                     None,
                 )
                 if clash:
-                    raise OmniError(
-                        1201,
-                        f"external_task_id: {task.external_task_id!r} is already used by task {clash}; "
-                        "it must be unique within the account",
-                    )
+                    raise external_id_taken(task, clash)
             if task.task_id in self.mem.tasks:
                 raise OmniError(5000, "task id collision, please retry")
             stored = replace(task, videos=(), progress=0.0)

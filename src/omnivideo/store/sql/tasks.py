@@ -10,7 +10,13 @@ from sqlalchemy.exc import IntegrityError
 
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.task import Task, TaskStatus, VideoResult
-from omnivideo.store.interfaces import ACTIVE, CallbackFor, now_ms
+from omnivideo.store.interfaces import (
+    ACTIVE,
+    CallbackFor,
+    check_limits,
+    external_id_taken,
+    now_ms,
+)
 from omnivideo.store.sql import rows
 from omnivideo.store.sql.database import Database
 from omnivideo.store.sql.outbox import enqueue_callback
@@ -39,23 +45,17 @@ class SqlTaskStore:
             )
             mine = (TaskRow.account_id == task.account_id) & TaskRow.status.in_(ACTIVE)
             active = s.scalar(select(func.count()).select_from(TaskRow).where(mine)) or 0
-            if active >= max_active:
-                raise OmniError(
-                    1303,
-                    f"parallel task over resource pack limit: {active} tasks of this account are "
-                    f"queued or running, the limit is {max_active} "
-                    "(the server's OMNIVIDEO_MAX_CONCURRENT_TASKS)",
-                )
+            busy = 0
             if task.channel is not None and channel_max_active is not None:
-                busy = s.scalar(
-                    select(func.count())
-                    .select_from(TaskRow)
-                    .where(mine, TaskRow.channel == task.channel)
-                )
-                if (busy or 0) >= channel_max_active:
-                    raise OmniError(
-                        1303, f"account {task.channel} is at capacity ({channel_max_active} jobs)"
+                busy = (
+                    s.scalar(
+                        select(func.count())
+                        .select_from(TaskRow)
+                        .where(mine, TaskRow.channel == task.channel)
                     )
+                    or 0
+                )
+            check_limits(task, active, busy, max_active, channel_max_active)
             if task.external_task_id is not None:
                 clash = s.scalar(
                     select(TaskRow.task_id).where(
@@ -64,11 +64,7 @@ class SqlTaskStore:
                     )
                 )
                 if clash:
-                    raise OmniError(
-                        1201,
-                        f"external_task_id: {task.external_task_id!r} is already used by task {clash}; "
-                        "it must be unique within the account",
-                    )
+                    raise external_id_taken(task, clash)
             row = TaskRow(
                 task_id=task.task_id,
                 number=task.number,
