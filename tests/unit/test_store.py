@@ -112,6 +112,16 @@ def test_a_claimed_callback_is_hidden_from_other_deliverers(stores: Stores) -> N
     assert [c.id for c in stores.outbox.claim_due(now + 31_000)] == [first[0].id]  # lease over
 
 
+def test_a_busy_task_is_left_unclaimed_and_stays_due(stores: Stores) -> None:
+    # A deliverer still sending task 1's previous callback must not lease its next one:
+    # that would hide it for the whole lease after the send ends.
+    stores.tasks.insert(_task("1"), max_active=5, callback_for=_cb)
+    stores.tasks.insert(_task("2"), max_active=5, callback_for=_cb)
+    now = now_ms() + 1
+    assert [c.task_id for c in stores.outbox.claim_due(now, busy={"1"})] == ["2"]
+    assert [c.task_id for c in stores.outbox.claim_due(now)] == ["1"]
+
+
 def test_concurrency_limit_and_external_id_uniqueness(stores: Stores) -> None:
     tasks = stores.tasks
     tasks.insert(_task("1", "e"), max_active=2, callback_for=_cb)

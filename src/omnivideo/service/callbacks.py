@@ -117,9 +117,10 @@ class CallbackDispatcher:
         # within this process, `_in_flight` keeps one send per task at a time.
         lease_ms = int((self.timeout_s + 30) * 1000)
         with self._lock:
-            for callback in self.outbox.claim_due(now_ms(), lease_ms=lease_ms):
-                if callback.task_id in self._in_flight:
-                    continue
+            # A task with a send in flight is not claimed at all: a claim would lease its next
+            # callback (hidden for the whole lease) while this process could not send it yet.
+            claimed = self.outbox.claim_due(now_ms(), lease_ms=lease_ms, busy=self._in_flight)
+            for callback in claimed:
                 self._in_flight.add(callback.task_id)
                 self._pool.submit(self._deliver, callback)
 

@@ -234,11 +234,15 @@ class PackStore(Protocol):
 
 
 class Outbox(Protocol):
-    def claim_due(self, now: int, limit: int = 50, lease_ms: int = 60_000) -> list[CallbackRecord]:
+    def claim_due(
+        self, now: int, limit: int = 50, lease_ms: int = 60_000, busy: Collection[str] = ()
+    ) -> list[CallbackRecord]:
         """Claim due callbacks, the oldest pending one of each task only (in-order delivery).
 
         A claimed callback is hidden from every other claimer for ``lease_ms``, so replicas
-        draining one outbox never deliver the same callback twice.
+        draining one outbox never deliver the same callback twice. Tasks in ``busy`` (a send of
+        theirs is still in flight here) are left unclaimed: claiming one would hide its next
+        callback for a whole lease.
         """
         ...
 

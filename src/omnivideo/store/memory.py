@@ -477,10 +477,12 @@ class MemoryOutbox:
                 heads[c.task_id] = c
         return list(heads.values())
 
-    def claim_due(self, now: int, limit: int = 50, lease_ms: int = 60_000) -> list[CallbackRecord]:
+    def claim_due(
+        self, now: int, limit: int = 50, lease_ms: int = 60_000, busy: Collection[str] = ()
+    ) -> list[CallbackRecord]:
         with self.mem.lock:
             due = sorted(
-                (c for c in self._heads() if c.next_attempt_at <= now),
+                (c for c in self._heads() if c.next_attempt_at <= now and c.task_id not in busy),
                 key=lambda c: (c.next_attempt_at, c.id),
             )[:limit]
             out = []

@@ -52,7 +52,9 @@ class SqlOutbox:
             .subquery()
         )
 
-    def claim_due(self, now: int, limit: int = 50, lease_ms: int = 60_000) -> list[CallbackRecord]:
+    def claim_due(
+        self, now: int, limit: int = 50, lease_ms: int = 60_000, busy: Collection[str] = ()
+    ) -> list[CallbackRecord]:
         head = self._heads()
         with self.db.write() as s:
             q = (
@@ -64,6 +66,8 @@ class SqlOutbox:
                 .order_by(CallbackRow.next_attempt_at, CallbackRow.id)
                 .limit(limit)
             )
+            if busy:
+                q = q.where(CallbackRow.task_id.not_in(list(busy)))
             if not self.db.is_sqlite:
                 # Replicas claim disjoint rows without waiting on each other.
                 q = q.with_for_update(skip_locked=True, of=CallbackRow)
