@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageOps
 
+from omnivideo.contract.errors import OmniError
 from omnivideo.engines.base import (
     Cancelled,
     Element,
@@ -184,6 +185,17 @@ def render(job: RenderJob, ctx: RunContext | None = None) -> RenderedVideo:
 
 def test_registered_as_preview() -> None:
     assert load_engine_class("preview") is PreviewEngine
+
+
+def test_an_engine_of_ones_own_loads_as_module_colon_class() -> None:
+    assert load_engine_class("omnivideo.engines.preview:PreviewEngine") is PreviewEngine
+    for bad, says in (
+        ("no_such_module_x:Engine", "cannot be imported"),
+        ("omnivideo.engines.preview:Nope", "cannot be imported"),
+        ("omnivideo.engines.base:OmniError", "does not subclass"),
+    ):
+        with pytest.raises(OmniError, match=says):
+            load_engine_class(bad)
 
 
 def test_text_to_video_shape_progress_and_no_audio(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ package registers one the same way the built-in ``preview`` engine does.
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -250,11 +251,31 @@ def available_engines() -> dict[str, type[Engine]]:
 
 
 def load_engine_class(name: str) -> type[Engine]:
+    """The engine named ``name``: an installed entry point (``preview``, ``wan``, ``relay``), or
+    ``package.module:Class`` for an engine of one's own that is importable but not packaged."""
+    if ":" in name:
+        return _import_engine_class(name)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == name:
-            cls = ep.load()
-            if not (isinstance(cls, type) and issubclass(cls, Engine)):
-                raise OmniError(5000, f"engine {name!r} does not subclass omnivideo Engine")
-            return cls
+            return _checked(name, ep.load())
     known = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
-    raise OmniError(5000, f"unknown engine {name!r}; installed engines: {', '.join(known)}")
+    raise OmniError(
+        5000,
+        f"unknown engine {name!r}; installed engines: {', '.join(known)} "
+        "(or give package.module:Class)",
+    )
+
+
+def _import_engine_class(name: str) -> type[Engine]:
+    module_name, _, attr = name.partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise OmniError(5000, f"engine {name!r} cannot be imported: {exc}") from exc
+    return _checked(name, found)
+
+
+def _checked(name: str, found: object) -> type[Engine]:
+    if not (isinstance(found, type) and issubclass(found, Engine)):
+        raise OmniError(5000, f"engine {name!r} does not subclass omnivideo Engine")
+    return found

@@ -73,12 +73,21 @@ class ProcrastinateQueue:
         self.stall_after_s = stall_after_s
         self.heartbeat_s = heartbeat_s
         ensure_schema(self.conninfo)
+        # Two apps, because psycopg's async pool belongs to the event loop that opened it:
+        # defers come from any thread (the API's request threads, a job handing its task back,
+        # the janitor) and go through a synchronous pool; the worker runs on its own loop in
+        # its own thread, with an async pool opened there (see `_main`).
         self.app = procrastinate.App(
-            connector=procrastinate.PsycopgConnector(conninfo=self.conninfo, min_size=1)
+            connector=procrastinate.SyncPsycopgConnector(
+                conninfo=self.conninfo, min_size=1, max_size=8
+            )
         )
         self.app.task(name=TASK_NAME, pass_context=False)(self._job)
-        # Defers are synchronous (the API defers from its worker threads).
         self.app.open()
+        self._worker_app = procrastinate.App(
+            connector=procrastinate.PsycopgConnector(conninfo=self.conninfo, min_size=1, max_size=4)
+        )
+        self._worker_app.task(name=TASK_NAME, pass_context=False)(self._job)
         self._run: RunTask | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -116,17 +125,8 @@ class ProcrastinateQueue:
     async def _main(self, ready: threading.Event) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        async with self.app.open_async():
-            worker = asyncio.create_task(
-                self.app.run_worker_async(
-                    queues=[self.queue],
-                    concurrency=self.concurrency,
-                    install_signal_handlers=False,
-                    update_heartbeat_interval=self.heartbeat_s,
-                    stalled_worker_timeout=self.stall_after_s,
-                    delete_jobs="successful",
-                )
-            )
+        async with self._worker_app.open_async():
+            worker = asyncio.create_task(self._supervised_worker())
             janitor = asyncio.create_task(self._janitor())
             ready.set()
             await self._stop.wait()
@@ -135,6 +135,38 @@ class ProcrastinateQueue:
             # Cancelling procrastinate's worker is its graceful stop: it waits for running jobs
             # (the service has interrupted them: they hand their task back at once).
             await asyncio.gather(worker, janitor, return_exceptions=True)
+
+    async def _supervised_worker(self) -> None:
+        """procrastinate's worker, started again whenever it ends before we stop it.
+
+        procrastinate stops its worker when one of its side tasks fails (a heartbeat or the
+        LISTEN connection hitting a database error); the process would then live on, taking
+        nothing from its queue. A restart registers a fresh worker and fetches again.
+        """
+        assert self._stop is not None
+        while not self._stop.is_set():
+            try:
+                await self._worker_app.run_worker_async(
+                    queues=[self.queue],
+                    concurrency=self.concurrency,
+                    install_signal_handlers=False,
+                    update_heartbeat_interval=self.heartbeat_s,
+                    stalled_worker_timeout=self.stall_after_s,
+                    delete_jobs="successful",
+                )
+                log.warning("queue worker of %r stopped by itself; starting it again", self.queue)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning(
+                    "queue worker of %r failed; starting it again", self.queue, exc_info=True
+                )
+            await asyncio.sleep(1.0)
+            # The pool may hold connections that died with the worker's: start from a new one.
+            with contextlib.suppress(Exception):
+                await self._worker_app.connector.close_async()
+            with contextlib.suppress(Exception):
+                await self._worker_app.connector.open_async()
 
     async def _janitor(self) -> None:
         while True:
@@ -145,7 +177,7 @@ class ProcrastinateQueue:
             await asyncio.sleep(self.heartbeat_s)
 
     async def _tidy(self) -> None:
-        manager = self.app.job_manager
+        manager = self._worker_app.job_manager
         for job in await manager.get_stalled_jobs(
             queue=self.queue, seconds_since_heartbeat=self.stall_after_s
         ):
