@@ -33,18 +33,25 @@ def is_postgres(url: str) -> bool:
     return normalize_url(url).startswith("postgresql")
 
 
+#: request handlers that may run at once in one process (anyio's default thread limit)
+REQUEST_THREADS = 40
+
+
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=10,
-            max_overflow=20,
+            pool_size=REQUEST_THREADS,
+            max_overflow=10,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # As many pooled connections as request threads (anyio's default limit is 40): a pool
+    # smaller than that opened and closed "overflow" connections under load, and each new
+    # PostgreSQL connection is a process started on the server.
+    return create_engine(url, pool_pre_ping=True, pool_size=REQUEST_THREADS, max_overflow=10)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,3 +32,9 @@ class Database:
 
     def read(self) -> Session:
         return self._sessions()
+
+    def fetch_one(self, query: Any) -> Any:
+        """The first row of a Core query, or None: for the hot reads (a poll), which need
+        neither an ORM session nor its identity map."""
+        with self.engine.connect() as conn:
+            return conn.execute(query).first()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from omnivideo.contract.task import Task, TaskStatus, VideoResult
 from omnivideo.store.records import Account, AssetRecord, ElementRecord, KeyRecord
 from omnivideo.store.tables import AccountRow, AssetRow, ElementRow, KeyRow, TaskRow
 
 
-def task(row: TaskRow) -> Task:
+def task(row: TaskRow | Any) -> Task:
+    """A task from its ORM row or a Core row of the same table."""
     return Task(
         task_id=row.task_id,
         account_id=row.account_id,

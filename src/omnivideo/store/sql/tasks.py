@@ -22,6 +22,9 @@ from omnivideo.store.sql.database import Database
 from omnivideo.store.sql.outbox import enqueue_callback
 from omnivideo.store.tables import AccountRow, TaskRow
 
+#: the table itself, for Core reads (a row reads like a TaskRow: same attribute names)
+TASKS = TaskRow.__table__
+
 
 class SqlTaskStore:
     def __init__(self, db: Database) -> None:
@@ -108,26 +111,23 @@ class SqlTaskStore:
             return stored
 
     def get(self, task_id: str) -> Task | None:
-        with self.db.read() as s:
-            row = s.get(TaskRow, task_id)
-            return rows.task(row) if row else None
+        row = self.db.fetch_one(select(TASKS).where(TASKS.c.task_id == task_id))
+        return rows.task(row) if row else None
 
     def find(self, account_id: str, ident: str, endpoint: str | None = None) -> Task | None:
-        with self.db.read() as s:
-            mine = TaskRow.account_id == account_id
-            if endpoint is not None:
-                mine = mine & (TaskRow.endpoint == endpoint)
-            row = s.scalar(select(TaskRow).where(TaskRow.task_id == ident, mine))
-            if row is None:
-                row = s.scalar(select(TaskRow).where(TaskRow.external_task_id == ident, mine))
-            return rows.task(row) if row else None
+        mine = TASKS.c.account_id == account_id
+        if endpoint is not None:
+            mine = mine & (TASKS.c.endpoint == endpoint)
+        row = self.db.fetch_one(select(TASKS).where(TASKS.c.task_id == ident, mine))
+        if row is None:
+            row = self.db.fetch_one(select(TASKS).where(TASKS.c.external_task_id == ident, mine))
+        return rows.task(row) if row else None
 
     def find_by_number(self, account_id: str, number: int) -> Task | None:
-        with self.db.read() as s:
-            row = s.scalar(
-                select(TaskRow).where(TaskRow.number == number, TaskRow.account_id == account_id)
-            )
-            return rows.task(row) if row else None
+        row = self.db.fetch_one(
+            select(TASKS).where(TASKS.c.number == number, TASKS.c.account_id == account_id)
+        )
+        return rows.task(row) if row else None
 
     def page(
         self, account_id: str, offset: int, limit: int, endpoint: str | None = None
