@@ -29,25 +29,51 @@ class AuthCache:
         self._entries: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._lock = threading.Lock()
         self._revision: int | None = None
-        self._checked_at = 0.0
+        self._checked_at = -float("inf")
+        self._refreshing = False
 
-    def _still_valid(self) -> None:
+    def _refresh(self) -> None:
         """Forget every entry once a key was revoked anywhere since the last look."""
-        now = time.monotonic()
-        if now - self._checked_at < self.check_s:
-            return
+        asked_at = time.monotonic()
         revision = self.store.revocations()
         with self._lock:
-            self._checked_at = now
+            self._checked_at = max(self._checked_at, asked_at)
             if revision != self._revision:
                 self._entries.clear()
                 self._revision = revision
 
+    def _refresh_in_background(self) -> None:
+        # The event loop never waits on the database: one look at a time, on its own thread.
+        with self._lock:
+            if self._refreshing:
+                return
+            self._refreshing = True
+
+        def look() -> None:
+            try:
+                self._refresh()
+            except Exception:
+                pass  # a failed look leaves the cache stale, and stale entries are not served
+            finally:
+                with self._lock:
+                    self._refreshing = False
+
+        threading.Thread(target=look, name="omnivideo-auth-cache", daemon=True).start()
+
     def cached(self, authorization: str | None) -> str | None:
-        """The account of a header verified within the TTL, else None (verify it then)."""
+        """The account of a header verified within the TTL, else None (verify it then).
+
+        Called on the event loop: it reads memory only. The revocation check runs on a thread
+        of its own, started once half the check interval has passed; entries are served only
+        while the last check is younger than the interval.
+        """
         if not authorization or self.ttl_s <= 0:
             return None
-        self._still_valid()
+        age = time.monotonic() - self._checked_at
+        if age >= self.check_s / 2:
+            self._refresh_in_background()
+        if age >= self.check_s:
+            return None
         with self._lock:
             found = self._entries.get(authorization)
             if found is None:
@@ -59,7 +85,12 @@ class AuthCache:
             return account
 
     def authenticate(self, authorization: str | None) -> str:
-        """Verify (raising OmniError 1001-1004 as :func:`accounts.authenticate`) and remember."""
+        """Verify (raising OmniError 1001-1004 as :func:`accounts.authenticate`) and remember.
+
+        Runs on a request thread, so it may wait on the database: it looks at revocations
+        first when the last look is older than the check interval."""
+        if time.monotonic() - self._checked_at >= self.check_s:
+            self._refresh()
         revision = self._revision
         account = accounts.authenticate(self.store, authorization)
         # An entry verified before a revocation this cache has not seen yet would outlive it.
