@@ -19,6 +19,7 @@ from omnivideo.contract import (
     parse_request,
     resolved_aspect_ratio,
 )
+from tests.fuzz import EXAMPLES
 
 from .strategies import omni_bodies
 
@@ -30,7 +31,7 @@ LIBRARY = {
 
 @pytest.mark.slow
 @settings(
-    max_examples=10_000,
+    max_examples=EXAMPLES,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

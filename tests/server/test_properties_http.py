@@ -1,7 +1,7 @@
-"""10,000 generated bodies against the whole app: never a 5xx, always a Kling envelope.
+"""Generated bodies (tests/fuzz.py says how many) against the whole app: never a 5xx, always a Kling envelope.
 
 The app runs in-process on the in-memory twin (the same routes, auth, rules and service as a
-server; the store and the engine are the fast twins), so ten thousand requests cost seconds.
+server; the store and the engine are the fast twins), so thousands of requests cost seconds.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
 from tests.contract.strategies import omni_bodies
+from tests.fuzz import EXAMPLES
 from tests.twin import app_client
 
 
@@ -27,7 +28,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 
 @pytest.mark.slow
 @settings(
-    max_examples=10_000,
+    max_examples=EXAMPLES,
     deadline=None,
     database=None,
     suppress_health_check=[
