@@ -8,13 +8,14 @@ everything else. Cross-field rules live in :mod:`omnivideo.contract.rules`, not 
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -46,6 +47,26 @@ def _shown(value: Any, limit: int = 40) -> str:
 _DIGITS = re.compile(r"\s*([+-]?[0-9]{1,19})\s*")
 
 
+#: How the OpenAPI document shows what the validators below accept: Kling's text ("5") or a
+#: number. Validation is theirs; these only describe it.
+_DIGITS_TEXT = {"type": "string", "pattern": f"^{_DIGITS.pattern}$"}
+Seconds = Annotated[
+    int,
+    WithJsonSchema({"anyOf": [_DIGITS_TEXT, {"type": "integer"}]}),
+]
+ElementId = Annotated[
+    int,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                _DIGITS_TEXT,
+            ]
+        }
+    ),
+]
+
+
 def _whole_seconds(value: Any) -> int:
     """Kling documents durations as strings ("5"); some clients send numbers. Accept both."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -68,7 +89,7 @@ class ImageInput(_Wire):
 
 
 class ElementInput(_Wire):
-    element_id: int
+    element_id: ElementId
 
     @field_validator("element_id", mode="before")
     @classmethod
@@ -92,7 +113,7 @@ class VideoInput(_Wire):
 class Shot(_Wire):
     index: int
     prompt: str = ""
-    duration: int
+    duration: Seconds
 
     @field_validator("duration", mode="before")
     @classmethod
@@ -119,7 +140,7 @@ class OmniRequest(_Wire):
     mode: Mode = "pro"
     aspect_ratio: AspectRatio | None = None
     #: None means "not sent": the default (5 s) or the base video's length applies.
-    duration: int | None = None
+    duration: Seconds | None = None
     watermark_info: WatermarkInfo | None = None
     callback_url: str | None = None
     external_task_id: str | None = None

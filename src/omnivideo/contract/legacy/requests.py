@@ -11,9 +11,17 @@ that depend on the model live in :mod:`omnivideo.contract.legacy.rules`.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from omnivideo.contract.errors import OmniError, invalid
 from omnivideo.contract.legacy.table import (
@@ -27,6 +35,7 @@ from omnivideo.contract.request import (
     AspectRatio,
     Mode,
     OnOff,
+    Seconds,
     Shot,
     WatermarkInfo,
     _explain,
@@ -94,7 +103,7 @@ class _Generating(_Common):
 
     model_name: str
     mode: Mode = "std"
-    duration: int = 5
+    duration: Seconds = 5
 
     @model_validator(mode="before")
     @classmethod
@@ -149,7 +158,8 @@ class MultiImage2VideoRequest(_Generating):
 class VideoExtendRequest(_Common):
     """``POST /v1/videos/video-extend``: model, mode and size come from the source video."""
 
-    video_id: str
+    #: text, or a number as some clients parse numeric ids
+    video_id: Annotated[str, WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "integer"}]})]
 
     @field_validator("video_id", mode="before")
     @classmethod
