@@ -39,6 +39,9 @@ def face_router(face: Face, **kwargs: Any) -> APIRouter:
     """An APIRouter whose routes answer errors in ``face``'s form."""
 
     class FaceRoute(APIRoute):
+        #: read by the OpenAPI document, which shows the route's errors in this face's form
+        route_face: Face = face
+
         def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
             handler = super().get_route_handler()
 
