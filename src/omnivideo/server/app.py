@@ -19,6 +19,9 @@ from omnivideo.server.faces import kling_video as kling_video_face
 from omnivideo.server.faces import openai as openai_face
 from omnivideo.server.faces import useapi as useapi_face
 from omnivideo.server.limits import BodyLimitMiddleware, RequestIdMiddleware
+from omnivideo.server.openapi import document as openapi_document
+from omnivideo.server.openapi import operation as openapi_operation
+from omnivideo.server.openapi.wire.kling import Health
 from omnivideo.server.responses import TolerantJSONResponse
 from omnivideo.service import accounts, wiring
 from omnivideo.service.runtime import Runtime
@@ -55,6 +58,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         redoc_url=None,
     )
     docs.install(app)
+    openapi_document.install(app, auth=not settings.no_auth)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     # Added last, so it runs first: it also times requests the body limit refuses.
@@ -62,6 +66,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     errors.install(app)
 
     @app.get("/healthz", tags=["Health"])
+    @openapi_operation.describe(answer=Health)
     def healthz() -> JSONResponse:
         rt: Runtime = app.state.runtime
         return JSONResponse({"status": "ok", "version": __version__, "engine": rt.engine.name})

@@ -40,7 +40,14 @@ async def current_account(request: Request, rt: RuntimeDep) -> str:
 
 
 AccountDep = Annotated[str, Depends(current_account)]
-SimulateHeader = Annotated[str | None, Header(alias="X-Omnivideo-Simulate")]
+SimulateHeader = Annotated[
+    str | None,
+    Header(
+        alias="X-Omnivideo-Simulate",
+        description="omnivideo extension: make the task fail or wait, e.g. "
+        "`fail=1301; msg=content blocked; delay=20s; queue=5s`.",
+    ),
+]
 
 #: a form's text field: enough for a 10 MB image sent as Base64 text
 MAX_TEXT_FIELD_BYTES = 14 * 1024 * 1024

@@ -25,6 +25,9 @@ from omnivideo.contract.task import Task
 from omnivideo.dialects import kling
 from omnivideo.server.deps import AccountDep, RuntimeDep
 from omnivideo.server.errors import face_router
+from omnivideo.server.openapi.errors import NOT_FOUND
+from omnivideo.server.openapi.operation import EVENT_STREAM, describe
+from omnivideo.server.openapi.wire.kling import KlingTask
 from omnivideo.service import tasks
 from omnivideo.service.events import ACCOUNT_WINDOW, ChangeTracker
 
@@ -68,10 +71,11 @@ async def _stream(
 def _response(body: AsyncIterator[str]) -> StreamingResponse:
     # X-Accel-Buffering: nginx would otherwise hold events back until its buffer fills.
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(body, media_type="text/event-stream", headers=headers)
+    return StreamingResponse(body, media_type=EVENT_STREAM, headers=headers)
 
 
 @router.get("/v1/videos/omni-video/{ident}/events")
+@describe(answer=KlingTask, media_type=EVENT_STREAM, errors=NOT_FOUND)
 async def task_events(
     request: Request, rt: RuntimeDep, account: AccountDep, ident: str
 ) -> StreamingResponse:
@@ -85,6 +89,7 @@ async def task_events(
 
 
 @router.get("/v1/omnivideo/events")
+@describe(answer=KlingTask, media_type=EVENT_STREAM)
 async def account_events(
     request: Request, rt: RuntimeDep, account: AccountDep
 ) -> StreamingResponse:

@@ -7,10 +7,15 @@ from typing import Any
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from omnivideo.contract.request import OmniRequest
 from omnivideo.dialects import cometapi, kling
 from omnivideo.server.deps import AccountDep, JsonBody, RuntimeDep, SimulateHeader
 from omnivideo.server.errors import face_router, request_id
-from omnivideo.server.faces.kling import page_params
+from omnivideo.server.faces.kling import LIST_ERRORS, LIST_QUERY, page_params
+from omnivideo.server.openapi.errors import NOT_FOUND, SUBMIT
+from omnivideo.server.openapi.operation import describe
+from omnivideo.server.openapi.wire import cometapi as wire
+from omnivideo.server.openapi.wire.kling import KlingCreated
 from omnivideo.service import simulate, tasks
 from omnivideo.service.runtime import Runtime
 from omnivideo.service.tasks import OMNI_VIDEO
@@ -25,6 +30,7 @@ def _render(rt: Runtime, task: Any) -> dict[str, Any]:
 
 
 @router.post("/v1/videos/omni-video")
+@describe(body=OmniRequest, answer=KlingCreated, errors=SUBMIT)
 async def create_task(
     request: Request,
     rt: RuntimeDep,
@@ -45,11 +51,13 @@ async def create_task(
 
 
 @router.get("/v1/videos/omni-video/{ident}")
+@describe(answer=wire.CometQuery, errors=NOT_FOUND)
 async def get_task(rt: RuntimeDep, account: AccountDep, ident: str) -> dict[str, Any]:
     return _render(rt, await run_in_threadpool(tasks.get, rt, account, ident, OMNI_VIDEO))
 
 
 @router.get("/v1/videos/omni-video")
+@describe(answer=wire.CometListOrTask, query=LIST_QUERY, errors=LIST_ERRORS)
 async def list_tasks(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
     external = request.query_params.get("external_task_id")
     if external:

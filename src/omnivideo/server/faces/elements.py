@@ -10,9 +10,15 @@ from starlette.concurrency import run_in_threadpool
 from omnivideo.dialects import kling
 from omnivideo.server.deps import AccountDep, JsonBody, RuntimeDep
 from omnivideo.server.errors import face_router, request_id
-from omnivideo.server.faces.kling import page_params
+from omnivideo.server.faces.kling import PAGE_QUERY, page_params
+from omnivideo.server.openapi.errors import NOT_FOUND
+from omnivideo.server.openapi.operation import describe
+from omnivideo.server.openapi.wire import elements as wire
 from omnivideo.service import elements
 from omnivideo.service.runtime import Runtime
+
+#: creating an element: a bad field or image, or storage that is full
+CREATE_ERRORS = (1201, 5000)
 
 router = face_router("kling", prefix="/v1/general", tags=["Kling elements"])
 
@@ -22,6 +28,7 @@ def _url_for(rt: Runtime) -> Any:
 
 
 @router.post("/custom-elements")
+@describe(body=wire.CustomElementCreate, answer=wire.KlingElement, errors=CREATE_ERRORS)
 async def create_custom(
     request: Request, rt: RuntimeDep, account: AccountDep, body: JsonBody
 ) -> dict[str, Any]:
@@ -30,6 +37,7 @@ async def create_custom(
 
 
 @router.get("/custom-elements")
+@describe(answer=wire.KlingElementList, query=PAGE_QUERY, errors=(1201,))
 async def list_custom(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
     offset, limit = page_params(request)
     records = await run_in_threadpool(elements.list_page, rt, account, offset, limit)
@@ -39,6 +47,7 @@ async def list_custom(request: Request, rt: RuntimeDep, account: AccountDep) -> 
 
 
 @router.get("/presets-elements")
+@describe(answer=wire.KlingElementList, query=PAGE_QUERY, errors=(1201,))
 async def list_presets(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
     offset, limit = page_params(request)
     records = await run_in_threadpool(elements.list_page, rt, None, offset, limit)
@@ -48,6 +57,7 @@ async def list_presets(request: Request, rt: RuntimeDep, account: AccountDep) ->
 
 
 @router.post("/advanced-custom-elements")
+@describe(body=wire.AdvancedElementCreate, answer=wire.KlingElementCreated, errors=CREATE_ERRORS)
 async def create_advanced(
     request: Request, rt: RuntimeDep, account: AccountDep, body: JsonBody
 ) -> dict[str, Any]:
@@ -59,6 +69,7 @@ async def create_advanced(
 
 
 @router.get("/advanced-custom-elements/{ident}")
+@describe(answer=wire.KlingElementTask, errors=NOT_FOUND)
 async def get_advanced(
     request: Request, rt: RuntimeDep, account: AccountDep, ident: str
 ) -> dict[str, Any]:
@@ -67,6 +78,7 @@ async def get_advanced(
 
 
 @router.get("/advanced-custom-elements")
+@describe(answer=wire.KlingElementTaskList, query=PAGE_QUERY, errors=(1201,))
 async def list_advanced(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
     offset, limit = page_params(request)
     records = await run_in_threadpool(elements.list_page, rt, account, offset, limit)
@@ -77,6 +89,7 @@ async def list_advanced(request: Request, rt: RuntimeDep, account: AccountDep) -
 
 
 @router.get("/advanced-presets-elements")
+@describe(answer=wire.KlingAdvancedElementList, query=PAGE_QUERY, errors=(1201,))
 async def list_advanced_presets(
     request: Request, rt: RuntimeDep, account: AccountDep
 ) -> dict[str, Any]:
@@ -88,6 +101,7 @@ async def list_advanced_presets(
 
 
 @router.post("/delete-elements")
+@describe(body=wire.ElementDelete, answer=wire.KlingElementDeleted, errors=(1201, 1203))
 async def delete_element(
     request: Request, rt: RuntimeDep, account: AccountDep, body: JsonBody
 ) -> dict[str, Any]:

@@ -8,9 +8,13 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from omnivideo.contract.errors import OmniError
+from omnivideo.contract.request import OmniRequest
 from omnivideo.dialects import kling
 from omnivideo.server.deps import AccountDep, JsonBody, RuntimeDep, SimulateHeader
 from omnivideo.server.errors import face_router, request_id
+from omnivideo.server.openapi.errors import NOT_FOUND, SUBMIT
+from omnivideo.server.openapi.operation import describe, query_param
+from omnivideo.server.openapi.wire import kling as wire
 from omnivideo.service import simulate, tasks
 from omnivideo.service.tasks import OMNI_VIDEO
 
@@ -31,6 +35,32 @@ def _int_param(name: str, raw: str | None, default: int, low: int, high: int) ->
     return value
 
 
+#: the query parameters of Kling's list routes
+PAGE_QUERY = (
+    query_param(
+        "pageNum",
+        {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1},
+        "The page, from 1.",
+    ),
+    query_param(
+        "pageSize",
+        {"type": "integer", "minimum": 1, "maximum": 500, "default": 30},
+        "Tasks per page.",
+    ),
+)
+#: a list route's one-task query, and its page
+LIST_QUERY = (
+    query_param(
+        "external_task_id",
+        {"type": "string"},
+        "Answer this one task (by external_task_id or task_id) instead of a page.",
+    ),
+    *PAGE_QUERY,
+)
+#: the codes of a list route: a bad page, or an ``external_task_id`` that does not exist
+LIST_ERRORS = (1201, 1203)
+
+
 def page_params(request: Request) -> tuple[int, int]:
     """(offset, limit) from Kling's `pageNum` (1-1000) and `pageSize` (1-500)."""
     page_num = _int_param("pageNum", request.query_params.get("pageNum"), 1, 1, 1000)
@@ -39,6 +69,7 @@ def page_params(request: Request) -> tuple[int, int]:
 
 
 @router.post("/v1/videos/omni-video")
+@describe(body=OmniRequest, answer=wire.KlingCreated, errors=SUBMIT)
 async def create_task(
     request: Request,
     rt: RuntimeDep,
@@ -54,6 +85,7 @@ async def create_task(
 
 
 @router.get("/v1/videos/omni-video/{ident}")
+@describe(answer=wire.KlingTaskAnswer, errors=NOT_FOUND)
 async def get_task(
     request: Request, rt: RuntimeDep, account: AccountDep, ident: str
 ) -> dict[str, Any]:
@@ -63,6 +95,7 @@ async def get_task(
 
 
 @router.get("/v1/videos/omni-video")
+@describe(answer=wire.KlingListOrTask, query=LIST_QUERY, errors=LIST_ERRORS)
 async def list_tasks(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
     """A page of tasks, newest first; or one task with `?external_task_id=`."""
     params = request.query_params
@@ -76,6 +109,7 @@ async def list_tasks(request: Request, rt: RuntimeDep, account: AccountDep) -> d
 
 
 @router.post("/v1/videos/omni-video/{ident}/cancel")
+@describe(answer=wire.KlingTaskAnswer, errors=NOT_FOUND)
 async def cancel_task(
     request: Request, rt: RuntimeDep, account: AccountDep, ident: str
 ) -> dict[str, Any]:

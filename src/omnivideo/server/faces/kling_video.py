@@ -17,10 +17,14 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from omnivideo.contract import legacy
 from omnivideo.contract.errors import OmniError
+from omnivideo.contract.legacy.requests import MODELS_OF
 from omnivideo.dialects import kling
 from omnivideo.server.deps import AccountDep, JsonBody, RuntimeDep, SimulateHeader
 from omnivideo.server.errors import Face, face_router, request_id
-from omnivideo.server.faces.kling import page_params
+from omnivideo.server.faces.kling import LIST_ERRORS, PAGE_QUERY, page_params
+from omnivideo.server.openapi.errors import NOT_FOUND, SUBMIT
+from omnivideo.server.openapi.operation import describe, query_param
+from omnivideo.server.openapi.wire import kling as wire
 from omnivideo.service import legacy as legacy_service
 from omnivideo.service import simulate, tasks
 from omnivideo.store.interfaces import now_ms
@@ -42,9 +46,34 @@ class KlingName(Convertor[str]):
 register_url_convertor("kling_name", KlingName())
 
 
+#: a classic list route's one-task query (by either id), and its page
+LEGACY_LIST_QUERY = (
+    query_param("external_task_id", {"type": "string"}, "Answer this one task instead of a page."),
+    query_param("task_id", {"type": "string"}, "Answer this one task instead of a page."),
+    *PAGE_QUERY,
+)
+#: the account-costs query: packs valid at some time between the two
+COSTS_QUERY = (
+    query_param(
+        "start_time",
+        {"type": "integer", "minimum": 0},
+        "Milliseconds since the epoch.",
+        required=True,
+    ),
+    query_param(
+        "end_time",
+        {"type": "integer", "minimum": 0},
+        "Milliseconds since the epoch.",
+        required=True,
+    ),
+    query_param("resource_pack_name", {"type": "string"}, "Only the pack of this name."),
+)
+
+
 def _add_endpoint(router: APIRouter, endpoint: str) -> None:
     path = f"/v1/videos/{endpoint}"
 
+    @describe(body=MODELS_OF[endpoint], answer=wire.KlingCreated, errors=SUBMIT)
     async def create(
         request: Request,
         rt: RuntimeDep,
@@ -58,12 +87,14 @@ def _add_endpoint(router: APIRouter, endpoint: str) -> None:
         )
         return kling.envelope(kling.render_created(task), request_id(request))
 
+    @describe(answer=wire.KlingTaskAnswer, errors=NOT_FOUND)
     async def query(
         request: Request, rt: RuntimeDep, account: AccountDep, ident: str
     ) -> dict[str, Any]:
         task = await run_in_threadpool(tasks.get, rt, account, ident, endpoint)
         return kling.envelope(kling.render_task(task), request_id(request))
 
+    @describe(answer=wire.KlingListOrTask, query=LEGACY_LIST_QUERY, errors=LIST_ERRORS)
     async def list_or_find(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
         external = request.query_params.get("external_task_id") or request.query_params.get(
             "task_id"
@@ -127,6 +158,7 @@ def render_pack(pack: PackRecord, now: int) -> dict[str, Any]:
 
 
 def _add_account_costs(router: APIRouter) -> None:
+    @describe(answer=wire.KlingAccountCosts, query=COSTS_QUERY, errors=(1201,))
     async def account_costs(
         request: Request, rt: RuntimeDep, account: AccountDep
     ) -> dict[str, Any]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Path, Query
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -12,13 +12,28 @@ from omnivideo.contract.errors import OmniError, invalid
 from omnivideo.dialects import openai
 from omnivideo.server.deps import AccountDep, FormOrJson, RuntimeDep, SimulateHeader
 from omnivideo.server.errors import face_router
+from omnivideo.server.openapi.errors import NOT_FOUND, SUBMIT
+from omnivideo.server.openapi.operation import describe
+from omnivideo.server.openapi.wire import openai as wire
 from omnivideo.service import simulate, tasks
 from omnivideo.service.runtime import Runtime
 
 router = face_router("openai", prefix="/v1/videos", tags=["OpenAI Videos"])
 
+# Only `video_…` ids reach this face: any other name under /v1/videos/ is Kling's (1202).
+VideoId = Annotated[
+    str, Path(pattern=r"^video_", description="The video's id: `video_` and its task id.")
+]
+
 
 @router.post("")
+@describe(
+    body=wire.VideoCreate,
+    form=wire.VideoCreateForm,
+    uploads=("input_reference",),
+    answer=wire.Video,
+    errors=SUBMIT,
+)
 async def create_video(
     rt: RuntimeDep, account: AccountDep, fields: FormOrJson, simulate_header: SimulateHeader = None
 ) -> dict[str, Any]:
@@ -41,6 +56,7 @@ def _list(rt: Runtime, account: str, after: str | None, limit: int, order: str) 
 
 
 @router.get("")
+@describe(answer=wire.VideoList, errors=(1201, 1203))
 async def list_videos(
     rt: RuntimeDep,
     account: AccountDep,
@@ -52,15 +68,17 @@ async def list_videos(
 
 
 @router.get("/{ident}")
-async def get_video(rt: RuntimeDep, account: AccountDep, ident: str) -> dict[str, Any]:
+@describe(answer=wire.Video, errors=NOT_FOUND)
+async def get_video(rt: RuntimeDep, account: AccountDep, ident: VideoId) -> dict[str, Any]:
     return openai.render_video(
         await run_in_threadpool(tasks.get, rt, account, openai.task_id_of(ident))
     )
 
 
 @router.get("/{ident}/content")
+@describe(media_type="video/mp4", errors=(1201, 1203))
 async def get_content(
-    rt: RuntimeDep, account: AccountDep, ident: str, variant: str = Query("video")
+    rt: RuntimeDep, account: AccountDep, ident: VideoId, variant: str = Query("video")
 ) -> Response:
     """The MP4 of a completed video (`variant=video`)."""
     task = await run_in_threadpool(tasks.get, rt, account, openai.task_id_of(ident))
@@ -81,7 +99,8 @@ async def get_content(
 
 
 @router.delete("/{ident}")
-async def delete_video(rt: RuntimeDep, account: AccountDep, ident: str) -> dict[str, Any]:
+@describe(answer=wire.VideoDeleted, errors=NOT_FOUND)
+async def delete_video(rt: RuntimeDep, account: AccountDep, ident: VideoId) -> dict[str, Any]:
     """Cancel the video's task if it is still running (it ends `failed`, "cancelled")."""
     task = await run_in_threadpool(tasks.cancel, rt, account, openai.task_id_of(ident))
     return openai.render_deleted(task)

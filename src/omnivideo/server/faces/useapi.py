@@ -12,6 +12,9 @@ from omnivideo.contract.errors import OmniError
 from omnivideo.dialects import useapi
 from omnivideo.server.deps import AccountDep, FormOrJson, RuntimeDep, SimulateHeader
 from omnivideo.server.errors import face_router
+from omnivideo.server.openapi.errors import NOT_FOUND, STORED, SUBMIT
+from omnivideo.server.openapi.operation import describe
+from omnivideo.server.openapi.wire import useapi as wire
 from omnivideo.service import assets, channels, simulate, tasks
 from omnivideo.service.runtime import Runtime
 
@@ -56,6 +59,9 @@ def _find(rt: Runtime, account: str, ident: str) -> Any:
 
 
 @router.post("/videos/omni")
+@describe(
+    body=wire.UseapiOmniCreate, uploads=wire.UPLOADS, answer=wire.UseapiTaskDocument, errors=SUBMIT
+)
 async def create_omni(
     rt: RuntimeDep, account: AccountDep, fields: FormOrJson, simulate_header: SimulateHeader = None
 ) -> dict[str, Any]:
@@ -65,6 +71,7 @@ async def create_omni(
 
 
 @router.get("/tasks/{ident}")
+@describe(answer=wire.UseapiTaskDocument, errors=NOT_FOUND)
 async def get_task(rt: RuntimeDep, account: AccountDep, ident: str) -> dict[str, Any]:
     """A task by its number (`task.id`); `?email=` is accepted and not required."""
     return useapi.render_task(await run_in_threadpool(_find, rt, account, ident))
@@ -72,6 +79,11 @@ async def get_task(rt: RuntimeDep, account: AccountDep, ident: str) -> dict[str,
 
 @router.post("/assets")
 @router.post("/assets/", include_in_schema=False)
+@describe(
+    raw_body=tuple(assets.CONTENT_TYPES),
+    answer=wire.UseapiAssetUploaded,
+    errors=(1200, 1201, *STORED),
+)
 async def upload_asset(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
     """Upload raw bytes; the answer's `url` works as `image_N` or `video_1`."""
     data = await request.body()
@@ -83,6 +95,7 @@ async def upload_asset(request: Request, rt: RuntimeDep, account: AccountDep) ->
 
 
 @router.get("/assets/uploaded")
+@describe(answer=wire.UseapiAssetList)
 async def list_assets(
     rt: RuntimeDep, account: AccountDep, contentType: str | None = Query(None)
 ) -> dict[str, Any]:
@@ -112,6 +125,7 @@ def _account_doc(email: str, max_jobs: int) -> dict[str, Any]:
 
 
 @router.get("/accounts")
+@describe(answer=wire.UseapiAccounts, errors=NOT_FOUND)
 async def list_accounts(rt: RuntimeDep, account: AccountDep) -> Any:
     configured = await run_in_threadpool(channels.all_of, rt, account)
     if not configured:
@@ -122,6 +136,7 @@ async def list_accounts(rt: RuntimeDep, account: AccountDep) -> Any:
 
 
 @router.get("/accounts/{email}")
+@describe(answer=wire.UseapiAccount, errors=NOT_FOUND)
 async def get_account(rt: RuntimeDep, account: AccountDep, email: str) -> dict[str, Any]:
     configured = await run_in_threadpool(channels.all_of, rt, account)
     if email not in configured:
@@ -130,6 +145,7 @@ async def get_account(rt: RuntimeDep, account: AccountDep, email: str) -> dict[s
 
 
 @router.post("/accounts", status_code=201)
+@describe(body=wire.UseapiAccountPut, answer=wire.UseapiAccount, errors=(1201,))
 async def put_account(rt: RuntimeDep, account: AccountDep, fields: FormOrJson) -> JSONResponse:
     """Configure an account (email) and its `maxJobs`; the password is not needed or kept."""
     email, jobs = await run_in_threadpool(
