@@ -53,7 +53,8 @@ def _submit(
 
 
 def _find(rt: Runtime, account: str, ident: str) -> Any:
-    if ident.isdigit() and len(ident) < 16:
+    # ASCII digits only: "¹".isdigit() is true too, and int() refuses it.
+    if ident.isascii() and ident.isdigit() and len(ident) < 16:
         return tasks.get_by_number(rt, account, int(ident))
     return tasks.get(rt, account, ident)
 
