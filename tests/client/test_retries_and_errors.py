@@ -466,3 +466,16 @@ def test_auth_check_trusts_only_answers_of_a_real_api(status: int, body: object,
     else:
         with pytest.raises(OmniVideoError):
             client.check_auth()
+
+
+def test_non_ascii_digits_are_not_read_as_numbers() -> None:
+    # "¹".isdigit() is true yet int("¹") raises: an answer or header from anywhere must not
+    # crash the client.
+    from omnivideo.client.download import _start_from, _total_from
+    from omnivideo.client.errors import code_in, error_for_answer
+
+    assert code_in("¹²⁰¹: nope") is None
+    assert _total_from("bytes 0-1/¹²") is None
+    assert _start_from("bytes ¹-2/3") is None
+    error = error_for_answer(400, {"code": "¹²⁰¹", "message": "bad"})
+    assert "bad" in str(error)

@@ -236,7 +236,7 @@ def _shots(shots: list[str]) -> list[dict[str, Any]]:
     out = []
     for n, text in enumerate(shots, 1):
         prompt, sep, seconds = text.rpartition(":")
-        if not sep or not seconds.strip().isdigit():
+        if not sep or not (seconds.strip().isascii() and seconds.strip().isdigit()):
             raise typer.BadParameter(
                 f"{text!r}: write a shot as 'prompt:seconds'", param_hint="--shot"
             )

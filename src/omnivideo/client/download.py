@@ -119,7 +119,7 @@ class _Attempt:
         if total is not None:
             return total
         length = response.headers.get("content-length")
-        if length is None or not length.isdigit():
+        if length is None or not (length.isascii() and length.isdigit()):
             return None
         return int(length) + (self.have() if mode == "ab" else 0)
 
@@ -137,7 +137,7 @@ def _total_from(content_range: str | None) -> int | None:
     if not content_range or "/" not in content_range:
         return None
     total = content_range.rsplit("/", 1)[1].strip()
-    return int(total) if total.isdigit() else None
+    return int(total) if total.isascii() and total.isdigit() else None
 
 
 def _start_from(content_range: str | None) -> int | None:
@@ -145,7 +145,7 @@ def _start_from(content_range: str | None) -> int | None:
         return None
     unit_range = content_range.split("/", 1)[0].strip()
     first = unit_range.removeprefix("bytes").strip().split("-", 1)[0]
-    return int(first) if first.isdigit() else None
+    return int(first) if first.isascii() and first.isdigit() else None
 
 
 def _retryable(error: OmniVideoError) -> bool:

@@ -202,7 +202,7 @@ def code_in(message: str | None) -> int | None:
     if not message:
         return None
     head = message.split(":", 1)[0].strip()
-    if head.isdigit() and int(head) in KLING_CODES:
+    if head.isascii() and head.isdigit() and int(head) in KLING_CODES:
         return int(head)
     for code, (_, text) in KLING_CODES.items():
         if code and text.lower() == message.strip().lower():
@@ -214,7 +214,7 @@ def _kling_code(value: Any) -> int | None:
     # useapi puts the HTTP status in `code` (401, 429); Kling's business codes have 4 digits.
     if isinstance(value, bool):
         return None
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value)
     if isinstance(value, int) and (value == 0 or value in KLING_CODES or value >= 1000):
         return value

@@ -234,7 +234,12 @@ class JobLog:
                 " ORDER BY id DESC LIMIT 1",
                 (ident, ident),
             ).fetchone()
-            if row is None and ident.lstrip("#").isdigit() and len(ident) < 10:
+            if (
+                row is None
+                and ident.lstrip("#").isascii()
+                and ident.lstrip("#").isdigit()
+                and len(ident) < 10
+            ):
                 row = db.execute(
                     "SELECT * FROM jobs WHERE id = ?", (int(ident.lstrip("#")),)
                 ).fetchone()

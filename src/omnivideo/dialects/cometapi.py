@@ -100,7 +100,9 @@ def parse_query(body: Any) -> TaskView:
             final_unit_deduction=view.final_unit_deduction,
             created_at=view.created_at,
             updated_at=view.updated_at,
-            progress=float(progress) / 100 if progress.replace(".", "", 1).isdigit() else None,
+            progress=float(progress) / 100
+            if progress.isascii() and progress.replace(".", "", 1).isdigit()
+            else None,
             info=view.info,
             provider_status=str(data["status"]),
         )
