@@ -18,6 +18,7 @@ from omnivideo.service import accounts, wiring
 from omnivideo.service.runtime import Runtime
 from omnivideo.settings import Settings
 from omnivideo.storage import LocalBlobStore
+from omnivideo.store.interfaces import Stores
 from omnivideo.store.memory import memory_stores
 
 
@@ -46,7 +47,9 @@ class InstantEngine(Engine):
         return RenderedVideo(out, job.duration_s, job.width, job.height)
 
 
-def memory_runtime(tmp_path: Path, **settings: object) -> Runtime:
+def memory_runtime(tmp_path: Path, stores: Stores | None = None, **settings: object) -> Runtime:
+    """The twin's runtime; ``stores`` puts a real database under it instead of the memory twin
+    (the same app then runs its routes on PostgreSQL, still without a server process)."""
     values: dict[str, object] = {
         "data_dir": tmp_path / "data",
         "allow_hosts": ["127.0.0.1"],
@@ -54,7 +57,7 @@ def memory_runtime(tmp_path: Path, **settings: object) -> Runtime:
     }
     return wiring.build_runtime(
         Settings(**values),  # type: ignore[arg-type]
-        memory_stores(),
+        stores or memory_stores(),
         LocalBlobStore(tmp_path / "blobs"),
         InstantEngine(),
         secret=b"test-secret",
@@ -62,11 +65,13 @@ def memory_runtime(tmp_path: Path, **settings: object) -> Runtime:
 
 
 @contextmanager
-def app_client(tmp_path: Path, **settings: object) -> Iterator[tuple[TestClient, str]]:
+def app_client(
+    tmp_path: Path, stores: Stores | None = None, **settings: object
+) -> Iterator[tuple[TestClient, str]]:
     """The whole app on the twin, in-process, and an API key of its account."""
     from omnivideo.server.app import create_app
 
-    runtime = memory_runtime(tmp_path, **settings)
+    runtime = memory_runtime(tmp_path, stores, **settings)
     creds = accounts.create_account(runtime.stores.accounts)
     with TestClient(create_app(runtime=runtime), raise_server_exceptions=False) as client:
         yield client, creds.api_key

@@ -19,6 +19,8 @@ import schemathesis
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from omnivideo.store.sql import open_sql_stores
+from tests import pg
 from tests.twin import app_client
 
 
@@ -63,10 +65,21 @@ def kling_final(answer: dict[str, Any]) -> bool:
     return answer["data"]["task_status"] in ("succeed", "failed")
 
 
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[Documented]:
-    with app_client(tmp_path) as (client, key):
-        yield Documented(client, key)
+@pytest.fixture(params=["memory", "postgresql"])
+def api(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Documented]:
+    # Every route's answers on the memory twin and on a real PostgreSQL: the SQL stores must
+    # give the faces exactly what the twin gives them.
+    if request.param == "memory":
+        with app_client(tmp_path) as (client, key):
+            yield Documented(client, key)
+        return
+    with pg.fresh_database() as url:
+        stores = open_sql_stores(url)
+        try:
+            with app_client(tmp_path, stores) as (client, key):
+                yield Documented(client, key)
+        finally:
+            stores.close()
 
 
 OMNI = {
