@@ -203,3 +203,27 @@ def test_assets_secrets_and_keys(stores: Stores) -> None:
     assert stores.accounts.revoke_key("AK1") and not stores.accounts.revoke_key("AK1")
     key = stores.accounts.key_by_access_key("AK1")
     assert key is not None and key.revoked
+
+
+def test_creates_racing_each_other_stop_exactly_at_the_limit(stores: Stores) -> None:
+    # 40 creates at once (on PostgreSQL they commit in groups): exactly max_active get in,
+    # and of the 8 sharing one external id, at most one does.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def create(i: int) -> str:
+        task = _task(str(1000 + i), ext="same" if i % 5 == 0 else None)
+        try:
+            stores.tasks.insert(task, max_active=10, callback_for=_cb)
+            return "ok"
+        except OmniError as exc:
+            return str(exc.code)
+
+    with ThreadPoolExecutor(16) as pool:
+        outcomes = list(pool.map(create, range(40)))
+    assert outcomes.count("ok") == 10, outcomes
+    assert set(outcomes) <= {"ok", "1201", "1303"}
+    same = [o for i, o in enumerate(outcomes) if i % 5 == 0]
+    assert same.count("ok") <= 1, same
+    stored = [stores.tasks.get(str(1000 + i)) for i in range(40)]
+    assert sum(t is not None for t in stored) == 10
+    assert sum(t is not None and t.external_task_id == "same" for t in stored) <= 1

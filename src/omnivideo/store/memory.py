@@ -105,8 +105,7 @@ class MemoryTaskStore:
                 for e in self.mem.tasks.values()
                 if e.task.account_id == task.account_id and e.task.status.value in ACTIVE
             ]
-            busy = sum(t.channel == task.channel for t in mine)
-            check_limits(task, len(mine), busy, max_active, channel_max_active)
+            # The same order as the SQL stores: a clashing external id first, then the limits.
             if task.external_task_id is not None:
                 clash = next(
                     (
@@ -119,6 +118,8 @@ class MemoryTaskStore:
                 )
                 if clash:
                     raise external_id_taken(task, clash)
+            busy = sum(t.channel == task.channel for t in mine)
+            check_limits(task, len(mine), busy, max_active, channel_max_active)
             if task.task_id in self.mem.tasks:
                 raise OmniError(5000, "task id collision, please retry")
             stored = replace(task, videos=(), progress=0.0)

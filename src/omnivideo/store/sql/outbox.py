@@ -15,15 +15,22 @@ from omnivideo.store.sql.database import Database
 from omnivideo.store.tables import AccountRow, CallbackRow, TaskRow
 
 
-def enqueue_callback(s: Session, task: Task, callback_for: CallbackFor) -> None:
-    """Add the callback of ``task``'s new status in the caller's transaction."""
+def enqueue_callback(
+    s: Session, task: Task, callback_for: CallbackFor, *, first: bool = False
+) -> None:
+    """Add the callback of ``task``'s new status in the caller's transaction; ``first`` for a
+    task being inserted (it has no callbacks yet: no need to ask for the last one)."""
     made = callback_for(task)
     if made is None:
         return
     url, payload = made
-    seq = (
-        s.scalar(select(func.max(CallbackRow.seq)).where(CallbackRow.task_id == task.task_id)) or 0
-    ) + 1
+    if first:
+        seq = 1
+    else:
+        last = s.scalar(
+            select(func.max(CallbackRow.seq)).where(CallbackRow.task_id == task.task_id)
+        )
+        seq = (last or 0) + 1
     s.add(
         CallbackRow(
             task_id=task.task_id,

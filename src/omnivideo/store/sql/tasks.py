@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.task import Task, TaskStatus, VideoResult
@@ -19,6 +20,7 @@ from omnivideo.store.interfaces import (
 )
 from omnivideo.store.sql import rows
 from omnivideo.store.sql.database import Database
+from omnivideo.store.sql.group_commit import GroupCommitter, PendingInsert
 from omnivideo.store.sql.outbox import enqueue_callback
 from omnivideo.store.tables import AccountRow, TaskRow
 
@@ -29,6 +31,8 @@ TASKS = TaskRow.__table__
 class SqlTaskStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # SQLite has one writer in the process anyway (the write lock): no group to gather.
+        self._group = None if db.is_sqlite else GroupCommitter(self._commit_group)
 
     def insert(
         self,
@@ -40,75 +44,106 @@ class SqlTaskStore:
         channel_max_active: int | None = None,
         queue: str = "",
     ) -> Task:
-        with self.db.write() as s:
-            # Creates of one account queue up on its row, so "count, then insert" is atomic
-            # across API replicas too (a no-op on SQLite, which has one writer).
-            s.execute(
-                select(AccountRow.id).where(AccountRow.id == task.account_id).with_for_update()
-            )
-            mine = (TaskRow.account_id == task.account_id) & TaskRow.status.in_(ACTIVE)
-            active = s.scalar(select(func.count()).select_from(TaskRow).where(mine)) or 0
-            busy = 0
-            if task.channel is not None and channel_max_active is not None:
-                busy = (
+        pending = PendingInsert(
+            task, max_active, callback_for, not_before, channel_max_active, queue
+        )
+        if self._group is not None:
+            return self._group.insert(pending)
+        self._commit_group([pending])
+        pending.done.set()
+        return pending.outcome()
+
+    def _commit_group(self, group: list[PendingInsert]) -> None:
+        """Insert ``group`` in one transaction; each create gets its task or its refusal."""
+        try:
+            with self.db.write() as s:
+                self._insert_group(s, group)
+            return
+        except IntegrityError as exc:
+            # A concurrent create elsewhere took an external id (the unique constraint saw
+            # what our SELECT could not): the group is retried one by one, so only that
+            # create is refused.
+            if len(group) > 1:
+                for pending in group:
+                    pending.stored = pending.error = None
+                    self._commit_group([pending])
+                return
+            group[0].stored, group[0].error = None, _integrity_error(group[0].task, exc)
+
+    def _insert_group(self, s: Session, group: list[PendingInsert]) -> None:
+        accounts = sorted({p.task.account_id for p in group})
+        # Creates of one account queue up on its row, so "count, then insert" is atomic
+        # across API replicas too (a no-op on SQLite, which has one writer). Sorted, so two
+        # groups locking the same accounts cannot deadlock.
+        for account_id in accounts:
+            s.execute(select(AccountRow.id).where(AccountRow.id == account_id).with_for_update())
+        unfinished = TaskRow.status.in_(ACTIVE)
+        active: dict[str, int] = {
+            a: n
+            for a, n in s.execute(
+                select(TaskRow.account_id, func.count())
+                .where(TaskRow.account_id.in_(accounts), unfinished)
+                .group_by(TaskRow.account_id)
+            ).all()
+        }
+        busy: dict[tuple[str, str], int] = {}
+        for p in group:
+            key = (p.task.account_id, p.task.channel or "")
+            if p.task.channel is not None and p.channel_max_active is not None and key not in busy:
+                busy[key] = (
                     s.scalar(
                         select(func.count())
                         .select_from(TaskRow)
-                        .where(mine, TaskRow.channel == task.channel)
+                        .where(
+                            TaskRow.account_id == p.task.account_id,
+                            unfinished,
+                            TaskRow.channel == p.task.channel,
+                        )
                     )
                     or 0
                 )
-            check_limits(task, active, busy, max_active, channel_max_active)
-            if task.external_task_id is not None:
-                clash = s.scalar(
-                    select(TaskRow.task_id).where(
-                        TaskRow.account_id == task.account_id,
-                        TaskRow.external_task_id == task.external_task_id,
+        wanted = {p.task.external_task_id for p in group if p.task.external_task_id is not None}
+        taken: dict[tuple[str, str], str] = {}
+        if wanted:
+            taken = {
+                (a, e or ""): task_id
+                for task_id, a, e in s.execute(
+                    select(TaskRow.task_id, TaskRow.account_id, TaskRow.external_task_id).where(
+                        TaskRow.account_id.in_(accounts), TaskRow.external_task_id.in_(wanted)
                     )
-                )
-                if clash:
-                    raise external_id_taken(task, clash)
-            row = TaskRow(
-                task_id=task.task_id,
-                number=task.number,
-                channel=task.channel,
-                account_id=task.account_id,
-                external_task_id=task.external_task_id,
-                status=task.status.value,
-                status_msg=task.status_msg,
-                request=task.request,
-                endpoint=task.endpoint,
-                spec=task.spec,
-                options=task.options,
-                videos=[],
-                final_unit_deduction=task.final_unit_deduction,
-                progress=0.0,
-                callback_url=task.callback_url,
-                attempts=0,
-                not_before=not_before,
-                queue=queue,
-                worker="",
-                heartbeat_at=0,
-                created_at=task.created_at,
-                updated_at=task.updated_at,
-            )
-            s.add(row)
+                ).all()
+            }
+        added: list[tuple[PendingInsert, TaskRow]] = []
+        for p in group:
+            task = p.task
+            ext = (task.account_id, task.external_task_id or "")
+            if task.external_task_id is not None and ext in taken:
+                p.error = external_id_taken(task, taken[ext])
+                continue
+            key = (task.account_id, task.channel or "")
             try:
-                s.flush()
-            except IntegrityError as exc:
-                # The SELECT above cannot see a concurrent create with the same external id
-                # (another process on the same database): the unique constraint does.
-                if "external" in str(exc.orig):
-                    raise OmniError(
-                        1201,
-                        f"external_task_id: {task.external_task_id!r} is already used; "
-                        "it must be unique within the account",
-                    ) from None
-                # An 18-digit id clash is astronomically rare; say so rather than hide it.
-                raise OmniError(5000, "task id collision, please retry") from exc
-            stored = rows.task(row)
-            enqueue_callback(s, stored, callback_for)
-            return stored
+                check_limits(
+                    task,
+                    active.get(task.account_id, 0),
+                    busy.get(key, 0),
+                    p.max_active,
+                    p.channel_max_active,
+                )
+            except OmniError as exc:
+                p.error = exc
+                continue
+            active[task.account_id] = active.get(task.account_id, 0) + 1
+            if key in busy:
+                busy[key] += 1
+            if task.external_task_id is not None:
+                taken[ext] = task.task_id
+            row = _new_row(task, p.not_before, p.queue)
+            s.add(row)
+            added.append((p, row))
+        s.flush()
+        for p, row in added:
+            p.stored = rows.task(row)
+            enqueue_callback(s, p.stored, p.callback_for, first=True)
 
     def get(self, task_id: str) -> Task | None:
         row = self.db.fetch_one(select(TASKS).where(TASKS.c.task_id == task_id))
@@ -281,3 +316,43 @@ class SqlTaskStore:
             done = rows.task(row)
             enqueue_callback(s, done, callback_for)
             return done
+
+
+def _new_row(task: Task, not_before: int, queue: str) -> TaskRow:
+    return TaskRow(
+        task_id=task.task_id,
+        number=task.number,
+        channel=task.channel,
+        account_id=task.account_id,
+        external_task_id=task.external_task_id,
+        status=task.status.value,
+        status_msg=task.status_msg,
+        request=task.request,
+        endpoint=task.endpoint,
+        spec=task.spec,
+        options=task.options,
+        videos=[],
+        final_unit_deduction=task.final_unit_deduction,
+        progress=0.0,
+        callback_url=task.callback_url,
+        attempts=0,
+        not_before=not_before,
+        queue=queue,
+        worker="",
+        heartbeat_at=0,
+        created_at=task.created_at,
+        updated_at=task.updated_at,
+    )
+
+
+def _integrity_error(task: Task, exc: IntegrityError) -> OmniError:
+    # The SELECT before the insert cannot see a concurrent create with the same external id
+    # (another process on the same database): the unique constraint does.
+    if "external" in str(exc.orig):
+        return OmniError(
+            1201,
+            f"external_task_id: {task.external_task_id!r} is already used; "
+            "it must be unique within the account",
+        )
+    # An 18-digit id clash is astronomically rare; say so rather than hide it.
+    return OmniError(5000, "task id collision, please retry")
