@@ -19,3 +19,10 @@ def _own_user_dirs(
 ) -> None:
     # The default data directory is per user: tests must never reach the developer's own.
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Files holding slow tests run first: with one process per core, a long file started
+    # last would leave the other cores idle at the end of the run.
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)

@@ -53,7 +53,7 @@ def bodies(keys: list[str]) -> st.SearchStrategy[Any]:
 
 
 SETTINGS = settings(
-    max_examples=1500,
+    max_examples=1000,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
