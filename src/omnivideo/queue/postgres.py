@@ -23,6 +23,7 @@ import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.schema import SchemaManager
 
+from omnivideo.batching import Batcher
 from omnivideo.queue.base import RunTask
 from omnivideo.store.interfaces import TaskStore, now_ms
 
@@ -88,6 +89,7 @@ class ProcrastinateQueue:
             connector=procrastinate.PsycopgConnector(conninfo=self.conninfo, min_size=1, max_size=4)
         )
         self._worker_app.task(name=TASK_NAME, pass_context=False)(self._job)
+        self._batches: Batcher[tuple[str, int]] = Batcher(self._defer_batch)
         self._run: RunTask | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -96,14 +98,29 @@ class ProcrastinateQueue:
     # -- deferring (API and workers) -----------------------------------------------------
 
     def defer(self, task_id: str, not_before_ms: int = 0) -> None:
+        """Defer ``task_id``'s job. Defers arriving together go to the database as one batch
+        (one round trip and one commit), as the creates that make them do (group commit)."""
+        self._batches.run((task_id, not_before_ms))
+
+    def _job_of(self, task_id: str, not_before_ms: int) -> procrastinate.jobs.Job:
         options: dict[str, Any] = {"queue": self.queue, "queueing_lock": task_id}
         if not_before_ms > now_ms():
             options["schedule_at"] = datetime.datetime.fromtimestamp(
                 not_before_ms / 1000, tz=datetime.UTC
             )
-        # AlreadyEnqueued: a job for it is already waiting.
-        with contextlib.suppress(AlreadyEnqueued):
-            self.app.configure_task(TASK_NAME, **options).defer(task_id=task_id)
+        return self.app.configure_task(TASK_NAME, **options).make_new_job(task_id=task_id)
+
+    def _defer_batch(self, batch: list[tuple[str, int]]) -> None:
+        jobs = [self._job_of(task_id, not_before) for task_id, not_before in batch]
+        try:
+            self.app.job_manager.batch_defer_jobs(jobs)
+        except AlreadyEnqueued:
+            if len(jobs) == 1:
+                return  # a job for it is already waiting
+            # One of them already has a waiting job: the others go one by one.
+            for job in jobs:
+                with contextlib.suppress(AlreadyEnqueued):
+                    self.app.job_manager.batch_defer_jobs([job])
 
     # -- working ---------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from omnivideo.batching import Batcher
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.task import Task, TaskStatus, VideoResult
 from omnivideo.store.interfaces import (
@@ -20,7 +21,7 @@ from omnivideo.store.interfaces import (
 )
 from omnivideo.store.sql import rows
 from omnivideo.store.sql.database import Database
-from omnivideo.store.sql.group_commit import GroupCommitter, PendingInsert
+from omnivideo.store.sql.group_commit import PendingInsert
 from omnivideo.store.sql.outbox import enqueue_callback
 from omnivideo.store.tables import AccountRow, TaskRow
 
@@ -32,7 +33,7 @@ class SqlTaskStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         # SQLite has one writer in the process anyway (the write lock): no group to gather.
-        self._group = None if db.is_sqlite else GroupCommitter(self._commit_group)
+        self._group = None if db.is_sqlite else Batcher(self._commit_group)
 
     def insert(
         self,
@@ -48,9 +49,9 @@ class SqlTaskStore:
             task, max_active, callback_for, not_before, channel_max_active, queue
         )
         if self._group is not None:
-            return self._group.insert(pending)
-        self._commit_group([pending])
-        pending.done.set()
+            self._group.run(pending)
+        else:
+            self._commit_group([pending])
         return pending.outcome()
 
     def _commit_group(self, group: list[PendingInsert]) -> None:
