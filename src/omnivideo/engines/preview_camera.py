@@ -2,10 +2,13 @@
 
 Two kinds of picture, two ways to film them, both cheap per frame:
 
-- :class:`SoftPicture`, the generated landscape, drawn at half size: Pillow frames and
-  enlarges it to the output in one resize per plane, with sub-pixel precision.
-- :class:`Photo`, a first or end frame: exact at rest, resampled by Pillow at full size
-  when the camera moves (photos have detail; they get the careful path).
+- :class:`SoftPicture`, the generated landscape, drawn at half size: framed and enlarged to
+  the output in one resample per plane, with sub-pixel precision.
+- :class:`Photo`, a first or end frame: exact at rest, resampled at full size when the
+  camera moves (photos have detail; they get the careful path).
+
+Both resample through :class:`~omnivideo.engines.preview_lens.Lens` (swscale's bilinear,
+planned to land on the exact sub-pixel grid that Pillow's ``resize(box=...)`` would use).
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ import numpy as np
 from av.video.frame import VideoFrame
 from PIL import Image, ImageOps
 
+from omnivideo.engines.preview_lens import Box, Lens
 from omnivideo.media.encode import plane_views, planes_to_frame, rgb_to_planes, tag_bt709
 
-Box = tuple[float, float, float, float]
-_BILINEAR = Image.Resampling.BILINEAR
+_WHOLE: Box = (0.0, 0.0, 1.0, 1.0)
 
 
 def ease(t: float) -> float:
@@ -120,33 +123,32 @@ def camera_move(
     return Camera(room, room, (-dx, -dy), (dx, dy))
 
 
-def frame_box(images: list[Image.Image], box: Box | None, w: int, h: int) -> list[Image.Image]:
-    """Pillow's view of Y, U, V images through ``box`` at ``w`` × ``h`` (sub-pixel exact)."""
-    out = []
-    for i, plane in enumerate(images):
-        size = (w, h) if i == 0 else (w // 2, h // 2)
-        if box is None and plane.size == size:
-            out.append(plane.copy())
-            continue
-        pw, ph = plane.size
-        b = box or (0.0, 0.0, 1.0, 1.0)
-        out.append(plane.resize(size, _BILINEAR, box=(b[0] * pw, b[1] * ph, b[2] * pw, b[3] * ph)))
-    return out
+def film(
+    lenses: list[Lens],
+    box: Box | None,
+    w: int,
+    h: int,
+    mixed_with: list[Lens] | None = None,
+    weight: float = 0.0,
+) -> VideoFrame:
+    """A frame of the view through ``box`` (all of the picture when None) of Y, U, V lenses,
+    cross-faded with another picture's (``mixed_with``) by ``weight`` when given."""
+    frame = VideoFrame(w, h, "yuv420p")
+    others: list[Lens | None] = list(mixed_with) if mixed_with else [None] * len(lenses)
+    for lens, other, out in zip(lenses, others, plane_views(frame), strict=True):
+        lens.film(box or _WHOLE, out, mixed_with=other, weight=weight)
+    return tag_bt709(frame)
 
 
 class SoftPicture:
     """A soft picture held at half the output size (the generated landscape)."""
 
     def __init__(self, images: list[Image.Image]) -> None:
-        self.images = images
+        # Framed and enlarged to the output in one resample per plane (see preview_lens).
+        self.lenses = [Lens(np.asarray(image)) for image in images]
 
     def view(self, box: Box | None, w: int, h: int) -> VideoFrame:
-        # One resize per plane, from the half-size picture straight to the output: framing at
-        # half size and then enlarging did the same job in two passes, and cost a third more.
-        # Pillow, not swscale: a fresh swscale context gave slightly different pixels on its
-        # first use, and the same request must give the same frames.
-        y, u, v = frame_box(self.images, box, w, h)
-        return tag_bt709(planes_to_frame((np.asarray(y), np.asarray(u), np.asarray(v))))
+        return film(self.lenses, box, w, h)
 
 
 def load_image(path: Path) -> Image.Image:
@@ -158,28 +160,25 @@ def load_image(path: Path) -> Image.Image:
 class Photo:
     """An input image cover-fitted to the output, filmed at full size with sub-pixel precision.
 
-    Photos have detail, so their moves are resampled by Pillow from the full-size picture;
-    at rest (a zoom of 1) the view is the picture itself, pixel for pixel.
+    At rest (a zoom of 1) the view is the picture itself, pixel for pixel; moving, it is
+    resampled from the full-size picture (photos have detail).
     """
 
     def __init__(self, path: Path, w: int, h: int) -> None:
         fitted = ImageOps.fit(load_image(path), (w, h), Image.Resampling.LANCZOS)
         self.exact = rgb_to_planes(np.asarray(fitted))
-        self.images = [Image.fromarray(p, "L") for p in self.exact]
+        self.lenses = [Lens(p) for p in self.exact]
 
     def view(self, box: Box | None, w: int, h: int) -> VideoFrame:
         if box is None:
             return planes_to_frame(self.exact)
-        y, u, v = frame_box(self.images, box, w, h)
-        return planes_to_frame((np.asarray(y), np.asarray(u), np.asarray(v)))
+        return film(self.lenses, box, w, h)
 
     def blended_view(
         self, other: Photo, weight: float, box: Box | None, w: int, h: int
     ) -> VideoFrame:
         """The view of this photo cross-faded with ``other``: blended first, then filmed once."""
-        mixed = [Image.blend(a, b, weight) for a, b in zip(self.images, other.images, strict=True)]
-        y, u, v = frame_box(mixed, box, w, h)
-        return planes_to_frame((np.asarray(y), np.asarray(u), np.asarray(v)))
+        return film(self.lenses, box, w, h, mixed_with=other.lenses, weight=weight)
 
 
 def mix(a: VideoFrame, b: VideoFrame, weight: float) -> VideoFrame:
