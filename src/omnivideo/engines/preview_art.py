@@ -197,7 +197,7 @@ def landscape(width: int, height: int, palette: Palette, seed: int) -> np.ndarra
         _smooth((steps - 0.55) / 0.45),
     ).astype(np.float32)
     t = np.clip(v / horizon + tilt * (u - 0.5), 0.0, 1.0)
-    sky = table[(t * 1023.0 + 0.5).astype(np.intp)]
+    sky = np.take(table, (t * 1023.0 + 0.5).astype(np.intp), axis=0)  # (fancy indexing: 5x slower)
 
     # Light source: a warm glow and a wide halo, and a small bright disc.
     sx = float(rng.uniform(0.22, 0.78))
@@ -205,7 +205,7 @@ def landscape(width: int, height: int, palette: Palette, seed: int) -> np.ndarra
     d2 = ((u - sx) * aspect) ** 2 + (v - sy) ** 2
     weight = 0.9 * np.exp(d2 * np.float32(-1 / 0.0045)) + 0.35 * np.exp(d2 * np.float32(-1 / 0.06))
     glow = np.asarray(palette.glow, dtype=np.float32)
-    sky += (glow - sky) * weight[..., None]
+    _towards(sky, glow, weight)
     r = int(0.06 * h) + 2
     cy, cx = int(sy * h), int(sx * w)
     y0, y1, x0, x1 = max(cy - r, 0), min(cy + r, h), max(cx - r, 0), min(cx + r, w)
@@ -231,22 +231,37 @@ def landscape(width: int, height: int, palette: Palette, seed: int) -> np.ndarra
             phase = float(rng.uniform(0, 2 * math.pi))
             ridge -= amp / (1.8**octave) * (0.5 + 0.5 * np.sin(2 * math.pi * freq * u[0] + phase))
         top = max(int((float(ridge.min()) - 0.08) * h), 0)
-        band = img[top:]
+        # Below ``solid`` every column is under the ridge's soft edge: the ridge's colour alone,
+        # no mist (which only hangs above the edge). Only the rows the edge crosses are blended.
+        solid = min(max(math.ceil((float(ridge.max()) + (1.6 - depth) / h) * h) + 1, top), h)
         colour = _mix(_mix(palette.far, palette.near, depth), haze, 0.45 * (1.0 - depth))
         below = v[top:] - ridge[None, :]
         # Lighter at the crest, darker lower down: a hint of form.
         shade = 1.0 - 0.35 * _smooth(below / 0.35)
+        np.multiply(shade[solid - top :, :, None], colour, out=img[solid:])
+        band, below, shade = img[top:solid], below[: solid - top], shade[: solid - top]
         edge = np.clip(below * h / (1.6 - depth) + 0.5, 0.0, 1.0)
-        band += (colour * shade[..., None] - band) * edge[..., None]
+        _towards(band, colour * shade[..., None], edge)
         mist = (
             np.exp(-((below + 0.015) ** 2) / 0.0009) * (1.0 - edge) * (0.35 * (1.0 - 0.6 * depth))
         )
-        band += (haze - band) * mist[..., None]
+        _towards(band, haze, mist)
 
     # Vignette: draw the eye to the centre, the way a lens does.
     r2 = (u - 0.5) ** 2 + ((v - 0.48) * 1.15) ** 2
     img *= (1.0 - 0.55 * np.clip(r2 / 0.5, 0.0, 1.0) ** 1.4)[..., None]
     return np.clip(img, 0.0, 255.0, out=img)
+
+
+def _towards(img: np.ndarray, target: np.ndarray, weight: np.ndarray) -> None:
+    """``img += (target - img) * weight``, in place with one temporary instead of three.
+
+    The same operations in the same order, so the same pixels; fresh full-size temporaries
+    are what made the landscape slow (the allocator hands them back to the system each time).
+    """
+    step = np.subtract(target, img, dtype=np.float32)
+    step *= weight[..., None]
+    img += step
 
 
 def _bokeh(sky: np.ndarray, rng: np.random.Generator, palette: Palette, horizon: float) -> None:
