@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from omnivideo.media.encode import rgb_to_yuv, sum_2x2
+from omnivideo.media.encode import rgb_to_chroma, rgb_to_luma, sum_2x2
 
 
 @dataclass
@@ -87,11 +87,11 @@ def sprite_from_rgba(image: Image.Image, x: int, y: int) -> Sprite:
         image = canvas
     arr = np.asarray(image.convert("RGBA"), dtype=np.float32)
     rgb, a = arr[..., :3], arr[..., 3] / 255.0
-    yy, _, _ = rgb_to_yuv(rgb)
+    yy = rgb_to_luma(rgb)
     weighted = sum_2x2(rgb * a[..., None])
     a_sum = sum_2x2(a)
     half_rgb = weighted / np.maximum(a_sum, 1e-6)[..., None]
-    _, uu, vv = rgb_to_yuv(half_rgb)
+    uu, vv = rgb_to_chroma(half_rgb)
 
     def u16(p: np.ndarray, top: float = 255.0) -> np.ndarray:
         return np.clip(np.rint(p), 0, top).astype(np.uint16)

@@ -67,8 +67,18 @@ _RGB_TO_V = (
 
 def rgb_to_yuv(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Y, U, V (float32, BT.709 limited range, not subsampled) of an RGB image (0..255)."""
+    return (rgb_to_luma(rgb), *rgb_to_chroma(rgb))
+
+
+def rgb_to_luma(rgb: np.ndarray) -> np.ndarray:
+    """Y (float32, BT.709 limited range) of an RGB image (0..255)."""
+    return rgb.astype(np.float32, copy=False) @ _RGB_TO_Y + 16.0
+
+
+def rgb_to_chroma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """U and V (float32, BT.709 limited range, at the image's own size) of an RGB image."""
     img = rgb.astype(np.float32, copy=False)
-    return (img @ _RGB_TO_Y + 16.0, img @ _RGB_TO_U + 128.0, img @ _RGB_TO_V + 128.0)
+    return (img @ _RGB_TO_U + 128.0, img @ _RGB_TO_V + 128.0)
 
 
 def rgb_to_planes(rgb: np.ndarray) -> Planes:
