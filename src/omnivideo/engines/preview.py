@@ -8,7 +8,7 @@ soft chord bed when sound is on; a watermarked copy when asked.
 
 Frames are painted on a worker thread while the main thread feeds x264 and reports progress
 (swscale, numpy and x264 run without the GIL, and the painter yields it after each frame's
-short Pillow steps), so the encoder, not the painting, sets the pace. Nothing holds more
+short Python steps), so the encoder, not the painting, sets the pace. Nothing holds more
 than a few frames: a 15 s 1080p render stays well under 500 MB.
 """
 

@@ -1,7 +1,8 @@
 """The preview engine's pictures: palettes, generated landscapes, grades and stylization.
 
 Everything here is computed once per shot (a few tens of milliseconds), never per frame:
-the per-frame work is Pillow resizes, blends and pastes on the YUV planes these produce.
+the per-frame work is a camera view (:mod:`omnivideo.engines.preview_lens`), blends and
+pastes on the YUV planes these produce.
 """
 
 from __future__ import annotations
@@ -178,7 +179,7 @@ def landscape(width: int, height: int, palette: Palette, seed: int) -> np.ndarra
     """A layered landscape at dusk/dawn: sky, glow, bokeh, ridges in haze, vignette.
 
     Returns (height, width, 3) float32 RGB in 0..255. Soft by design: it is drawn at half the
-    output size and the camera's resize brings it up.
+    output size and the camera's lens brings it up.
     """
     rng = np.random.default_rng([seed, 0x5CE4E])
     w, h = width, height

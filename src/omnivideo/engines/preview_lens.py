@@ -149,6 +149,8 @@ class Lens:
             width=across.scaled_len,
             height=down.scaled_len,
             interpolation=_INTERPOLATION,
+            # One thread: the painter is one thread beside x264's own, and a context with more
+            # would start its threads afresh on every change of size, that is every frame.
             threads=1,
         )
         kept = scaled.to_ndarray()
