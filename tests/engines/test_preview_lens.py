@@ -100,3 +100,19 @@ def test_a_cross_fade_is_blended_then_filmed() -> None:
     assert diff.mean() < 0.3
     assert (diff > 1).mean() < 0.005
     assert diff.max() <= 8
+
+
+def test_a_view_does_not_depend_on_what_the_lens_filmed_before() -> None:
+    # The same request must give the same frames: swscale's context is reused frame after
+    # frame, at a new size each time, and nothing of that may show.
+    plane = picture(270, 480, seed=4)
+    first, *others = boxes(seed=9, count=5)
+    fresh = np.empty((540, 960), np.uint8)
+    Lens(plane).film(first, fresh)
+    used = Lens(plane)
+    for box in others:
+        used.film(box, np.empty((540, 960), np.uint8))
+        used.film(box, np.empty((270, 480), np.uint8))
+    again = np.empty((540, 960), np.uint8)
+    used.film(first, again)
+    assert np.array_equal(fresh, again)

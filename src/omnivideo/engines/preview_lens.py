@@ -114,7 +114,9 @@ class Lens:
     """One plane (Y, U or V) of a picture, filmed through a moving box, frame after frame.
 
     The plane is padded once with its own edge (as Pillow's resize treats the border), and
-    keeps one swscale context for all its frames.
+    keeps one swscale context for all its frames; what the context did before never shows in
+    a view's pixels (the tests film a view fresh and after others, and render a job twice with
+    another in between).
     """
 
     def __init__(self, plane: np.ndarray) -> None:
