@@ -12,6 +12,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from omnivideo.contract.task import Task
 from omnivideo.engines.base import Engine, RunContext
 from omnivideo.media.fetch import FetchPolicy
 from omnivideo.queue.base import TaskQueue, queue_name
@@ -73,8 +74,10 @@ class Runtime:
     def signed_url(self, key: str) -> str:
         return self.urls.signed_url(key, self.settings.url_ttl_s)
 
-    def poke_callbacks(self) -> None:
-        if self.callbacks is not None:
+    def poke_callbacks(self, task: Task | None) -> None:
+        """``task``'s status changed: deliver its callback now, if it wrote one (a task with
+        no callback URL writes none, and a poke would cost the deliverer two queries)."""
+        if self.callbacks is not None and task is not None and task.callback_url:
             self.callbacks.poke()
 
     def stop(self) -> None:

@@ -196,7 +196,7 @@ def submit(
         raise
     metrics.count_created(stored, rt.engine.name)
     rt.queue.defer(task_id, not_before)
-    rt.poke_callbacks()
+    rt.poke_callbacks(stored)
     return stored
 
 
@@ -224,7 +224,7 @@ def cancel(rt: Runtime, account_id: str, ident: str) -> Task:
     ctx = rt.running.get(task.task_id)
     if ctx is not None:
         ctx.cancel()
-    rt.poke_callbacks()
+    rt.poke_callbacks(cancelled)
     # A task that finished meanwhile is shown as it is now, not as it was read above.
     return cancelled or get(rt, account_id, task.task_id)
 
@@ -269,7 +269,7 @@ def run(rt: Runtime, task_id: str) -> bool:
     if claimed is None:
         return False
     task, attempt = claimed
-    rt.poke_callbacks()
+    rt.poke_callbacks(task)
     if attempt > MAX_ATTEMPTS:
         _fail(
             rt,
@@ -422,7 +422,7 @@ def _fail(rt: Runtime, task_id: str, code: int, message: str) -> None:
     if failed is not None:  # None: it had ended already (cancelled), and was settled then
         packs.settle(rt.stores.packs, failed, None)
     metrics.count_finished(failed, rt.engine.name)
-    rt.poke_callbacks()
+    rt.poke_callbacks(failed)
 
 
 def _succeed(rt: Runtime, task: Task, spec: TaskSpec, rendered: list[RenderedVideo]) -> None:
@@ -467,4 +467,4 @@ def _succeed(rt: Runtime, task: Task, spec: TaskSpec, rendered: list[RenderedVid
     if done is not None:
         packs.settle(rt.stores.packs, done, cost)
     metrics.count_finished(done, rt.engine.name)
-    rt.poke_callbacks()
+    rt.poke_callbacks(done)
