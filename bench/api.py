@@ -210,6 +210,8 @@ async def _load(
 
 def _seed_older_tasks(db: str, account_headers: dict[str, str], base: str, n: int) -> None:
     """n finished tasks of the bench account, written straight into its database."""
+    if n <= 0:
+        return
     from sqlalchemy import create_engine, text
 
     from omnivideo.store.db import normalize_url
