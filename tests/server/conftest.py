@@ -9,14 +9,25 @@ from typing import Any
 
 import pytest
 
+from tests import pg
 from tests.server.harness import Server
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("data")).start()
-    yield srv
-    srv.stop()
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Server]:
+    """The shared server of a test file, once on SQLite (the embedded default) and once on a
+    fresh PostgreSQL database (procrastinate running the tasks in the same process)."""
+    if request.param == "sqlite":
+        srv = Server(tmp_path_factory.mktemp("data")).start()
+        yield srv
+        srv.stop()
+        return
+    with pg.fresh_database() as url:
+        srv = Server(tmp_path_factory.mktemp("data"), extra_args=["--database-url", url]).start()
+        yield srv
+        srv.stop()
 
 
 @pytest.fixture

@@ -41,6 +41,14 @@ class Server:
     def api_key(self) -> str:
         return self.credentials["api_key"]
 
+    def admin_args(self) -> list[str]:
+        """Where `omnivideo keys …` and the other admin commands find this server's database."""
+        args = ["--data-dir", str(self.data_dir)]
+        if "--database-url" in self.extra_args:
+            at = self.extra_args.index("--database-url")
+            args += self.extra_args[at : at + 2]
+        return args
+
     def headers(self, **extra: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}", **extra}
 

@@ -23,20 +23,18 @@ def omnivideo(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_keys_create_list_revoke(server: Server) -> None:
-    data = str(server.data_dir)
-    created = json.loads(
-        omnivideo("keys", "create", "--name", "ci", "--json", "--data-dir", data).stdout
-    )
+    data = server.admin_args()
+    created = json.loads(omnivideo("keys", "create", "--name", "ci", "--json", *data).stdout)
     assert set(created) >= {"account_id", "access_key", "secret_key", "api_key", "webhook_secret"}
     headers = {"Authorization": f"Bearer {created['api_key']}"}
     assert httpx.get(f"{server.base_url}/v1/videos/omni-video", headers=headers).json()["code"] == 0
-    listed = json.loads(omnivideo("keys", "list", "--json", "--data-dir", data).stdout)
+    listed = json.loads(omnivideo("keys", "list", "--json", *data).stdout)
     mine = next(k for k in listed if k["access_key"] == created["access_key"])
     assert mine["revoked"] is False and created["secret_key"] not in json.dumps(listed)
-    assert omnivideo("keys", "revoke", created["access_key"], "--data-dir", data).returncode == 0
+    assert omnivideo("keys", "revoke", created["access_key"], *data).returncode == 0
     revoked = httpx.get(f"{server.base_url}/v1/videos/omni-video", headers=headers)
     assert (revoked.status_code, revoked.json()["code"]) == (401, 1002)
-    assert omnivideo("keys", "revoke", created["access_key"], "--data-dir", data).returncode == 1
+    assert omnivideo("keys", "revoke", created["access_key"], *data).returncode == 1
 
 
 def test_no_auth_only_on_loopback(tmp_path: Path) -> None:

@@ -384,7 +384,7 @@ def test_a_resource_pack_runs_out_with_1102_and_costs_show_the_rest(
     server: Server, tmp_path: Path
 ) -> None:
     cli = [sys.executable, "-m", "omnivideo.cli.main", "keys"]
-    data = ["--data-dir", str(server.data_dir)]
+    data = server.admin_args()
     made = subprocess.run([*cli, "create", "--name", "packed", "--units", "10", "--json", *data],
                           capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
     key = json.loads(made.stdout)
