@@ -25,7 +25,6 @@ import asyncio
 import json
 import os
 import re
-import secrets
 import signal
 import socket
 import subprocess
@@ -38,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bench_database import fresh_database
 
-ADMIN = os.environ.get("OMNIVIDEO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BODY = {
     "model_name": "kling-v3-omni",
     "prompt": "A red fox trotting through fresh snow at dawn",
@@ -102,16 +101,8 @@ def _database(kind: str, folder: Path, name: str) -> Any:
     if kind == "sqlite":
         yield f"sqlite:///{folder / (name + '.db')}"
         return
-    import psycopg
-
-    db = f"omnivideo_bench_{name}_{secrets.token_hex(3)}"
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db}"')
-    try:
-        yield ADMIN.rsplit("/", 1)[0] + "/" + db
-    finally:
-        with psycopg.connect(ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    with fresh_database(name) as url:
+        yield url
 
 
 class Served:

@@ -30,7 +30,6 @@ import asyncio
 import json
 import os
 import re
-import secrets
 import signal
 import socket
 import statistics
@@ -39,14 +38,12 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
+from bench_database import fresh_database
 
-ADMIN = os.environ.get("OMNIVIDEO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BODY = {"model_name": "kling-v3-omni", "mode": "std", "duration": "3", "prompt": "bench"}
 
 
@@ -54,18 +51,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@contextmanager
-def fresh_database() -> Any:
-    name = "omnivideo_bench_" + secrets.token_hex(4)
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield ADMIN.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class Proc:
