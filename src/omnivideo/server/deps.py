@@ -19,7 +19,9 @@ from omnivideo.service.runtime import Runtime
 from omnivideo.service.storage_full import storage_errors
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async, though it awaits nothing: FastAPI runs a plain ``def`` dependency on a worker
+    # thread, and that hop would cost every request more than the rest of this function.
     runtime: Runtime = request.app.state.runtime
     return runtime
 

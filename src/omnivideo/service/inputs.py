@@ -76,6 +76,8 @@ def prepare(
     prefix = f"inputs/{task_id}"
     images: list[ImageSpec] = []
     video: VideoSpec | None = None
+    if not req.image_list and not req.video_list:
+        return images, video  # most creates: no scratch folder to make and remove
     with tempfile.TemporaryDirectory(prefix="omnivideo-submit-") as scratch:
         folder = Path(scratch)
         for i, image in enumerate(req.image_list):

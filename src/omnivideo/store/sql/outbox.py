@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from omnivideo.contract.task import Task
@@ -16,7 +16,7 @@ from omnivideo.store.tables import AccountRow, CallbackRow, TaskRow
 
 
 def enqueue_callback(
-    s: Session, task: Task, callback_for: CallbackFor, *, first: bool = False
+    s: Session | Connection, task: Task, callback_for: CallbackFor, *, first: bool = False
 ) -> None:
     """Add the callback of ``task``'s new status in the caller's transaction; ``first`` for a
     task being inserted (it has no callbacks yet: no need to ask for the last one)."""
@@ -31,17 +31,18 @@ def enqueue_callback(
             select(func.max(CallbackRow.seq)).where(CallbackRow.task_id == task.task_id)
         )
         seq = (last or 0) + 1
-    s.add(
-        CallbackRow(
+    now = now_ms()
+    s.execute(
+        insert(CallbackRow).values(
             task_id=task.task_id,
             seq=seq,
             url=url,
             payload=payload,
             state="pending",
             attempts=0,
-            next_attempt_at=now_ms(),
+            next_attempt_at=now,
             last_error="",
-            created_at=now_ms(),
+            created_at=now,
         )
     )
 

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select, update
+from typing import Any
+
+from sqlalchemy import bindparam, or_, select, update
 
 from omnivideo.store.records import PackRecord
 from omnivideo.store.sql.database import Database
 from omnivideo.store.tables import ResourcePackRow
 
+_PACKS = ResourcePackRow.__table__
+_OF_ACCOUNT = (
+    select(_PACKS)
+    .where(_PACKS.c.account_id == bindparam("account_id"))
+    .order_by(_PACKS.c.created_at, _PACKS.c.id)
+)
 
-def _record(row: ResourcePackRow) -> PackRecord:
+
+def _record(row: ResourcePackRow | Any) -> PackRecord:
+    """A pack from its ORM row or a Core row of the same table."""
     return PackRecord(
         row.id, row.account_id, row.name, row.total_milli, row.used_milli, row.created_at,
         row.expires_at,
@@ -31,13 +41,10 @@ class SqlPackStore:
             )  # fmt: skip
 
     def of(self, account_id: str) -> list[PackRecord]:
-        with self.db.read() as s:
-            rows = s.scalars(
-                select(ResourcePackRow)
-                .where(ResourcePackRow.account_id == account_id)
-                .order_by(ResourcePackRow.created_at, ResourcePackRow.id)
-            ).all()
-            return [_record(r) for r in rows]
+        # Core, not the ORM: every create asks, and most accounts have no pack.
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(_OF_ACCOUNT, {"account_id": account_id}).all()
+        return [_record(r) for r in rows]
 
     def reserve(self, account_id: str, milli: int, now: int) -> str | None:
         live = sorted(

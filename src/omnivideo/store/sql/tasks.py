@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import Connection, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from omnivideo.batching import Batcher
 from omnivideo.contract.errors import OmniError
@@ -27,6 +26,27 @@ from omnivideo.store.tables import AccountRow, TaskRow
 
 #: the table itself, for Core reads (a row reads like a TaskRow: same attribute names)
 TASKS = TaskRow.__table__
+_ACCOUNTS = AccountRow.__table__
+_UNFINISHED = TASKS.c.status.in_(ACTIVE)
+# The create's statements, built once (each is compiled once and then found in
+# SQLAlchemy's cache, but building the expression itself costs every call).
+_LOCK_ACCOUNT = (
+    select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.id == bindparam("account_id")).with_for_update()
+)
+_ACTIVE_BY_ACCOUNT = (
+    select(TASKS.c.account_id, func.count())
+    .where(TASKS.c.account_id.in_(bindparam("accounts", expanding=True)), _UNFINISHED)
+    .group_by(TASKS.c.account_id)
+)
+_ACTIVE_IN_CHANNEL = (
+    select(func.count())
+    .select_from(TASKS)
+    .where(
+        TASKS.c.account_id == bindparam("account_id"),
+        _UNFINISHED,
+        TASKS.c.channel == bindparam("channel"),
+    )
+)
 
 
 class SqlTaskStore:
@@ -57,8 +77,8 @@ class SqlTaskStore:
     def _commit_group(self, group: list[PendingInsert]) -> None:
         """Insert ``group`` in one transaction; each create gets its task or its refusal."""
         try:
-            with self.db.write() as s:
-                self._insert_group(s, group)
+            with self.db.transaction() as conn:
+                self._insert_group(conn, group)
             return
         except IntegrityError as exc:
             # A concurrent create elsewhere took an external id (the unique constraint saw
@@ -71,36 +91,28 @@ class SqlTaskStore:
                 return
             group[0].stored, group[0].error = None, _integrity_error(group[0].task, exc)
 
-    def _insert_group(self, s: Session, group: list[PendingInsert]) -> None:
+    def _insert_group(self, conn: Connection, group: list[PendingInsert]) -> None:
+        # Core statements throughout: a create is the API's hot write, and the ORM's unit of
+        # work would cost more than the SQL itself.
         accounts = sorted({p.task.account_id for p in group})
-        # Creates of one account queue up on its row, so "count, then insert" is atomic
-        # across API replicas too (a no-op on SQLite, which has one writer). Sorted, so two
-        # groups locking the same accounts cannot deadlock.
-        for account_id in accounts:
-            s.execute(select(AccountRow.id).where(AccountRow.id == account_id).with_for_update())
-        unfinished = TaskRow.status.in_(ACTIVE)
+        if not self.db.is_sqlite:
+            # Creates of one account queue up on its row, so "count, then insert" is atomic
+            # across API replicas too (SQLite has one writer: the process's write lock).
+            # Sorted, so two groups locking the same accounts cannot deadlock.
+            for account_id in accounts:
+                conn.execute(_LOCK_ACCOUNT, {"account_id": account_id})
         active: dict[str, int] = {
-            a: n
-            for a, n in s.execute(
-                select(TaskRow.account_id, func.count())
-                .where(TaskRow.account_id.in_(accounts), unfinished)
-                .group_by(TaskRow.account_id)
-            ).all()
+            a: n for a, n in conn.execute(_ACTIVE_BY_ACCOUNT, {"accounts": accounts})
         }
         busy: dict[tuple[str, str], int] = {}
         for p in group:
             key = (p.task.account_id, p.task.channel or "")
             if p.task.channel is not None and p.channel_max_active is not None and key not in busy:
                 busy[key] = (
-                    s.scalar(
-                        select(func.count())
-                        .select_from(TaskRow)
-                        .where(
-                            TaskRow.account_id == p.task.account_id,
-                            unfinished,
-                            TaskRow.channel == p.task.channel,
-                        )
-                    )
+                    conn.execute(
+                        _ACTIVE_IN_CHANNEL,
+                        {"account_id": p.task.account_id, "channel": p.task.channel},
+                    ).scalar()
                     or 0
                 )
         wanted = {p.task.external_task_id for p in group if p.task.external_task_id is not None}
@@ -108,13 +120,13 @@ class SqlTaskStore:
         if wanted:
             taken = {
                 (a, e or ""): task_id
-                for task_id, a, e in s.execute(
-                    select(TaskRow.task_id, TaskRow.account_id, TaskRow.external_task_id).where(
-                        TaskRow.account_id.in_(accounts), TaskRow.external_task_id.in_(wanted)
+                for task_id, a, e in conn.execute(
+                    select(TASKS.c.task_id, TASKS.c.account_id, TASKS.c.external_task_id).where(
+                        TASKS.c.account_id.in_(accounts), TASKS.c.external_task_id.in_(wanted)
                     )
-                ).all()
+                )
             }
-        added: list[tuple[PendingInsert, TaskRow]] = []
+        added: list[PendingInsert] = []
         for p in group:
             task = p.task
             ext = (task.account_id, task.external_task_id or "")
@@ -138,13 +150,14 @@ class SqlTaskStore:
                 busy[key] += 1
             if task.external_task_id is not None:
                 taken[ext] = task.task_id
-            row = _new_row(task, p.not_before, p.queue)
-            s.add(row)
-            added.append((p, row))
-        s.flush()
-        for p, row in added:
-            p.stored = rows.task(row)
-            enqueue_callback(s, p.stored, p.callback_for, first=True)
+            added.append(p)
+        if not added:
+            return
+        conn.execute(insert(TaskRow), [_new_row(p.task, p.not_before, p.queue) for p in added])
+        for p in added:
+            # The row holds exactly the task's fields: the task is what a read would return.
+            p.stored = p.task
+            enqueue_callback(conn, p.task, p.callback_for, first=True)
 
     def get(self, task_id: str) -> Task | None:
         row = self.db.fetch_one(select(TASKS).where(TASKS.c.task_id == task_id))
@@ -319,31 +332,33 @@ class SqlTaskStore:
             return done
 
 
-def _new_row(task: Task, not_before: int, queue: str) -> TaskRow:
-    return TaskRow(
-        task_id=task.task_id,
-        number=task.number,
-        channel=task.channel,
-        account_id=task.account_id,
-        external_task_id=task.external_task_id,
-        status=task.status.value,
-        status_msg=task.status_msg,
-        request=task.request,
-        endpoint=task.endpoint,
-        spec=task.spec,
-        options=task.options,
-        videos=[],
-        final_unit_deduction=task.final_unit_deduction,
-        progress=0.0,
-        callback_url=task.callback_url,
-        attempts=0,
-        not_before=not_before,
-        queue=queue,
-        worker="",
-        heartbeat_at=0,
-        created_at=task.created_at,
-        updated_at=task.updated_at,
-    )
+def _new_row(task: Task, not_before: int, queue: str) -> dict[str, Any]:
+    """The columns of a new task's row."""
+    return {
+        "task_id": task.task_id,
+        "number": task.number,
+        "channel": task.channel,
+        "account_id": task.account_id,
+        "external_task_id": task.external_task_id,
+        "status": task.status.value,
+        "status_msg": task.status_msg,
+        "request": task.request,
+        "endpoint": task.endpoint,
+        "spec": task.spec,
+        "options": task.options,
+        "videos": [],
+        "final_unit_deduction": task.final_unit_deduction,
+        "progress": 0.0,
+        "error_code": None,
+        "callback_url": task.callback_url,
+        "attempts": 0,
+        "not_before": not_before,
+        "queue": queue,
+        "worker": "",
+        "heartbeat_at": 0,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+    }
 
 
 def _integrity_error(task: Task, exc: IntegrityError) -> OmniError:
