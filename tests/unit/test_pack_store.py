@@ -7,10 +7,15 @@ import threading
 import pytest
 
 from omnivideo.contract import OmniError
+from omnivideo.contract.task import Task
 from omnivideo.service import packs
 from omnivideo.store.interfaces import Stores
 from omnivideo.store.records import PackRecord
-from tests.unit.test_store import stores  # noqa: F401 - the parametrised fixture
+from tests.unit.test_store import (
+    _cb,
+    _task,
+    stores,  # noqa: F401 - the parametrised fixture
+)
 
 
 def test_reserve_takes_from_the_pack_that_expires_first_and_never_overdraws(
@@ -42,16 +47,31 @@ def test_concurrent_reservations_do_not_overdraw(stores: Stores) -> None:  # noq
     assert won.count("p") == 3 and stores.packs.of("acc")[0].used_milli == 9_000
 
 
-def test_use_cases_reserve_settle_and_refuse_with_1102(stores: Stores) -> None:  # noqa: F811
-    assert packs.reserve(stores.packs, "acc", "3") is None  # no packs: unlimited
+def test_a_create_pays_from_its_packs_as_it_is_stored_or_gets_1102(
+    stores: Stores,  # noqa: F811
+) -> None:
+    def create(task_id: str, milli: int, max_active: int = 100) -> Task:
+        return stores.tasks.insert(
+            _task(task_id), max_active=max_active, callback_for=_cb, units_milli=milli
+        )
+
+    assert "pack" not in create("100000000001", 3_000).options  # no packs: unlimited
     packs.grant(stores.packs, "acc", 7, expires_at=None)
-    held = packs.reserve(stores.packs, "acc", "3")
-    assert held is not None and held["milli"] == 3_000
-    packs.refund(stores.packs, held)
-    assert stores.packs.of("acc")[0].remaining_milli == 7_000
-    packs.reserve(stores.packs, "acc", "4.5")
-    with pytest.raises(OmniError) as err:
-        packs.reserve(stores.packs, "acc", "3")
-    assert err.value.code == 1102 and "2.5 left" in err.value.message
+    paid = create("100000000002", 3_000).options["pack"]
+    assert paid["milli"] == 3_000 and paid == stores.tasks.get("100000000002").options["pack"]
+    assert stores.packs.of("acc")[0].remaining_milli == 4_000
+    # A create refused for its limits takes nothing.
+    with pytest.raises(OmniError) as over:
+        create("100000000003", 3_000, max_active=2)
+    assert over.value.code == 1303 and stores.packs.of("acc")[0].remaining_milli == 4_000
+    create("100000000004", 1_500)
+    with pytest.raises(OmniError) as short:
+        create("100000000005", 3_000)
+    assert short.value.code == 1102 and "needs 3 units" in short.value.message
+    assert "2.5 left" in short.value.message
+    assert stores.tasks.get("100000000005") is None
+    # Settling gives back what a failed task reserved.
+    packs.settle(stores.packs, stores.tasks.get("100000000002"), None)
+    assert stores.packs.of("acc")[0].remaining_milli == 5_500
     with pytest.raises(ValueError):
         packs.grant(stores.packs, "acc", 0, expires_at=None)

@@ -1,19 +1,18 @@
 """Resource packs as use cases: grant units, reserve them at submit, settle at the end.
 
 An account without packs is unlimited. With packs, a create reserves the units the task is
-estimated to cost from a live pack (or is refused with 1102, before anything is queued); a
-task that succeeds is charged its ``final_unit_deduction``; one that fails or is cancelled
-is charged nothing and its reservation returns to the pack.
+estimated to cost from a live pack, in the transaction that stores the task (the task store
+does it: see ``TaskStore.insert``), or is refused with 1102 and queues nothing; a task that
+succeeds is charged its ``final_unit_deduction``; one that fails or is cancelled is charged
+nothing and its reservation returns to the pack.
 """
 
 from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
 
 from omnivideo.contract.billing import units
-from omnivideo.contract.errors import OmniError
 from omnivideo.contract.output import DEFAULT_DURATION_S
 from omnivideo.contract.request import OmniRequest
 from omnivideo.contract.task import Task
@@ -47,29 +46,6 @@ def grant(
     record = PackRecord(uuid.uuid4().hex, account_id, label, milli(amount), 0, now, expires_at)
     store.add(record)
     return record
-
-
-def reserve(store: PackStore, account_id: str, cost: str) -> dict[str, Any] | None:
-    """Reserve ``cost`` units for a new task; None for an unlimited account (no packs)."""
-    packs = store.of(account_id)
-    if not packs:
-        return None
-    need = milli(cost)
-    pack_id = store.reserve(account_id, need, now_ms())
-    if pack_id is None:
-        now = now_ms()
-        left = sum(p.remaining_milli for p in packs if p.live(now)) / 1000
-        raise OmniError(
-            1102,
-            f"Account balance not enough: the task needs {cost} units and the account's "
-            f"resource packs have {format(Decimal(str(left)).normalize(), 'f')} left",
-        )
-    return {"pack_id": pack_id, "milli": need}
-
-
-def refund(store: PackStore, reservation: dict[str, Any] | None) -> None:
-    if reservation:
-        store.adjust(str(reservation["pack_id"]), -int(reservation["milli"]))
 
 
 def settle(store: PackStore, task: Task, billed: str | None) -> None:

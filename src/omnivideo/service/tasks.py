@@ -130,11 +130,9 @@ def submit(
 
     task_id = new_task_id()
     wire = req.to_wire()
-    # Pre-paid accounts: the units are taken now, or the create is refused (1102).
-    reservation = packs.reserve(
-        rt.stores.packs,
-        account_id,
-        packs.estimate(req, count=extras.count, seconds=extras.options.get("estimate_s")),
+    # Pre-paid accounts pay this from their packs as the task is stored, or get 1102.
+    cost = packs.milli(
+        packs.estimate(req, count=extras.count, seconds=extras.options.get("estimate_s"))
     )
     try:
         images, video = inputs.prepare(rt, req, task_id)
@@ -159,8 +157,6 @@ def submit(
         if extras.reply_ref is not None:
             options["reply_ref"] = extras.reply_ref
         options.update(extras.options)
-        if reservation is not None:
-            options["pack"] = reservation
         task = Task(
             task_id=task_id,
             account_id=account_id,
@@ -185,12 +181,12 @@ def submit(
                 not_before=not_before,
                 channel_max_active=extras.channel_max_active,
                 queue=rt.queue_name,
+                units_milli=cost,
             )
         except OmniError as exc:
             raise _explained_limit(exc, extras) from None
     except BaseException as exc:
         rt.blobs.delete_prefix(f"inputs/{task_id}/")
-        packs.refund(rt.stores.packs, reservation)
         if is_storage_full(exc):
             raise OmniError(5000, STORAGE_FULL) from exc
         raise

@@ -3,12 +3,13 @@ PostgreSQL (``postgresql://…``, driven by psycopg 3); the schema is migrated b
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -51,7 +52,35 @@ def make_engine(url: str) -> Engine:
     # As many pooled connections as request threads (anyio's default limit is 40): a pool
     # smaller than that opened and closed "overflow" connections under load, and each new
     # PostgreSQL connection is a process started on the server.
-    return create_engine(url, pool_pre_ping=True, pool_size=REQUEST_THREADS, max_overflow=10)
+    engine = create_engine(url, pool_size=REQUEST_THREADS, max_overflow=10)
+    _ping_after_idle(engine)
+    return engine
+
+
+#: a pooled connection unused for this long is pinged before it is handed out
+IDLE_PING_S = 10.0
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Ping a connection before use only when it sat idle, where a restart or a network cut
+    may have gone unseen. SQLAlchemy's ``pool_pre_ping`` pings on every checkout: a round trip
+    per query under load, where a dead connection is noticed anyway (its error invalidates
+    the pool, and reads retry; see ``Database.fetch_one``)."""
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as error:
+            # The pool drops this connection and hands out a fresh one.
+            raise exc.DisconnectionError() from error
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

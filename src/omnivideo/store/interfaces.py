@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
 from omnivideo.contract.errors import OmniError
@@ -53,6 +54,29 @@ def check_limits(
         raise OmniError(1303, f"account {task.channel} is at capacity ({channel_max_active} jobs)")
 
 
+def spending_order(packs: Sequence[PackRecord], milli: int, now: int) -> list[PackRecord]:
+    """The packs that could pay ``milli`` now, in the order every store takes from them: the
+    one that expires first, packs without an end last, then the oldest."""
+    return sorted(
+        (p for p in packs if p.live(now) and p.remaining_milli >= milli),
+        key=lambda p: (p.expires_at is None, p.expires_at or 0, p.created_at),
+    )
+
+
+def units_short(milli: int, packs: Sequence[PackRecord], now: int) -> OmniError:
+    """1102: the account's packs cannot pay ``milli``; the same words in every store."""
+    left = sum(p.remaining_milli for p in packs if p.live(now))
+
+    def units(value: int) -> str:
+        return format((Decimal(value) / 1000).normalize(), "f")
+
+    return OmniError(
+        1102,
+        f"Account balance not enough: the task needs {units(milli)} units and the account's "
+        f"resource packs have {units(left)} left",
+    )
+
+
 def external_id_taken(task: Task, clash: str) -> OmniError:
     return OmniError(
         1201,
@@ -71,9 +95,16 @@ class TaskStore(Protocol):
         not_before: int = 0,
         channel_max_active: int | None = None,
         queue: str = "",
+        units_milli: int | None = None,
     ) -> Task:
         """Insert a new task for ``queue``'s workers; 1303 when the account (or its channel)
-        is at its limit."""
+        is at its limit.
+
+        ``units_milli``: what the task is estimated to cost. An account with resource packs
+        pays it from them in the same transaction (the stored task's ``options["pack"]``
+        says from which), or the create is refused with 1102; an account without packs is
+        unlimited.
+        """
         ...
 
     def get(self, task_id: str) -> Task | None: ...

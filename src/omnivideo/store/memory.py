@@ -23,6 +23,8 @@ from omnivideo.store.interfaces import (
     check_limits,
     external_id_taken,
     now_ms,
+    spending_order,
+    units_short,
 )
 from omnivideo.store.records import (
     Account,
@@ -84,6 +86,30 @@ class _Memory:
         now = now_ms()
         self.callbacks.append(_Callback(next(self.ids), task.task_id, seq, url, payload, now, now))
 
+    def packs_of(self, account_id: str) -> list[PackRecord]:
+        mine = [p for p in self.packs.values() if p.account_id == account_id]
+        return sorted(mine, key=lambda p: (p.created_at, p.id))
+
+    def take(self, account_id: str, milli: int, now: int) -> str | None:
+        """Take ``milli`` from the account's packs, as the SQL stores do (hold the lock)."""
+        payers = spending_order(self.packs_of(account_id), milli, now)
+        if not payers:
+            return None
+        pack = payers[0]
+        self.packs[pack.id] = replace(pack, used_milli=pack.used_milli + milli)
+        return pack.id
+
+    def pay(self, task: Task, milli: int) -> Task:
+        """``task`` with its reservation, or 1102; unchanged for an account without packs."""
+        mine = self.packs_of(task.account_id)
+        if not mine:
+            return task
+        now = now_ms()
+        pack_id = self.take(task.account_id, milli, now)
+        if pack_id is None:
+            raise units_short(milli, mine, now)
+        return replace(task, options={**task.options, "pack": {"pack_id": pack_id, "milli": milli}})
+
 
 class MemoryTaskStore:
     def __init__(self, mem: _Memory) -> None:
@@ -98,6 +124,7 @@ class MemoryTaskStore:
         not_before: int = 0,
         channel_max_active: int | None = None,
         queue: str = "",
+        units_milli: int | None = None,
     ) -> Task:
         with self.mem.lock:
             mine = [
@@ -122,6 +149,8 @@ class MemoryTaskStore:
             check_limits(task, len(mine), busy, max_active, channel_max_active)
             if task.task_id in self.mem.tasks:
                 raise OmniError(5000, "task id collision, please retry")
+            if units_milli is not None:
+                task = self.mem.pay(task, units_milli)
             stored = replace(task, videos=(), progress=0.0)
             self.mem.tasks[task.task_id] = _TaskEntry(stored, not_before=not_before, queue=queue)
             self.mem.add_callback(stored, callback_for)
@@ -539,20 +568,11 @@ class MemoryPackStore:
 
     def of(self, account_id: str) -> list[PackRecord]:
         with self.mem.lock:
-            mine = [p for p in self.mem.packs.values() if p.account_id == account_id]
-        return sorted(mine, key=lambda p: (p.created_at, p.id))
+            return self.mem.packs_of(account_id)
 
     def reserve(self, account_id: str, milli: int, now: int) -> str | None:
         with self.mem.lock:
-            live = sorted(
-                (p for p in self.of(account_id) if p.live(now) and p.remaining_milli >= milli),
-                key=lambda p: (p.expires_at is None, p.expires_at or 0, p.created_at),
-            )
-            if not live:
-                return None
-            pack = live[0]
-            self.mem.packs[pack.id] = replace(pack, used_milli=pack.used_milli + milli)
-            return pack.id
+            return self.mem.take(account_id, milli, now)
 
     def adjust(self, pack_id: str, delta_milli: int) -> None:
         with self.mem.lock:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -20,6 +21,11 @@ class Database:
         # serialising writers in the process makes "count, then insert" atomic there.
         # PostgreSQL does that with row locks (see the task store), so no process lock.
         self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
+        # One-statement reads need no transaction: on PostgreSQL, autocommit spares each the
+        # BEGIN and the ROLLBACK (two round trips). SQLite's driver begins only before writes.
+        self._reads = (
+            engine if self.is_sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -44,8 +50,23 @@ class Database:
     def read(self) -> Session:
         return self._sessions()
 
-    def fetch_one(self, query: Any) -> Any:
+    def fetch_one(self, query: Any, params: dict[str, Any] | None = None) -> Any:
         """The first row of a Core query, or None: for the hot reads (a poll), which need
         neither an ORM session nor its identity map."""
-        with self.engine.connect() as conn:
-            return conn.execute(query).first()
+        return self._read(lambda conn: conn.execute(query, params).first())
+
+    def fetch_all(self, query: Any, params: dict[str, Any] | None = None) -> list[Any]:
+        """Every row of a Core query, as :meth:`fetch_one`."""
+        return self._read(lambda conn: list(conn.execute(query, params)))
+
+    def _read(self, run: Any) -> Any:
+        try:
+            with self._reads.connect() as conn:
+                return run(conn)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        # The connection was dead (the database restarted): the pool has dropped it and
+        # every connection as old, so a read, which changes nothing, is tried once more.
+        with self._reads.connect() as conn:
+            return run(conn)

@@ -26,6 +26,8 @@ class PendingInsert:
     not_before: int = 0
     channel_max_active: int | None = None
     queue: str = ""
+    #: what the task costs, paid from the account's packs if it has any (see TaskStore.insert)
+    units_milli: int | None = None
     stored: Task | None = None
     error: BaseException | None = None
 

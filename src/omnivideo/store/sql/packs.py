@@ -1,11 +1,17 @@
-"""Resource packs in SQL: reserved at submit with one conditional UPDATE, settled at the end."""
+"""Resource packs in SQL: reserved with one conditional UPDATE, settled at the end.
+
+A create reserves its units inside the transaction that inserts its task (see
+``SqlTaskStore``), through :func:`packs_of` and :func:`take` on that transaction's connection.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 
+from omnivideo.store.interfaces import spending_order
 from omnivideo.store.records import PackRecord
 from omnivideo.store.sql.database import Database
 from omnivideo.store.tables import ResourcePackRow
@@ -16,6 +22,39 @@ _OF_ACCOUNT = (
     .where(_PACKS.c.account_id == bindparam("account_id"))
     .order_by(_PACKS.c.created_at, _PACKS.c.id)
 )
+_OF_ACCOUNTS = (
+    select(_PACKS)
+    .where(_PACKS.c.account_id.in_(bindparam("accounts", expanding=True)))
+    .order_by(_PACKS.c.created_at, _PACKS.c.id)
+)
+_TAKE = (
+    update(ResourcePackRow)
+    .where(
+        ResourcePackRow.id == bindparam("pack_id"),
+        ResourcePackRow.total_milli - ResourcePackRow.used_milli >= bindparam("milli"),
+        or_(ResourcePackRow.expires_at.is_(None), ResourcePackRow.expires_at > bindparam("now")),
+    )
+    .values(used_milli=ResourcePackRow.used_milli + bindparam("milli"))
+)
+
+
+def packs_of(conn: Connection, accounts: Sequence[str]) -> dict[str, list[PackRecord]]:
+    """The packs of each of ``accounts`` that has any, oldest first."""
+    found: dict[str, list[PackRecord]] = {}
+    for row in conn.execute(_OF_ACCOUNTS, {"accounts": list(accounts)}):
+        found.setdefault(row.account_id, []).append(_record(row))
+    return found
+
+
+def take(conn: Connection, packs: Sequence[PackRecord], milli: int, now: int) -> str | None:
+    """Take ``milli`` from the first of ``packs`` (one account's) that still has it, in the
+    stores' spending order; that pack's id, or None. ``packs`` may be a snapshot: the UPDATE
+    checks what is left, so two creates never both take the last units."""
+    for pack in spending_order(packs, milli, now):
+        taken = conn.execute(_TAKE, {"pack_id": pack.id, "milli": milli, "now": now})
+        if taken.rowcount:
+            return pack.id
+    return None
 
 
 def _record(row: ResourcePackRow | Any) -> PackRecord:
@@ -42,29 +81,12 @@ class SqlPackStore:
 
     def of(self, account_id: str) -> list[PackRecord]:
         # Core, not the ORM: every create asks, and most accounts have no pack.
-        with self.db.engine.connect() as conn:
-            rows = conn.execute(_OF_ACCOUNT, {"account_id": account_id}).all()
-        return [_record(r) for r in rows]
+        return [_record(r) for r in self.db.fetch_all(_OF_ACCOUNT, {"account_id": account_id})]
 
     def reserve(self, account_id: str, milli: int, now: int) -> str | None:
-        live = sorted(
-            (p for p in self.of(account_id) if p.live(now)),
-            key=lambda p: (p.expires_at is None, p.expires_at or 0, p.created_at),
-        )
-        for pack in live:
-            with self.db.write() as s:
-                taken = s.execute(
-                    update(ResourcePackRow)
-                    .where(
-                        ResourcePackRow.id == pack.id,
-                        ResourcePackRow.total_milli - ResourcePackRow.used_milli >= milli,
-                        or_(ResourcePackRow.expires_at.is_(None), ResourcePackRow.expires_at > now),
-                    )
-                    .values(used_milli=ResourcePackRow.used_milli + milli)
-                )
-                if taken.rowcount:  # type: ignore[attr-defined]
-                    return pack.id
-        return None
+        packs = self.of(account_id)
+        with self.db.transaction() as conn:
+            return take(conn, packs, milli, now)
 
     def adjust(self, pack_id: str, delta_milli: int) -> None:
         with self.db.write() as s:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, tuple_, update
@@ -17,11 +18,13 @@ from omnivideo.store.interfaces import (
     check_limits,
     external_id_taken,
     now_ms,
+    units_short,
 )
 from omnivideo.store.sql import rows
 from omnivideo.store.sql.database import Database
 from omnivideo.store.sql.group_commit import PendingInsert
 from omnivideo.store.sql.outbox import enqueue_callback
+from omnivideo.store.sql.packs import packs_of, take
 from omnivideo.store.tables import AccountRow, TaskRow
 
 #: the table itself, for Core reads (a row reads like a TaskRow: same attribute names)
@@ -32,6 +35,23 @@ _UNFINISHED = TASKS.c.status.in_(ACTIVE)
 # SQLAlchemy's cache, but building the expression itself costs every call).
 _LOCK_ACCOUNT = (
     select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.id == bindparam("account_id")).with_for_update()
+)
+_INSERT = insert(TaskRow)
+# A poll's reads, built once for the same reason.
+_BY_ID = select(TASKS).where(TASKS.c.task_id == bindparam("task_id"))
+_BY_NUMBER = select(TASKS).where(
+    TASKS.c.number == bindparam("number"), TASKS.c.account_id == bindparam("account_id")
+)
+_MINE = TASKS.c.account_id == bindparam("account_id")
+_AT_ENDPOINT = _MINE & (TASKS.c.endpoint == bindparam("endpoint"))
+#: (by task id, by external id) of one account's tasks, and of one of its endpoints
+_FIND = tuple(
+    select(TASKS).where(column == bindparam("ident"), _MINE)
+    for column in (TASKS.c.task_id, TASKS.c.external_task_id)
+)
+_FIND_AT = tuple(
+    select(TASKS).where(column == bindparam("ident"), _AT_ENDPOINT)
+    for column in (TASKS.c.task_id, TASKS.c.external_task_id)
 )
 _ACTIVE_BY_ACCOUNT = (
     select(TASKS.c.account_id, func.count())
@@ -64,9 +84,10 @@ class SqlTaskStore:
         not_before: int = 0,
         channel_max_active: int | None = None,
         queue: str = "",
+        units_milli: int | None = None,
     ) -> Task:
         pending = PendingInsert(
-            task, max_active, callback_for, not_before, channel_max_active, queue
+            task, max_active, callback_for, not_before, channel_max_active, queue, units_milli
         )
         if self._group is not None:
             self._group.run(pending)
@@ -126,6 +147,10 @@ class SqlTaskStore:
                     )
                 )
             }
+        # Resource packs are paid in this transaction too: a create refused for its limits
+        # takes nothing, and the common account, with no pack, costs no extra round trip.
+        packs = packs_of(conn, accounts) if any(p.units_milli is not None for p in group) else {}
+        now = now_ms()
         added: list[PendingInsert] = []
         for p in group:
             task = p.task
@@ -145,6 +170,16 @@ class SqlTaskStore:
             except OmniError as exc:
                 p.error = exc
                 continue
+            mine = packs.get(task.account_id)
+            if p.units_milli is not None and mine:
+                pack_id = take(conn, mine, p.units_milli, now)
+                if pack_id is None:
+                    p.error = units_short(
+                        p.units_milli, packs_of(conn, [task.account_id])[task.account_id], now
+                    )
+                    continue
+                reservation = {"pack_id": pack_id, "milli": p.units_milli}
+                task = p.task = replace(task, options={**task.options, "pack": reservation})
             active[task.account_id] = active.get(task.account_id, 0) + 1
             if key in busy:
                 busy[key] += 1
@@ -153,29 +188,26 @@ class SqlTaskStore:
             added.append(p)
         if not added:
             return
-        conn.execute(insert(TaskRow), [_new_row(p.task, p.not_before, p.queue) for p in added])
+        conn.execute(_INSERT, [_new_row(p.task, p.not_before, p.queue) for p in added])
         for p in added:
             # The row holds exactly the task's fields: the task is what a read would return.
             p.stored = p.task
             enqueue_callback(conn, p.task, p.callback_for, first=True)
 
     def get(self, task_id: str) -> Task | None:
-        row = self.db.fetch_one(select(TASKS).where(TASKS.c.task_id == task_id))
+        row = self.db.fetch_one(_BY_ID, {"task_id": task_id})
         return rows.task(row) if row else None
 
     def find(self, account_id: str, ident: str, endpoint: str | None = None) -> Task | None:
-        mine = TASKS.c.account_id == account_id
-        if endpoint is not None:
-            mine = mine & (TASKS.c.endpoint == endpoint)
-        row = self.db.fetch_one(select(TASKS).where(TASKS.c.task_id == ident, mine))
+        by_id, by_external = _FIND if endpoint is None else _FIND_AT
+        params = {"ident": ident, "account_id": account_id, "endpoint": endpoint}
+        row = self.db.fetch_one(by_id, params)
         if row is None:
-            row = self.db.fetch_one(select(TASKS).where(TASKS.c.external_task_id == ident, mine))
+            row = self.db.fetch_one(by_external, params)
         return rows.task(row) if row else None
 
     def find_by_number(self, account_id: str, number: int) -> Task | None:
-        row = self.db.fetch_one(
-            select(TASKS).where(TASKS.c.number == number, TASKS.c.account_id == account_id)
-        )
+        row = self.db.fetch_one(_BY_NUMBER, {"number": number, "account_id": account_id})
         return rows.task(row) if row else None
 
     def page(
