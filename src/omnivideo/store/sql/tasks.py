@@ -148,10 +148,10 @@ class SqlTaskStore:
                 )
             }
         # Resource packs are paid in this transaction too: a create refused for its limits
-        # takes nothing, and the common account, with no pack, costs no extra round trip.
+        # takes nothing, and the lookup is one query for the whole group on this connection.
         packs = packs_of(conn, accounts) if any(p.units_milli is not None for p in group) else {}
         now = now_ms()
-        added: list[PendingInsert] = []
+        added: list[tuple[PendingInsert, Task]] = []
         for p in group:
             task = p.task
             ext = (task.account_id, task.external_task_id or "")
@@ -179,20 +179,20 @@ class SqlTaskStore:
                     )
                     continue
                 reservation = {"pack_id": pack_id, "milli": p.units_milli}
-                task = p.task = replace(task, options={**task.options, "pack": reservation})
+                task = replace(task, options={**task.options, "pack": reservation})
             active[task.account_id] = active.get(task.account_id, 0) + 1
             if key in busy:
                 busy[key] += 1
             if task.external_task_id is not None:
                 taken[ext] = task.task_id
-            added.append(p)
+            added.append((p, task))
         if not added:
             return
-        conn.execute(_INSERT, [_new_row(p.task, p.not_before, p.queue) for p in added])
-        for p in added:
+        conn.execute(_INSERT, [_new_row(task, p.not_before, p.queue) for p, task in added])
+        for p, task in added:
             # The row holds exactly the task's fields: the task is what a read would return.
-            p.stored = p.task
-            enqueue_callback(conn, p.task, p.callback_for, first=True)
+            p.stored = task
+            enqueue_callback(conn, task, p.callback_for, first=True)
 
     def get(self, task_id: str) -> Task | None:
         row = self.db.fetch_one(_BY_ID, {"task_id": task_id})
