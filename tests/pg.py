@@ -53,3 +53,17 @@ def fresh_database() -> Iterator[str]:
     finally:
         with _admin() as conn:  # type: ignore[attr-defined]
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def kill_connections(url: str) -> int:
+    """End every other connection to ``url``'s database, as a server restart does; how many."""
+    import psycopg
+
+    from omnivideo.queue.postgres import libpq_url
+
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+        return int(row[0]) if row else 0

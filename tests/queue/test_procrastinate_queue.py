@@ -6,10 +6,9 @@ import threading
 import time
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 
-from omnivideo.queue.postgres import ProcrastinateQueue, libpq_url
+from omnivideo.queue.postgres import ProcrastinateQueue
 from omnivideo.store.sql import open_sql_stores
 from tests import pg
 
@@ -18,15 +17,6 @@ from tests import pg
 def database() -> Iterator[str]:
     with pg.fresh_database() as url:
         yield url
-
-
-def _kill_other_connections(url: str) -> int:
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchone()
-        return int(row[0]) if row else 0
 
 
 def test_a_worker_whose_connections_die_takes_the_next_task(database: str) -> None:
@@ -47,7 +37,7 @@ def test_a_worker_whose_connections_die_takes_the_next_task(database: str) -> No
         took.clear()
         # Every connection of the worker dies at once: its LISTEN, its heartbeat, its pool.
         # procrastinate stops its worker when a side task fails; ours must start it again.
-        assert _kill_other_connections(database) > 0
+        assert pg.kill_connections(database) > 0
         time.sleep(2)
         queue.defer("second")
         assert took.wait(30), "after losing its connections the worker took nothing"

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 
-from omnivideo.queue.postgres import libpq_url
 from omnivideo.store import db
 from omnivideo.store.interfaces import Stores
 from omnivideo.store.sql import open_sql_stores
@@ -28,21 +26,11 @@ def stores() -> Iterator[tuple[Stores, str]]:
         made.close()
 
 
-def _kill_connections(url: str) -> int:
-    """What a database restart does to every connection of the pool."""
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchone()
-        return int(row[0]) if row else 0
-
-
 def test_a_read_on_a_dead_connection_is_tried_again(stores: tuple[Stores, str]) -> None:
     made, url = stores
     made.tasks.insert(_task("100000000001"), max_active=5, callback_for=_cb)
     assert made.tasks.get("100000000001") is not None
-    assert _kill_connections(url) >= 1
+    assert pg.kill_connections(url) >= 1
     assert made.tasks.get("100000000001") is not None
     # The failed read dropped every connection as old: a write finds a live one.
     made.tasks.insert(_task("100000000002"), max_active=5, callback_for=_cb)
@@ -54,7 +42,7 @@ def test_an_idle_connection_is_pinged_before_a_write(
 ) -> None:
     made, url = stores
     made.tasks.insert(_task("100000000001"), max_active=5, callback_for=_cb)
-    assert _kill_connections(url) >= 1
+    assert pg.kill_connections(url) >= 1
     monkeypatch.setattr(db, "IDLE_PING_S", 0.0)  # every pooled connection counts as idle
     made.tasks.insert(_task("100000000002"), max_active=5, callback_for=_cb)
     assert made.tasks.get("100000000002") is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -20,7 +20,9 @@ class Database:
         # SQLite has one writer, and its transactions take the lock only at the first write:
         # serialising writers in the process makes "count, then insert" atomic there.
         # PostgreSQL does that with row locks (see the task store), so no process lock.
-        self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
+        self._one_writer: AbstractContextManager[Any] = (
+            threading.RLock() if self.is_sqlite else nullcontext()
+        )
         # One-statement reads need no transaction: on PostgreSQL, autocommit spares each the
         # BEGIN and the ROLLBACK (two round trips). SQLite's driver begins only before writes.
         self._reads = (
@@ -29,22 +31,14 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        if self._write_lock is None:
-            with self._sessions.begin() as session:
-                yield session
-            return
-        with self._write_lock, self._sessions.begin() as session:
+        with self._one_writer, self._sessions.begin() as session:
             yield session
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A Core connection in one transaction, under the same discipline as :meth:`write`:
         for the hot writes (a create), which need no ORM unit of work."""
-        if self._write_lock is None:
-            with self.engine.begin() as conn:
-                yield conn
-            return
-        with self._write_lock, self.engine.begin() as conn:
+        with self._one_writer, self.engine.begin() as conn:
             yield conn
 
     def read(self) -> Session:
