@@ -13,7 +13,7 @@ from omnivideo.contract.errors import OmniError
 from omnivideo.contract.spec import TaskSpec, load
 from omnivideo.contract.task import TaskStatus
 from omnivideo.engines.base import Engine
-from omnivideo.service import tasks
+from omnivideo.service import packs, tasks
 from omnivideo.service.runtime import Runtime
 from tests.twin import InstantEngine, memory_runtime
 
@@ -174,3 +174,15 @@ def test_engines_read_the_spec_not_the_request(rt: Runtime) -> None:
     [spec] = seen
     assert [(s.prompt, s.frames) for s in spec.shots] == [("one", 48), ("two", 120)]
     assert isinstance(rt.engine, Engine)
+
+
+def test_an_account_short_of_units_is_refused_before_its_inputs_are_fetched(
+    rt: Runtime,
+) -> None:
+    packs.grant(rt.stores.packs, "acc", 1, expires_at=None)
+    # Nothing answers at this address: a fetch would fail with an input error, not 1102.
+    req = parse_request({**BODY, "image_list": [{"image_url": "http://127.0.0.1:9/a.png"}]})
+    with pytest.raises(OmniError) as short:
+        tasks.submit(rt, "acc", req)
+    assert short.value.code == 1102 and "needs 3 units" in short.value.message
+    assert rt.stores.tasks.page("acc", 0, 10) == []

@@ -9,7 +9,7 @@ import pytest
 from omnivideo.contract import OmniError
 from omnivideo.contract.task import Task
 from omnivideo.service import packs
-from omnivideo.store.interfaces import Stores
+from omnivideo.store.interfaces import Stores, now_ms
 from omnivideo.store.records import PackRecord
 from tests.unit.test_store import (
     _cb,
@@ -18,42 +18,62 @@ from tests.unit.test_store import (
 )
 
 
-def test_reserve_takes_from_the_pack_that_expires_first_and_never_overdraws(
+def _create(made: Stores, task_id: str, milli: int, max_active: int = 100) -> Task:
+    return made.tasks.insert(
+        _task(task_id), max_active=max_active, callback_for=_cb, units_milli=milli
+    )
+
+
+def test_creates_pay_from_the_pack_that_expires_first_and_never_overdraw(
     stores: Stores,  # noqa: F811
 ) -> None:
-    store = stores.packs
-    store.add(PackRecord("late", "acc", "late", 10_000, 0, 1, None))
-    store.add(PackRecord("soon", "acc", "soon", 4_000, 0, 2, 5_000))
-    assert store.reserve("acc", 3_000, now=100) == "soon"
-    assert store.reserve("acc", 3_000, now=100) == "late"  # "soon" has 1 unit left
-    assert store.reserve("acc", 3_000, now=6_000) == "late"  # "soon" expired
-    store.adjust("late", -3_000)
-    assert {p.id: p.used_milli for p in store.of("acc")} == {"late": 3_000, "soon": 3_000}
-    assert store.reserve("acc", 8_000, now=100) is None
-    assert store.of("nobody") == []
+    now = now_ms()
+    hour = 3_600_000
+    stores.packs.add(PackRecord("late", "acc", "late", 10_000, 0, 1, None))
+    stores.packs.add(PackRecord("soon", "acc", "soon", 4_000, 0, 2, now + hour))
+    stores.packs.add(PackRecord("gone", "acc", "gone", 9_000, 0, 3, now - 1))  # expired
+
+    def payer(task_id: str, milli: int) -> str:
+        return str(_create(stores, task_id, milli).options["pack"]["pack_id"])
+
+    assert payer("100000000001", 3_000) == "soon"
+    assert payer("100000000002", 3_000) == "late"  # "soon" has 1 unit left
+    stores.packs.adjust("late", -1_000)
+    assert {p.id: p.used_milli for p in stores.packs.of("acc")} == {
+        "late": 2_000, "soon": 3_000, "gone": 0,
+    }  # fmt: skip
+    with pytest.raises(OmniError) as short:
+        _create(stores, "100000000003", 9_000)
+    assert short.value.code == 1102 and "have 9 left" in short.value.message
+    assert stores.packs.of("nobody") == []
 
 
-def test_concurrent_reservations_do_not_overdraw(stores: Stores) -> None:  # noqa: F811
+def test_concurrent_creates_do_not_overdraw(stores: Stores) -> None:  # noqa: F811
     stores.packs.add(PackRecord("p", "acc", "p", 10_000, 0, 1, None))
-    won: list[str | None] = []
-    threads = [
-        threading.Thread(target=lambda: won.append(stores.packs.reserve("acc", 3_000, 10)))
-        for _ in range(6)
-    ]
+    paid: list[str] = []
+    refused: list[int] = []
+
+    def create(task_id: str) -> None:
+        try:
+            _create(stores, task_id, 3_000)
+            paid.append(task_id)
+        except OmniError as exc:
+            refused.append(exc.code)
+
+    threads = [threading.Thread(target=create, args=(str(100000000001 + i),)) for i in range(6)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert won.count("p") == 3 and stores.packs.of("acc")[0].used_milli == 9_000
+    assert len(paid) == 3 and refused == [1102] * 3
+    assert stores.packs.of("acc")[0].used_milli == 9_000
 
 
 def test_a_create_pays_from_its_packs_as_it_is_stored_or_gets_1102(
     stores: Stores,  # noqa: F811
 ) -> None:
     def create(task_id: str, milli: int, max_active: int = 100) -> Task:
-        return stores.tasks.insert(
-            _task(task_id), max_active=max_active, callback_for=_cb, units_milli=milli
-        )
+        return _create(stores, task_id, milli, max_active)
 
     assert "pack" not in create("100000000001", 3_000).options  # no packs: unlimited
     packs.grant(stores.packs, "acc", 7, expires_at=None)

@@ -16,7 +16,7 @@ from omnivideo.contract.billing import units
 from omnivideo.contract.output import DEFAULT_DURATION_S
 from omnivideo.contract.request import OmniRequest
 from omnivideo.contract.task import Task
-from omnivideo.store.interfaces import PackStore, now_ms
+from omnivideo.store.interfaces import PackStore, now_ms, spending_order, units_short
 from omnivideo.store.records import PackRecord
 
 #: how far past the requested length an estimate reaches for a base video of unknown length
@@ -46,6 +46,15 @@ def grant(
     record = PackRecord(uuid.uuid4().hex, account_id, label, milli(amount), 0, now, expires_at)
     store.add(record)
     return record
+
+
+def refuse_if_short(store: PackStore, account_id: str, milli: int) -> None:
+    """1102 already, for a create whose inputs are still to be fetched: an account whose packs
+    cannot pay is refused before the downloads. The insert pays (or refuses) exactly."""
+    mine = store.of(account_id)
+    now = now_ms()
+    if mine and not spending_order(mine, milli, now):
+        raise units_short(milli, mine, now)
 
 
 def settle(store: PackStore, task: Task, billed: str | None) -> None:

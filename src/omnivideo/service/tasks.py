@@ -134,6 +134,8 @@ def submit(
     cost = packs.milli(
         packs.estimate(req, count=extras.count, seconds=extras.options.get("estimate_s"))
     )
+    if req.image_list or req.video_list:
+        packs.refuse_if_short(rt.stores.packs, account_id, cost)
     try:
         images, video = inputs.prepare(rt, req, task_id)
         spec = specs.plan(

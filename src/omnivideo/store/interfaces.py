@@ -246,17 +246,13 @@ class AssetStore(Protocol):
 
 
 class PackStore(Protocol):
-    """Resource packs; an account without any is unlimited."""
+    """Resource packs; an account without any is unlimited. A create pays from them as its
+    task is stored (``TaskStore.insert(units_milli=...)``)."""
 
     def add(self, record: PackRecord) -> None: ...
 
     def of(self, account_id: str) -> list[PackRecord]:
         """The account's packs, oldest first."""
-        ...
-
-    def reserve(self, account_id: str, milli: int, now: int) -> str | None:
-        """Take ``milli`` from the live pack that expires first, atomically (two creates never
-        both take the last units); its id, or None when no live pack has enough left."""
         ...
 
     def adjust(self, pack_id: str, delta_milli: int) -> None:

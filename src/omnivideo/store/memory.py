@@ -570,10 +570,6 @@ class MemoryPackStore:
         with self.mem.lock:
             return self.mem.packs_of(account_id)
 
-    def reserve(self, account_id: str, milli: int, now: int) -> str | None:
-        with self.mem.lock:
-            return self.mem.take(account_id, milli, now)
-
     def adjust(self, pack_id: str, delta_milli: int) -> None:
         with self.mem.lock:
             pack = self.mem.packs.get(pack_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, or_, select, update
+from sqlalchemy import Connection, bindparam, case, or_, select, update
 
 from omnivideo.store.interfaces import spending_order
 from omnivideo.store.records import PackRecord
@@ -35,6 +35,14 @@ _TAKE = (
         or_(ResourcePackRow.expires_at.is_(None), ResourcePackRow.expires_at > bindparam("now")),
     )
     .values(used_milli=ResourcePackRow.used_milli + bindparam("milli"))
+)
+
+
+_USED_AFTER = ResourcePackRow.used_milli + bindparam("delta")
+_ADJUST = (
+    update(ResourcePackRow)
+    .where(ResourcePackRow.id == bindparam("pack_id"))
+    .values(used_milli=case((_USED_AFTER < 0, 0), else_=_USED_AFTER))
 )
 
 
@@ -83,13 +91,8 @@ class SqlPackStore:
         # Core, not the ORM: every create asks, and most accounts have no pack.
         return [_record(r) for r in self.db.fetch_all(_OF_ACCOUNT, {"account_id": account_id})]
 
-    def reserve(self, account_id: str, milli: int, now: int) -> str | None:
-        packs = self.of(account_id)
-        with self.db.transaction() as conn:
-            return take(conn, packs, milli, now)
-
     def adjust(self, pack_id: str, delta_milli: int) -> None:
-        with self.db.write() as s:
-            row = s.get(ResourcePackRow, pack_id)
-            if row is not None:
-                row.used_milli = max(row.used_milli + delta_milli, 0)
+        # One UPDATE that adds to what the row holds when it runs: a read-then-write here
+        # would overwrite the units a create took from the pack in between.
+        with self.db.transaction() as conn:
+            conn.execute(_ADJUST, {"pack_id": pack_id, "delta": delta_milli})

@@ -108,7 +108,10 @@ class SqlTaskStore:
             if len(group) > 1:
                 for pending in group:
                     pending.stored = pending.error = None
-                    self._commit_group([pending])
+                    try:
+                        self._commit_group([pending])
+                    except Exception as error:  # this create's alone: the others committed
+                        pending.error = error
                 return
             group[0].stored, group[0].error = None, _integrity_error(group[0].task, exc)
 
