@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.random  # numpy would import it lazily, on a render's first frame
 from PIL import Image
 
 from omnivideo.media.encode import rgb_to_planes, rgb_to_yuv

@@ -8,9 +8,9 @@ bottleneck.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -152,10 +152,27 @@ def _try(load: Callable[[Path], Image.Image | None], path: Path) -> Image.Image 
         return None
 
 
-@dataclass
+def _nth(sprites: Callable[[], list[Sprite]], k: int) -> Sprite:
+    return sprites()[k]
+
+
 class _Overlay:
-    sprite: Sprite
-    delay: int
+    """A sprite that fades in from frame ``delay`` of its shot, typeset the first time it
+    shows. No overlay shows on a shot's first frame, which the encoder waits for: typesetting
+    then runs beside the encoding of the first frames instead of delaying them."""
+
+    def __init__(self, make: Callable[[], Sprite | None], delay: int) -> None:
+        self._make: Callable[[], Sprite | None] | None = make
+        self._sprite: Sprite | None = None
+        self.delay = delay
+
+    def paste(self, planes: tuple[np.ndarray, np.ndarray, np.ndarray], opacity: float) -> None:
+        if opacity <= 0.0:
+            return
+        if self._make is not None:
+            self._sprite, self._make = self._make(), None
+        if self._sprite is not None:
+            self._sprite.paste(planes, opacity)
 
 
 class ShotPainter:
@@ -239,19 +256,20 @@ class ShotPainter:
         align = "center" if rng.random() < 0.35 else "left"
         accent = self.palette.accent
         tone = tuple(int(c * 0.25) for c in self.palette.near)
-        self.overlays: list[_Overlay] = []
         shots = max(len(job.shots), 1)
         detail = f"SHOT {index + 1} / {shots}" if shots > 1 else ""
-        self.overlays.append(_Overlay(badge_sprite("PREVIEW", detail, w, h, accent), 0))
         shown = caption_text(prompt)
         if job.negative_prompt:
             # The preview draws no content, so a negative prompt is shown, as the prompt is.
             shown = f"{shown}  (not: {caption_text(job.negative_prompt)})".strip()
-        caption = caption_sprite(shown, w, h, accent, tone, align)  # type: ignore[arg-type]
-        if caption is not None:
-            self.overlays.append(_Overlay(caption, 2))
-        cards = card_sprites(cards_for(job, prompt, mentioned), w, h, accent, side)
-        self.overlays.extend(_Overlay(s, 6 + 4 * k) for k, s in enumerate(cards))
+        cards = cards_for(job, prompt, mentioned)
+        # The cards are laid out as one row: typeset together, when the first one shows.
+        row = functools.cache(lambda: card_sprites(cards, w, h, accent, side))
+        self.overlays: list[_Overlay] = [
+            _Overlay(lambda: badge_sprite("PREVIEW", detail, w, h, accent), 0),
+            _Overlay(lambda: caption_sprite(shown, w, h, accent, tone, align), 2),  # type: ignore[arg-type]
+            *(_Overlay(functools.partial(_nth, row, k), 6 + 4 * k) for k in range(len(cards))),
+        ]
 
     def _opacity(self, j: int, delay: int) -> float:
         """Overlays fade in at the start and, before an end frame, fade out."""
@@ -287,7 +305,7 @@ class ShotPainter:
         if self.brush is not None:
             self.brush.paint(planes, t)
         for overlay in self.overlays:
-            overlay.sprite.paste(planes, self._opacity(j, overlay.delay))
+            overlay.paste(planes, self._opacity(j, overlay.delay))
         return out
 
     def _graded(self, video: Planes) -> Frame:
