@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -61,6 +61,11 @@ def spending_order(packs: Sequence[PackRecord], milli: int, now: int) -> list[Pa
         (p for p in packs if p.live(now) and p.remaining_milli >= milli),
         key=lambda p: (p.expires_at is None, p.expires_at or 0, p.created_at),
     )
+
+
+def paid_from(task: Task, pack_id: str, milli: int) -> Task:
+    """``task`` holding its reservation: what ``packs.settle`` charges or gives back at the end."""
+    return replace(task, options={**task.options, "pack": {"pack_id": pack_id, "milli": milli}})
 
 
 def units_short(milli: int, packs: Sequence[PackRecord], now: int) -> OmniError:

@@ -23,6 +23,7 @@ from omnivideo.store.interfaces import (
     check_limits,
     external_id_taken,
     now_ms,
+    paid_from,
     spending_order,
     units_short,
 )
@@ -90,25 +91,19 @@ class _Memory:
         mine = [p for p in self.packs.values() if p.account_id == account_id]
         return sorted(mine, key=lambda p: (p.created_at, p.id))
 
-    def take(self, account_id: str, milli: int, now: int) -> str | None:
-        """Take ``milli`` from the account's packs, as the SQL stores do (hold the lock)."""
-        payers = spending_order(self.packs_of(account_id), milli, now)
-        if not payers:
-            return None
-        pack = payers[0]
-        self.packs[pack.id] = replace(pack, used_milli=pack.used_milli + milli)
-        return pack.id
-
     def pay(self, task: Task, milli: int) -> Task:
-        """``task`` with its reservation, or 1102; unchanged for an account without packs."""
+        """``task`` with its reservation, or 1102; unchanged for an account without packs.
+        Takes from the packs as the SQL stores do (hold the lock)."""
         mine = self.packs_of(task.account_id)
         if not mine:
             return task
         now = now_ms()
-        pack_id = self.take(task.account_id, milli, now)
-        if pack_id is None:
+        payers = spending_order(mine, milli, now)
+        if not payers:
             raise units_short(milli, mine, now)
-        return replace(task, options={**task.options, "pack": {"pack_id": pack_id, "milli": milli}})
+        pack = payers[0]
+        self.packs[pack.id] = replace(pack, used_milli=pack.used_milli + milli)
+        return paid_from(task, pack.id, milli)
 
 
 class MemoryTaskStore:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
 
 
 class Database:
@@ -53,7 +55,7 @@ class Database:
         """Every row of a Core query, as :meth:`fetch_one`."""
         return self._read(lambda conn: list(conn.execute(query, params)))
 
-    def _read(self, run: Any) -> Any:
+    def _read(self, run: Callable[[Connection], T]) -> T:
         try:
             with self._reads.connect() as conn:
                 return run(conn)

@@ -17,11 +17,6 @@ from omnivideo.store.sql.database import Database
 from omnivideo.store.tables import ResourcePackRow
 
 _PACKS = ResourcePackRow.__table__
-_OF_ACCOUNT = (
-    select(_PACKS)
-    .where(_PACKS.c.account_id == bindparam("account_id"))
-    .order_by(_PACKS.c.created_at, _PACKS.c.id)
-)
 _OF_ACCOUNTS = (
     select(_PACKS)
     .where(_PACKS.c.account_id.in_(bindparam("accounts", expanding=True)))
@@ -36,8 +31,6 @@ _TAKE = (
     )
     .values(used_milli=ResourcePackRow.used_milli + bindparam("milli"))
 )
-
-
 _USED_AFTER = ResourcePackRow.used_milli + bindparam("delta")
 _ADJUST = (
     update(ResourcePackRow)
@@ -65,8 +58,8 @@ def take(conn: Connection, packs: Sequence[PackRecord], milli: int, now: int) ->
     return None
 
 
-def _record(row: ResourcePackRow | Any) -> PackRecord:
-    """A pack from its ORM row or a Core row of the same table."""
+def _record(row: Any) -> PackRecord:
+    """A pack from a Core row of its table."""
     return PackRecord(
         row.id, row.account_id, row.name, row.total_milli, row.used_milli, row.created_at,
         row.expires_at,
@@ -88,8 +81,7 @@ class SqlPackStore:
             )  # fmt: skip
 
     def of(self, account_id: str) -> list[PackRecord]:
-        # Core, not the ORM: every create asks, and most accounts have no pack.
-        return [_record(r) for r in self.db.fetch_all(_OF_ACCOUNT, {"account_id": account_id})]
+        return [_record(r) for r in self.db.fetch_all(_OF_ACCOUNTS, {"accounts": [account_id]})]
 
     def adjust(self, pack_id: str, delta_milli: int) -> None:
         # One UPDATE that adds to what the row holds when it runs: a read-then-write here

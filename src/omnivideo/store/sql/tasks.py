@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, tuple_, update
@@ -18,8 +17,10 @@ from omnivideo.store.interfaces import (
     check_limits,
     external_id_taken,
     now_ms,
+    paid_from,
     units_short,
 )
+from omnivideo.store.records import PackRecord
 from omnivideo.store.sql import rows
 from omnivideo.store.sql.database import Database
 from omnivideo.store.sql.group_commit import PendingInsert
@@ -175,14 +176,11 @@ class SqlTaskStore:
                 continue
             mine = packs.get(task.account_id)
             if p.units_milli is not None and mine:
-                pack_id = take(conn, mine, p.units_milli, now)
-                if pack_id is None:
-                    p.error = units_short(
-                        p.units_milli, packs_of(conn, [task.account_id])[task.account_id], now
-                    )
+                try:
+                    task = _pay(conn, task, mine, p.units_milli, now)
+                except OmniError as exc:
+                    p.error = exc
                     continue
-                reservation = {"pack_id": pack_id, "milli": p.units_milli}
-                task = replace(task, options={**task.options, "pack": reservation})
             active[task.account_id] = active.get(task.account_id, 0) + 1
             if key in busy:
                 busy[key] += 1
@@ -365,6 +363,15 @@ class SqlTaskStore:
             done = rows.task(row)
             enqueue_callback(s, done, callback_for)
             return done
+
+
+def _pay(conn: Connection, task: Task, packs: list[PackRecord], milli: int, now: int) -> Task:
+    """``task`` paid from its account's ``packs`` (a snapshot, checked again by the UPDATE),
+    or 1102 with what the packs hold now."""
+    pack_id = take(conn, packs, milli, now)
+    if pack_id is None:
+        raise units_short(milli, packs_of(conn, [task.account_id])[task.account_id], now)
+    return paid_from(task, pack_id, milli)
 
 
 def _new_row(task: Task, not_before: int, queue: str) -> dict[str, Any]:
