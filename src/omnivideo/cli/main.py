@@ -7,7 +7,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,7 +15,10 @@ from omnivideo.cli import auth as auth_cli
 from omnivideo.cli import generate as generate_cli
 from omnivideo.cli import tasks as tasks_cli
 from omnivideo.contract.request import AspectRatio, Mode
-from omnivideo.settings import Settings
+
+if TYPE_CHECKING:
+    # the server's settings need pydantic-settings, which the `cli` extra does not install
+    from omnivideo.settings import Settings
 
 app = typer.Typer(
     help="omnivideo: a self-hostable Kling Omni Video API.",
@@ -81,6 +84,8 @@ Storage = Annotated[
 
 
 def _settings(**given: Any) -> Settings:
+    from omnivideo.settings import Settings
+
     # Only options the user typed override the environment; the rest come from OMNIVIDEO_*.
     return Settings(**{k: v for k, v in given.items() if v is not None})
 
@@ -570,8 +575,23 @@ def still(
     typer.echo(str(output))
 
 
+#: what the server-side commands import that the `cli` extra does not install
+_SERVER_STACK = {"fastapi", "uvicorn", "sqlalchemy", "pydantic_settings", "platformdirs", "av"}
+
+
 def main() -> None:
-    app(prog_name="omnivideo")
+    try:
+        app(prog_name="omnivideo", standalone_mode=True)
+    except ModuleNotFoundError as exc:
+        # `serve`, `worker`, `keys`, … with only the `cli` extra: one line saying what to install
+        if (exc.name or "").split(".")[0] not in _SERVER_STACK:
+            raise
+        print(
+            f"error: this command needs the server extra ({exc.name} is not installed): "
+            "pip install -e '.[server]' in a checkout",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":
