@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     engine: str = "preview"
     #: model of engines that load one (a diffusers directory or a hub id, for `wan`)
     model: str | None = None
+    #: routes ``MODEL=ENGINE[:ENGINE_MODEL]`` (``*`` for every model), tried before the
+    #: catalogue file's; without routes every model goes to ``engine`` / ``model``
+    model_routes: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: a catalogue file (TOML): routes per model, mode or resolution, with engine options
+    catalogue: Path | None = None
     #: torch device of model engines ("cuda", "cpu", "cuda:1")
     device: str | None = None
     #: torch dtype of model engines ("bfloat16", "float16", "float32")
@@ -109,7 +114,9 @@ class Settings(BaseSettings):
     #: event streams read the task rows this often (seconds); any replica sees every change
     events_poll_s: float = Field(default=0.25, gt=0, le=10)
 
-    @field_validator("allow_hosts", "upstreams", "metrics_allow_hosts", mode="before")
+    @field_validator(
+        "allow_hosts", "upstreams", "metrics_allow_hosts", "model_routes", mode="before"
+    )
     @classmethod
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):

@@ -21,7 +21,7 @@ def database() -> Iterator[str]:
 
 def test_a_worker_whose_connections_die_takes_the_next_task(database: str) -> None:
     stores = open_sql_stores(database)
-    queue = ProcrastinateQueue(database, "q", stores.tasks, heartbeat_s=0.5, stall_after_s=30)
+    queue = ProcrastinateQueue(database, ["q"], stores.tasks, heartbeat_s=0.5, stall_after_s=30)
     ran: list[str] = []
     took = threading.Event()
 

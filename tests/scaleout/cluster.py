@@ -26,13 +26,15 @@ class Worker:
     env: dict[str, str]
     proc: subprocess.Popen[str] | None = None
     log: list[str] = field(default_factory=list)
+    #: more `omnivideo worker` options (its engine and model)
+    args: list[str] = field(default_factory=list)
 
     def start(self) -> Worker:
         cmd = [
             sys.executable, "-m", "omnivideo.cli.main", "worker",
             "--database-url", self.database_url, "--storage", self.storage,
             "--data-dir", str(self.data_dir), "--public-url", self.public_url,
-            "--allow-host", "127.0.0.1", "--log-level", "info",
+            "--allow-host", "127.0.0.1", "--log-level", "info", *self.args,
         ]  # fmt: skip
         self.proc = subprocess.Popen(
             cmd,
@@ -42,7 +44,7 @@ class Worker:
             env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1"},
         )
         threading.Thread(target=self._read, daemon=True).start()
-        deadline = time.time() + 90
+        deadline = time.time() + 180
         while not any("takes queue" in line for line in self.log):
             if self.proc.poll() is not None or time.time() > deadline:
                 raise RuntimeError("worker did not start:\n" + "\n".join(self.log))
@@ -99,13 +101,14 @@ class Cluster:
     env: dict[str, str]
     root: Path
 
-    def add_worker(self) -> Worker:
+    def add_worker(self, *args: str) -> Worker:
         worker = Worker(
             self.root / f"worker-{len(self.workers)}",
             self.database_url,
             self.storage,
             self.api.base_url,
             self.env,
+            args=list(args),
         ).start()
         self.workers.append(worker)
         return worker

@@ -77,7 +77,7 @@ def test_metrics_move_by_exactly_one_task(server: Server) -> None:
     assert moved("omnivideo_http_request_duration_seconds_count", **create_route) == 2
     query = {"method": "GET", "route": "/v1/videos/omni-video/{ident}", "status": "200"}
     assert moved("omnivideo_http_requests_total", **query) >= 2
-    assert value(after, "omnivideo_queue_depth") == 0
+    assert value(after, "omnivideo_queue_depth", queue="preview") == 0
     assert value(after, "omnivideo_callbacks_backlog") == 0
 
 
@@ -107,8 +107,9 @@ def test_queue_gauges_read_the_store(server: Server) -> None:
     task_id = r.json()["data"]["task_id"]
     try:
         samples = scrape(server)
-        assert value(samples, "omnivideo_queue_depth") == 1
-        assert 0 <= value(samples, "omnivideo_queue_oldest_age_seconds") < 30
+        # One series per route's queue: this server routes every model to `preview`.
+        assert value(samples, "omnivideo_queue_depth", queue="preview") == 1
+        assert 0 <= value(samples, "omnivideo_queue_oldest_age_seconds", queue="preview") < 30
     finally:
         httpx.post(
             f"{server.base_url}/v1/videos/omni-video/{task_id}/cancel",
@@ -116,7 +117,8 @@ def test_queue_gauges_read_the_store(server: Server) -> None:
             timeout=30,
         )
     samples = scrape(server)
-    assert value(samples, "omnivideo_queue_depth") == 0
+    assert ("omnivideo_queue_depth", (("queue", "preview"),)) in samples
+    assert value(samples, "omnivideo_queue_depth", queue="preview") == 0
     assert value(samples, "omnivideo_tasks_failed_total", face="kling", engine="preview",
                  model="kling-v3-omni", code="cancelled") >= 1  # fmt: skip
 
@@ -125,7 +127,7 @@ def test_metrics_need_a_key_from_hosts_not_allowed(fresh_server: Callable[..., S
     server = fresh_server(OMNIVIDEO_METRICS_ALLOW_HOSTS="10.9.8.7/32").start()
     r = httpx.get(f"{server.base_url}/metrics", timeout=30)
     assert r.status_code == 401 and r.json()["code"] == 1001
-    assert ("omnivideo_queue_depth", ()) in scrape(server, **server.headers())
+    assert ("omnivideo_queue_depth", (("queue", "preview"),)) in scrape(server, **server.headers())
 
 
 def test_task_events_arrive_in_order_and_end_with_the_final_status(server: Server) -> None:

@@ -67,18 +67,24 @@ def test_store_collector_reports_the_snapshot_at_scrape_time() -> None:
     state = {"waiting": 0}
     registry = CollectorRegistry()
     registry.register(
-        metrics.StoreCollector(lambda: metrics.QueueSnapshot(state["waiting"], 12.5, 3))
+        metrics.StoreCollector(
+            lambda: metrics.QueueSnapshot(
+                {"preview": (state["waiting"], 12.5), "wan.vace-14b": (1, 2.0)}, 3
+            )
+        )
     )
     state["waiting"] = 4
     values = {
-        s.name: s.value
+        (s.name, s.labels.get("queue")): s.value
         for f in text_string_to_metric_families(generate_latest(registry).decode())
         for s in f.samples
     }
     assert values == {
-        "omnivideo_queue_depth": 4,
-        "omnivideo_queue_oldest_age_seconds": 12.5,
-        "omnivideo_callbacks_backlog": 3,
+        ("omnivideo_queue_depth", "preview"): 4,
+        ("omnivideo_queue_depth", "wan.vace-14b"): 1,
+        ("omnivideo_queue_oldest_age_seconds", "preview"): 12.5,
+        ("omnivideo_queue_oldest_age_seconds", "wan.vace-14b"): 2.0,
+        ("omnivideo_callbacks_backlog", None): 3,
     }
 
 

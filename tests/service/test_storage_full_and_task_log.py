@@ -60,7 +60,10 @@ def test_a_full_disk_while_saving_the_output_fails_the_task_plainly(
     assert (ended.status.value, ended.error_code) == ("failed", 5000)
     assert ended.status_msg.startswith("storage is full")
     lines = [r.getMessage() for r in caplog.records]
-    assert lines[0] == f"task {task.task_id} taken (attempt 1, engine instant, face kling)"
+    assert (
+        lines[0]
+        == f"task {task.task_id} taken (attempt 1, engine instant, queue preview, face kling)"
+    )
     assert lines[-1] == (
         f"task {task.task_id} failed (5000: storage is full: the server could not write to its "
         "data directory; free some space)"
@@ -77,7 +80,10 @@ def test_each_task_logs_when_taken_and_when_it_ends(
     with caplog.at_level(logging.INFO, logger="omnivideo.service.tasks"):
         tasks.run(rt, task.task_id)
     taken, ended = (r.getMessage() for r in caplog.records)
-    assert taken == f"task {task.task_id} taken (attempt 1, engine instant, face useapi)"
+    assert (
+        taken
+        == f"task {task.task_id} taken (attempt 1, engine instant, queue preview, face useapi)"
+    )
     assert ended.startswith(f"task {task.task_id} failed after ")
     assert ended.endswith("s (1301: blocked)")
     seconds = float(ended.split("failed after ")[1].split("s ")[0])

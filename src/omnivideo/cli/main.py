@@ -65,6 +65,24 @@ Gpus = Annotated[
         "(env OMNIVIDEO_GPUS).",
     ),
 ]
+ModelRoutes = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--model-route",
+        help="Route a model to an engine: MODEL=ENGINE[:ENGINE_MODEL], e.g. "
+        "kling-v3-omni=wan:/models/Wan2.1-VACE-14B-diffusers; * is every model (repeatable; "
+        "env OMNIVIDEO_MODEL_ROUTES, comma-separated). Without routes every model goes to "
+        "--engine/--model.",
+    ),
+]
+CatalogueFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--catalogue",
+        help="A catalogue file (TOML) of routes per model, mode or resolution, with engine "
+        "options (env OMNIVIDEO_CATALOGUE).",
+    ),
+]
 DatabaseUrl = Annotated[
     str | None,
     typer.Option(
@@ -156,6 +174,8 @@ def serve(
     engine: Annotated[
         str | None, typer.Option(help="Engine (env OMNIVIDEO_ENGINE; default preview).")
     ] = None,
+    model_route: ModelRoutes = None,
+    catalogue: CatalogueFile = None,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -251,6 +271,8 @@ def serve(
         database_url=database_url,
         storage=storage,
         engine=engine,
+        model_routes=model_route or None,
+        catalogue=catalogue,
         workers=workers,
         model=model,
         device=device,
@@ -284,8 +306,9 @@ def serve(
     if creds is not None:
         _hand_over_credentials(creds, settings.data_dir)
     where = "PostgreSQL" if settings.distributed else str(settings.data_dir)
+    routes = "; ".join(r.describe() for r in runtime.catalogue.routes)
     typer.echo(
-        f"omnivideo listening on {settings.base_url} (engine: {settings.engine}, "
+        f"omnivideo listening on {settings.base_url} (routes: {routes}, "
         f"workers: {settings.workers}, data: {where}, blobs: {runtime.blobs.location})",
         err=True,
     )
@@ -359,6 +382,14 @@ def worker(
     metrics_host: Annotated[
         str, typer.Option(help="Interface of the metrics port (default loopback).")
     ] = "127.0.0.1",
+    catalogue: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalogue",
+            help="The deployment's catalogue file: the worker takes the options of the route "
+            "to its --engine/--model from it (env OMNIVIDEO_CATALOGUE).",
+        ),
+    ] = None,
 ) -> None:
     """Render tasks taken from the shared PostgreSQL queue; serves no API.
 
@@ -383,6 +414,7 @@ def worker(
         public_url=public_url,
         allow_hosts=allow_host or None,
         log_level=log_level,
+        catalogue=catalogue,
     )
     _configure_logging(settings.log_level)
     if not settings.distributed:
@@ -395,7 +427,7 @@ def worker(
 
     def serve_queue() -> None:
         # Rank 0 (or the only process): the engine is built here, after any other ranks joined.
-        runtime = open_runtime(settings)
+        runtime = open_runtime(settings, worker=True)
         if metrics_port is not None:
             from omnivideo.service.metrics import serve_worker_metrics
 
@@ -542,7 +574,9 @@ def elements_add_preset(
             "error: name ≤ 20 characters, description ≤ 100, at most 3 --refer images", err=True
         )
         raise typer.Exit(2)
-    runtime = open_runtime(_settings(data_dir=data_dir, database_url=database_url, storage=storage))
+    runtime = open_runtime(
+        _settings(data_dir=data_dir, database_url=database_url, storage=storage), render=False
+    )
     try:
         record = elements.add_preset(runtime, name, frontal, list(refer or []), description)
     except OmniError as exc:

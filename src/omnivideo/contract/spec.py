@@ -23,8 +23,9 @@ from omnivideo.contract.references import ReferenceKind, find_references
 from omnivideo.contract.request import OmniRequest
 from omnivideo.contract.rules import effective_duration, resolved_aspect_ratio
 
-#: bumped when a field changes meaning; a worker refuses specs newer than it knows
-SPEC_VERSION: Final = 1
+#: bumped when a field changes meaning or is added; a worker refuses specs newer than it
+#: knows, and reads older ones (2: ``route``)
+SPEC_VERSION: Final = 2
 
 ImageRole = Literal["first_frame", "end_frame", "reference"]
 
@@ -114,6 +115,9 @@ class TaskSpec(_Frozen):
     references: tuple[tuple[ReferenceKind, int], ...] = ()
     #: engine-specific settings fixed at submit (e.g. the relay's upstream endpoint)
     engine_options: dict[str, Any] = Field(default_factory=dict)
+    #: the queue of the route that serves the task (its engine and engine model); empty in
+    #: specs from before routes, which the one engine of a worker renders
+    route: str = ""
 
     @property
     def duration_s(self) -> float:

@@ -208,11 +208,78 @@ class RunContext:
             self._on_progress(min(max(fraction, 0.0), 1.0), note)
 
 
-class Engine:
-    """Base class of engines. Subclasses set the capabilities and implement :meth:`render`.
+#: the capabilities an engine declares as class attributes, which its descriptor carries
+CAPABILITIES: tuple[str, ...] = (
+    "name",
+    "models",
+    "max_duration_s",
+    "supports_sound",
+    "supports_video_input",
+    "supports_cancel",
+    "honours",
+    "endpoints",
+)
 
-    The worker builds one engine per process as ``EngineClass(options)``, where ``options``
-    are the engine's settings (for example the model path of ``wan``).
+
+class EngineDescriptor:
+    """The light half of an engine, built in every process (API replicas too).
+
+    It carries the engine's name and capabilities and checks specs at submit, from the engine's
+    options and, for model engines, the model's *configuration* only: building one never loads
+    weights or imports torch. :meth:`renderer` builds the heavy half, which only processes that
+    render tasks do.
+    """
+
+    def __init__(self, engine: type[Engine], options: dict[str, object] | None = None) -> None:
+        self.engine = engine
+        self.options = dict(options or {})
+        self.name: str = engine.name
+        self.models: frozenset[str] = engine.models
+        self.max_duration_s: float = engine.max_duration_s
+        self.supports_sound: bool = engine.supports_sound
+        self.supports_video_input: bool = engine.supports_video_input
+        self.supports_cancel: bool = engine.supports_cancel
+        self.honours: frozenset[str] = engine.honours
+        self.endpoints: frozenset[str] | None = engine.endpoints
+
+    def check(self, spec: TaskSpec) -> None:
+        """Refuse at submit what this engine cannot render (raise ``OmniError(1201)``).
+
+        The spec is planned (size, frames, shots, inputs) but its inputs are not stored yet.
+        """
+
+    def renderer(self) -> Engine:
+        """The engine that renders (weights loaded, warm): built once per rendering process."""
+        return self.engine(self.options)
+
+    def describe(self) -> dict[str, object]:
+        """What the capabilities endpoint shows of this engine."""
+        return {"engine": self.name}
+
+
+class _Built(EngineDescriptor):
+    """The descriptor of an engine already built in this process (tests, benchmarks): it checks
+    with the engine's own ``check`` and renders with that very engine."""
+
+    def __init__(self, built: Engine) -> None:
+        super().__init__(type(built), built.options)
+        self.built = built
+
+    def check(self, spec: TaskSpec) -> None:
+        self.built.check(spec)
+
+    def renderer(self) -> Engine:
+        return self.built
+
+
+class Engine:
+    """Base class of engines (the renderer). Subclasses set the capabilities and implement
+    :meth:`render`; engines whose checks need more than the class attributes give a
+    :attr:`descriptor` class of their own.
+
+    A rendering process builds one engine per route as ``EngineClass(options)``, where
+    ``options`` are the route's settings (for example the model path of ``wan``); every process
+    builds the light :class:`EngineDescriptor` with :meth:`describe`.
     """
 
     name: ClassVar[str] = ""
@@ -228,21 +295,32 @@ class Engine:
     honours: ClassVar[frozenset[str]] = frozenset()
     #: Kling endpoints the engine serves (None: all of them)
     endpoints: ClassVar[frozenset[str] | None] = None
+    #: the light half's class (see :class:`EngineDescriptor`)
+    descriptor: ClassVar[type[EngineDescriptor]] = EngineDescriptor
 
     def __init__(self, options: dict[str, object] | None = None) -> None:
         self.options = dict(options or {})
 
-    def check(self, spec: TaskSpec) -> None:
-        """Refuse at submit what this engine cannot render (raise ``OmniError(1201)``).
+    @classmethod
+    def describe(cls, options: dict[str, object] | None = None) -> EngineDescriptor:
+        """The light half of this engine for ``options`` (no weights loaded)."""
+        return cls.descriptor(cls, options)
 
-        The spec is planned (size, frames, shots, inputs) but its inputs are not stored yet.
-        """
+    def check(self, spec: TaskSpec) -> None:
+        """A built engine checks as its descriptor does (engines whose descriptor reads a
+        model's configuration check against what they loaded instead)."""
+        self.describe(self.options).check(spec)
 
     def render(self, job: RenderJob, ctx: RunContext) -> RenderedVideo:
         raise NotImplementedError
 
     def close(self) -> None:
         """Release models, files or connections."""
+
+
+def built(engine: Engine) -> EngineDescriptor:
+    """The descriptor of an engine already built in this process."""
+    return _Built(engine)
 
 
 def available_engines() -> dict[str, type[Engine]]:

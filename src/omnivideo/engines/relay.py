@@ -54,7 +54,13 @@ from omnivideo.client.providers import PROVIDERS
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.request import OmniRequest, parse_request
 from omnivideo.contract.spec import TaskSpec
-from omnivideo.engines.base import Engine, RenderedVideo, RenderJob, RunContext
+from omnivideo.engines.base import (
+    Engine,
+    EngineDescriptor,
+    RenderedVideo,
+    RenderJob,
+    RunContext,
+)
 from omnivideo.media.probe import probe_video
 
 log = logging.getLogger(__name__)
@@ -96,10 +102,32 @@ class _Failover(Exception):
     """This upstream cannot take the task now; try the next one."""
 
 
+class RelayDescriptor(EngineDescriptor):
+    """The relay as every process knows it: its upstreams, and what it cannot forward."""
+
+    def __init__(self, engine: type[Engine], options: dict[str, object] | None = None) -> None:
+        super().__init__(engine, options)
+        specs = self.options.get("upstreams") or []
+        # A bad or missing upstream is a start-up error in API replicas too.
+        self.upstreams = parse_upstreams(list(specs) if isinstance(specs, list) else [str(specs)])
+
+    def check(self, spec: TaskSpec) -> None:
+        if spec.elements:
+            raise OmniError(
+                1201,
+                "element_list: the relay engine cannot forward elements of this server's library "
+                "to its upstreams",
+            )
+
+    def describe(self) -> dict[str, object]:
+        return {"engine": self.name, "upstreams": [u.provider for u in self.upstreams]}
+
+
 class RelayEngine(Engine):
     """Forwards tasks to hosted providers and mirrors their results."""
 
     name: ClassVar[str] = "relay"
+    descriptor: ClassVar[type[EngineDescriptor]] = RelayDescriptor
     # The classic endpoints' bodies are forwarded whole, so the upstream honours them.
     honours: ClassVar[frozenset[str]] = frozenset(
         {"camera", "camera.roll", "negative_prompt", "cfg_scale", "motion_brush"}
@@ -134,14 +162,6 @@ class RelayEngine(Engine):
             )
         except OmniVideoError as exc:
             raise OmniError(5000, f"upstream {upstream.provider}: {exc.message}") from None
-
-    def check(self, spec: TaskSpec) -> None:
-        if spec.elements:
-            raise OmniError(
-                1201,
-                "element_list: the relay engine cannot forward elements of this server's library "
-                "to its upstreams",
-            )
 
     # -- render ----------------------------------------------------------------------------
 

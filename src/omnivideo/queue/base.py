@@ -17,8 +17,9 @@ RunTask = Callable[[str], bool]
 
 
 class TaskQueue(Protocol):
-    def defer(self, task_id: str, not_before_ms: int = 0) -> None:
-        """Have ``task_id`` run once a worker of this queue is free (not before the time)."""
+    def defer(self, task_id: str, not_before_ms: int = 0, queue: str | None = None) -> None:
+        """Have ``task_id`` run once a worker of ``queue`` (its route's) is free, not before
+        the time. The in-process pool renders every route, so it ignores ``queue``."""
         ...
 
     def start(self, run: RunTask) -> None:

@@ -33,7 +33,7 @@ class LocalQueue:
         self._threads: list[threading.Thread] = []
         self._stopping = False
 
-    def defer(self, task_id: str, not_before_ms: int = 0) -> None:
+    def defer(self, task_id: str, not_before_ms: int = 0, queue: str | None = None) -> None:
         """Run ``task_id`` once a worker is free and the wall clock passed ``not_before_ms``."""
         not_before = not_before_ms / 1000
         with self._cond:

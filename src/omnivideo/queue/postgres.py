@@ -1,4 +1,5 @@
-"""The scaled-out queue: procrastinate jobs on PostgreSQL, one queue per engine and model.
+"""The scaled-out queue: procrastinate jobs on PostgreSQL, one queue per route (engine and
+model): the API defers each task to its route's queue, and a worker takes its own.
 
 A task is deferred as a job right after its insert. The task table stays the source of truth:
 every worker runs a janitor that (1) hands procrastinate's stalled jobs (their worker stopped
@@ -60,7 +61,7 @@ class ProcrastinateQueue:
     def __init__(
         self,
         db_url: str,
-        queue: str,
+        queues: list[str],
         tasks: TaskStore,
         *,
         concurrency: int = 1,
@@ -68,7 +69,10 @@ class ProcrastinateQueue:
         heartbeat_s: float = 5.0,
     ) -> None:
         self.conninfo = libpq_url(db_url)
-        self.queue = queue
+        #: the queues this process takes (when it renders); the first is where a task goes
+        #: that names none
+        self.queues = list(queues)
+        self.queue = self.queues[0]
         self.tasks = tasks
         self.concurrency = concurrency
         self.stall_after_s = stall_after_s
@@ -83,13 +87,13 @@ class ProcrastinateQueue:
                 conninfo=self.conninfo, min_size=1, max_size=8
             )
         )
-        self.app.task(name=TASK_NAME, pass_context=False)(self._job)
+        self.app.task(name=TASK_NAME, pass_context=True)(self._job)
         self.app.open()
         self._worker_app = procrastinate.App(
             connector=procrastinate.PsycopgConnector(conninfo=self.conninfo, min_size=1, max_size=4)
         )
-        self._worker_app.task(name=TASK_NAME, pass_context=False)(self._job)
-        self._batches: Batcher[tuple[str, int]] = Batcher(self._defer_batch)
+        self._worker_app.task(name=TASK_NAME, pass_context=True)(self._job)
+        self._batches: Batcher[tuple[str, int, str]] = Batcher(self._defer_batch)
         self._run: RunTask | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -97,21 +101,22 @@ class ProcrastinateQueue:
 
     # -- deferring (API and workers) -----------------------------------------------------
 
-    def defer(self, task_id: str, not_before_ms: int = 0) -> None:
-        """Defer ``task_id``'s job. Defers arriving together go to the database as one batch
-        (one round trip and one commit), as the creates that make them do (group commit)."""
-        self._batches.run((task_id, not_before_ms))
+    def defer(self, task_id: str, not_before_ms: int = 0, queue: str | None = None) -> None:
+        """Defer ``task_id``'s job on ``queue``. Defers arriving together go to the database as
+        one batch (one round trip and one commit), as the creates that make them do (group
+        commit)."""
+        self._batches.run((task_id, not_before_ms, queue or self.queue))
 
-    def _job_of(self, task_id: str, not_before_ms: int) -> procrastinate.jobs.Job:
-        options: dict[str, Any] = {"queue": self.queue, "queueing_lock": task_id}
+    def _job_of(self, task_id: str, not_before_ms: int, queue: str) -> procrastinate.jobs.Job:
+        options: dict[str, Any] = {"queue": queue, "queueing_lock": task_id}
         if not_before_ms > now_ms():
             options["schedule_at"] = datetime.datetime.fromtimestamp(
                 not_before_ms / 1000, tz=datetime.UTC
             )
         return self.app.configure_task(TASK_NAME, **options).make_new_job(task_id=task_id)
 
-    def _defer_batch(self, batch: list[tuple[str, int]]) -> None:
-        jobs = [self._job_of(task_id, not_before) for task_id, not_before in batch]
+    def _defer_batch(self, batch: list[tuple[str, int, str]]) -> None:
+        jobs = [self._job_of(task_id, not_before, queue) for task_id, not_before, queue in batch]
         try:
             self.app.job_manager.batch_defer_jobs(jobs)
         except AlreadyEnqueued:
@@ -124,11 +129,11 @@ class ProcrastinateQueue:
 
     # -- working ---------------------------------------------------------------------------
 
-    def _job(self, task_id: str) -> None:
+    def _job(self, context: procrastinate.JobContext, task_id: str) -> None:
         assert self._run is not None
         if self._run(task_id):
-            # Handed back by this stopping worker: another worker takes it now.
-            self.defer(task_id)
+            # Handed back by this stopping worker: another worker of its queue takes it now.
+            self.defer(task_id, queue=context.job.queue if context.job else None)
 
     def start(self, run: RunTask) -> None:
         self._run = run
@@ -164,19 +169,19 @@ class ProcrastinateQueue:
         while not self._stop.is_set():
             try:
                 await self._worker_app.run_worker_async(
-                    queues=[self.queue],
+                    queues=self.queues,
                     concurrency=self.concurrency,
                     install_signal_handlers=False,
                     update_heartbeat_interval=self.heartbeat_s,
                     stalled_worker_timeout=self.stall_after_s,
                     delete_jobs="successful",
                 )
-                log.warning("queue worker of %r stopped by itself; starting it again", self.queue)
+                log.warning("queue worker of %r stopped by itself; starting it again", self.queues)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.warning(
-                    "queue worker of %r failed; starting it again", self.queue, exc_info=True
+                    "queue worker of %r failed; starting it again", self.queues, exc_info=True
                 )
             await asyncio.sleep(1.0)
             # The pool may hold connections that died with the worker's: start from a new one.
@@ -194,9 +199,13 @@ class ProcrastinateQueue:
             await asyncio.sleep(self.heartbeat_s)
 
     async def _tidy(self) -> None:
+        for queue in self.queues:
+            await self._tidy_queue(queue)
+
+    async def _tidy_queue(self, queue: str) -> None:
         manager = self._worker_app.job_manager
         for job in await manager.get_stalled_jobs(
-            queue=self.queue, seconds_since_heartbeat=self.stall_after_s
+            queue=queue, seconds_since_heartbeat=self.stall_after_s
         ):
             log.info(
                 "job %s of task %s stalled (its worker is silent); retrying",
@@ -208,9 +217,9 @@ class ProcrastinateQueue:
             except Exception:
                 log.debug("stalled job %s not retried", job.id, exc_info=True)
         stall_ms = int(self.stall_after_s * 1000)
-        lost = await asyncio.to_thread(self.tasks.needing_job, self.queue, now_ms(), stall_ms)
+        lost = await asyncio.to_thread(self.tasks.needing_job, queue, now_ms(), stall_ms)
         for task_id, not_before in lost:
-            await asyncio.to_thread(self.defer, task_id, not_before)
+            await asyncio.to_thread(self.defer, task_id, not_before, queue)
 
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None:

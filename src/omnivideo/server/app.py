@@ -69,7 +69,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @openapi_operation.describe(answer=Health)
     def healthz() -> JSONResponse:
         rt: Runtime = app.state.runtime
-        return JSONResponse({"status": "ok", "version": __version__, "engine": rt.engine.name})
+        engines = sorted({d.name for d in rt.catalogue.descriptors.values()})
+        return JSONResponse({"status": "ok", "version": __version__, "engine": ", ".join(engines)})
 
     app.include_router(kling_face.router)
     app.include_router(kling_video_face.build_router())

@@ -91,7 +91,9 @@ def _allowed(host: str | None, allowed: list[str]) -> bool:
 def app_registry(rt: Runtime) -> CollectorRegistry:
     """The gauges read from this app's store, in a registry of their own (one per app)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(metrics.StoreCollector(lambda: metrics.snapshot(rt.stores)))
+    registry.register(
+        metrics.StoreCollector(lambda: metrics.snapshot(rt.stores, rt.catalogue.queues()))
+    )
     return registry
 
 

@@ -11,7 +11,7 @@ from omnivideo.contract import legacy
 from omnivideo.contract.errors import invalid
 from omnivideo.contract.request import OmniRequest
 from omnivideo.contract.task import Task, TaskStatus
-from omnivideo.engines.base import Engine
+from omnivideo.engines.base import EngineDescriptor
 from omnivideo.service import inputs, tasks
 from omnivideo.service.runtime import Runtime
 from omnivideo.service.simulate import Simulation
@@ -39,7 +39,6 @@ def submit(
         # Billed on the whole new video: the source plus the extension.
         options["estimate_s"] = float(source["duration"] or 0) + legacy.EXTEND_SECONDS
         extend_s = float(legacy.EXTEND_SECONDS)
-    check_engine(rt.engine, mapped)
     # The body as the endpoint defines it, for an engine that forwards it (the relay).
     options["endpoint_request"] = {
         k: v for k, v in (body if isinstance(body, dict) else {}).items() if v not in (None, "")
@@ -56,6 +55,7 @@ def submit(
         camera=mapped.camera,
         options=options,
         extend_s=extend_s,
+        check=lambda engine: check_engine(engine, mapped),
     )
     try:
         return tasks.submit(rt, account_id, mapped.request, simulation, extras)
@@ -84,7 +84,7 @@ def _store_masks(rt: Runtime, brush: dict[str, Any], prefix: str) -> dict[str, A
         raise
 
 
-def check_engine(engine: Engine, mapped: legacy.Mapped) -> None:
+def check_engine(engine: EngineDescriptor, mapped: legacy.Mapped) -> None:
     """Refuse at submit what the engine cannot honour: nothing is dropped silently."""
     if engine.endpoints is not None and mapped.endpoint not in engine.endpoints:
         raise invalid(

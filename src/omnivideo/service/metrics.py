@@ -12,7 +12,7 @@ the model, the Kling failure code.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -125,20 +125,30 @@ def count_finished(task: Task | None, engine: str) -> None:
 class QueueSnapshot:
     """What the store knows about waiting work at one instant."""
 
-    #: tasks submitted and not yet picked up by a worker
-    waiting: int
+    #: per queue (one per route): tasks submitted and not yet picked up by a worker, and the
     #: age in seconds of the oldest of them (0 when none waits)
-    oldest_waiting_s: float
+    queues: dict[str, tuple[int, float]]
     #: callbacks not yet delivered nor given up
     callbacks_pending: int
 
+    @property
+    def waiting(self) -> int:
+        return sum(count for count, _ in self.queues.values())
 
-def snapshot(stores: Stores) -> QueueSnapshot:
-    """Queue depth, oldest wait and callback backlog, as the shared store says now."""
+    @property
+    def oldest_waiting_s(self) -> float:
+        return max((age for _, age in self.queues.values()), default=0.0)
+
+
+def snapshot(stores: Stores, queues: Iterable[str] = ()) -> QueueSnapshot:
+    """Depth and oldest wait of each queue (``queues`` are shown even when empty, so each
+    route's worker pool has a series to scale on) and the callback backlog, as the shared
+    store says now."""
     now = now_ms()
-    waiting, oldest = stores.tasks.queued_stats(now)
-    age = max(0.0, (now - oldest) / 1000) if oldest is not None else 0.0
-    return QueueSnapshot(waiting, age, stores.outbox.backlog())
+    per_queue: dict[str, tuple[int, float]] = {queue: (0, 0.0) for queue in queues}
+    for queue, (count, oldest) in stores.tasks.queued_stats(now).items():
+        per_queue[queue] = (count, max(0.0, (now - oldest) / 1000))
+    return QueueSnapshot(per_queue, stores.outbox.backlog())
 
 
 class SnapshotSource(Protocol):
@@ -161,18 +171,22 @@ class StoreCollector(Collector):
     @staticmethod
     def _families(snap: QueueSnapshot | None) -> Iterator[Metric]:
         depth = GaugeMetricFamily(
-            "omnivideo_queue_depth", "Tasks submitted and waiting for a worker."
+            "omnivideo_queue_depth",
+            "Tasks submitted and waiting for a worker, by queue (one per route).",
+            labels=["queue"],
         )
         oldest = GaugeMetricFamily(
             "omnivideo_queue_oldest_age_seconds",
-            "Age of the oldest task waiting for a worker (0 when none waits).",
+            "Age of the oldest task waiting for a worker, by queue (0 when none waits).",
+            labels=["queue"],
         )
         backlog = GaugeMetricFamily(
             "omnivideo_callbacks_backlog", "Callbacks waiting to be delivered (or retried)."
         )
         if snap is not None:
-            depth.add_metric([], snap.waiting)
-            oldest.add_metric([], snap.oldest_waiting_s)
+            for queue, (count, age) in sorted(snap.queues.items()):
+                depth.add_metric([queue], count)
+                oldest.add_metric([queue], age)
             backlog.add_metric([], snap.callbacks_pending)
         yield from (depth, oldest, backlog)
 

@@ -1,4 +1,5 @@
-"""Everything a running omnivideo holds: settings, stores, blobs, engine, queue, callbacks.
+"""Everything a running omnivideo holds: settings, stores, blobs, catalogue, engines, queue,
+callbacks.
 
 A Runtime is built in one place, :mod:`omnivideo.service.wiring`, for every shape (embedded,
 API replica, worker, tests on the in-memory twin); the use cases only read it.
@@ -13,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from omnivideo.contract.task import Task
-from omnivideo.engines.base import Engine, RunContext
+from omnivideo.engines.base import Engine, RunContext, built
 from omnivideo.media.fetch import FetchPolicy
 from omnivideo.queue.base import TaskQueue, queue_name
 from omnivideo.service.auth_cache import AuthCache
+from omnivideo.service.catalogue import Catalogue
 from omnivideo.service.simulate import Simulation
 from omnivideo.settings import Settings
 from omnivideo.storage import BlobStore, UrlSigner
@@ -39,9 +41,12 @@ class Runtime:
     stores: Stores
     blobs: BlobStore
     urls: UrlSigner
-    engine: Engine
+    #: the routes and their descriptors (every process)
+    catalogue: Catalogue
     simulation: Simulation
     queue: TaskQueue
+    #: the engines this process renders with, by route queue (none in an API-only process)
+    renderers: dict[str, Engine] = field(default_factory=dict)
     callbacks: CallbackDispatcher | None = None
     #: contexts of tasks being rendered in this process, so a cancel reaches them at once
     running: dict[str, RunContext] = field(default_factory=dict)
@@ -63,8 +68,28 @@ class Runtime:
 
     @property
     def queue_name(self) -> str:
-        """The queue of this engine and model: tasks submitted here go to it."""
+        """The queue of the engine and model this process was started with (a worker's)."""
         return queue_name(self.settings.engine, self.settings.model)
+
+    @property
+    def engine(self) -> Engine:
+        """The engine of a process that renders one route (a worker, the tests' twin)."""
+        if len(self.renderers) != 1:
+            raise LookupError(f"this process renders {len(self.renderers)} routes, not one")
+        return next(iter(self.renderers.values()))
+
+    @engine.setter
+    def engine(self, engine: Engine) -> None:
+        """Swap the one engine of such a process (tests): it checks and renders every task."""
+        own = self.engine_queue
+        self.renderers = {own: engine}
+        self.catalogue.descriptors[own] = built(engine)
+
+    @property
+    def engine_queue(self) -> str:
+        if len(self.renderers) != 1:
+            raise LookupError(f"this process renders {len(self.renderers)} routes, not one")
+        return next(iter(self.renderers))
 
     @property
     def stale_ms(self) -> int:
@@ -87,5 +112,6 @@ class Runtime:
         self.queue.stop()
         if self.callbacks is not None:
             self.callbacks.stop()
-        self.engine.close()
+        for engine in self.renderers.values():
+            engine.close()
         self.stores.close()

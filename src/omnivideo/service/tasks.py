@@ -26,7 +26,14 @@ from omnivideo.contract.spec import Camera, TaskSpec
 from omnivideo.contract.task import Task, TaskStatus, VideoResult
 from omnivideo.dialects import useapi
 from omnivideo.dialects.kling import callback_payload
-from omnivideo.engines.base import Cancelled, Interrupted, RenderedVideo, RunContext
+from omnivideo.engines.base import (
+    Cancelled,
+    Engine,
+    EngineDescriptor,
+    Interrupted,
+    RenderedVideo,
+    RunContext,
+)
 from omnivideo.service import inputs, metrics, packs
 from omnivideo.service.runtime import Runtime
 from omnivideo.service.simulate import Simulation
@@ -80,6 +87,9 @@ class SubmitExtras:
     extend_s: float = 0.0
     #: the face the request came through (a metrics label)
     face: str = "kling"
+    #: a check of the request against the engine of the route that serves it, beyond the
+    #: engine's own ``check(spec)`` (a classic endpoint's fields the engine must honour)
+    check: Callable[[EngineDescriptor], None] | None = None
 
 
 OMNI_VIDEO = "omni-video"
@@ -151,7 +161,13 @@ def submit(
             camera=extras.camera,
             extend_s=extras.extend_s,
         )
-        rt.engine.check(spec)
+        # The route of the model (mode, size) decides the engine that checks and renders it.
+        route = rt.catalogue.route_for(spec)
+        descriptor = rt.catalogue.descriptor(route)
+        if extras.check is not None:
+            extras.check(descriptor)
+        descriptor.check(spec)
+        spec = spec.model_copy(update={"route": route.queue})
         now = now_ms()
         options: dict[str, Any] = {"simulation": sim.to_options(), "face": extras.face}
         if extras.callback_format:
@@ -182,7 +198,7 @@ def submit(
                 callback_for=CALLBACK_FOR,
                 not_before=not_before,
                 channel_max_active=extras.channel_max_active,
-                queue=rt.queue_name,
+                queue=route.queue,
                 units_milli=cost,
             )
         except OmniError as exc:
@@ -192,8 +208,8 @@ def submit(
         if is_storage_full(exc):
             raise OmniError(5000, STORAGE_FULL) from exc
         raise
-    metrics.count_created(stored, rt.engine.name)
-    rt.queue.defer(task_id, not_before)
+    metrics.count_created(stored, descriptor.name)
+    rt.queue.defer(task_id, not_before, route.queue)
     rt.poke_callbacks(stored)
     return stored
 
@@ -217,7 +233,7 @@ def cancel(rt: Runtime, account_id: str, ident: str) -> Task:
     cancelled = rt.stores.tasks.cancel(account_id, task.task_id, CALLBACK_FOR)
     if cancelled is not None:
         packs.settle(rt.stores.packs, cancelled, None)
-    metrics.count_finished(cancelled, rt.engine.name)
+    metrics.count_finished(cancelled, _engine_name(rt, task))
     # A render in this process stops at once; one on another host at its next heartbeat.
     ctx = rt.running.get(task.task_id)
     if ctx is not None:
@@ -277,6 +293,21 @@ def run(rt: Runtime, task_id: str) -> bool:
             "giving up",
         )
         return False
+    try:
+        spec = specs.load(task.spec or {})
+    except ValueError as exc:
+        _fail(rt, task_id, 5000, str(exc))
+        return False
+    engine = _renderer_for(rt, spec)
+    if engine is None:
+        _fail(
+            rt,
+            task_id,
+            5000,
+            f"no engine of this server renders route {spec.route!r} any more; "
+            "submit the task again",
+        )
+        return False
     ctx = RunContext(_progress_writer(rt, task_id))
     rt.running[task_id] = ctx
     beating = _Heartbeat(rt, task_id, ctx)
@@ -284,7 +315,12 @@ def run(rt: Runtime, task_id: str) -> bool:
     started = time.monotonic()
     face = task.options.get("face", "kling")
     log.info(
-        "task %s taken (attempt %d, engine %s, face %s)", task_id, attempt, rt.engine.name, face
+        "task %s taken (attempt %d, engine %s, queue %s, face %s)",
+        task_id,
+        attempt,
+        engine.name,
+        spec.route or rt.queue_name,
+        face,
     )
     try:
         sim = Simulation.from_options(task.options.get("simulation", {}))
@@ -292,7 +328,6 @@ def run(rt: Runtime, task_id: str) -> bool:
         if sim.fail_code is not None:
             raise OmniError(sim.fail_code, sim.fail_msg or default_message(sim.fail_code))
         job = inputs.job_of(rt, task, work_dir)
-        spec = specs.load(task.spec or {})
         saved: dict[str, Any] = dict(task.options.get("engine_state") or {})
         rendered = []
         render_started = time.monotonic()
@@ -305,9 +340,9 @@ def run(rt: Runtime, task_id: str) -> bool:
                 parent=ctx,
             )
             rendered.append(
-                rt.engine.render(replace(job, seed=job.seed + i, work_dir=work_dir / str(i)), part)
+                engine.render(replace(job, seed=job.seed + i, work_dir=work_dir / str(i)), part)
             )
-        metrics.RENDER_SECONDS.labels(rt.engine.name).observe(time.monotonic() - render_started)
+        metrics.RENDER_SECONDS.labels(engine.name).observe(time.monotonic() - render_started)
         _succeed(rt, task, spec, rendered)
         log.info("task %s succeed in %.1fs", task_id, time.monotonic() - started)
     except Interrupted:
@@ -340,6 +375,23 @@ def run(rt: Runtime, task_id: str) -> bool:
         rt.running.pop(task_id, None)
         shutil.rmtree(work_dir, ignore_errors=True)
     return False
+
+
+def _renderer_for(rt: Runtime, spec: TaskSpec) -> Engine | None:
+    """The engine of this process that renders ``spec``'s route. A spec from before routes
+    (no route) goes to the one engine of a process that has one."""
+    if spec.route:
+        return rt.renderers.get(spec.route)
+    return next(iter(rt.renderers.values()), None) if len(rt.renderers) == 1 else None
+
+
+def _engine_name(rt: Runtime, task: Task | None) -> str:
+    """The engine that serves ``task``'s route (a metrics label)."""
+    route = (task.spec or {}).get("route", "") if task is not None else ""
+    descriptor = rt.catalogue.descriptors.get(route)
+    if descriptor is None and len(rt.catalogue.descriptors) == 1:
+        descriptor = next(iter(rt.catalogue.descriptors.values()))
+    return descriptor.name if descriptor is not None else ""
 
 
 class _Heartbeat:
@@ -419,7 +471,7 @@ def _fail(rt: Runtime, task_id: str, code: int, message: str) -> None:
     )
     if failed is not None:  # None: it had ended already (cancelled), and was settled then
         packs.settle(rt.stores.packs, failed, None)
-    metrics.count_finished(failed, rt.engine.name)
+    metrics.count_finished(failed, _engine_name(rt, failed))
     rt.poke_callbacks(failed)
 
 
@@ -464,5 +516,5 @@ def _succeed(rt: Runtime, task: Task, spec: TaskSpec, rendered: list[RenderedVid
     )
     if done is not None:
         packs.settle(rt.stores.packs, done, cost)
-    metrics.count_finished(done, rt.engine.name)
+    metrics.count_finished(done, _engine_name(rt, done))
     rt.poke_callbacks(done)

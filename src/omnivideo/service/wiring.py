@@ -19,10 +19,17 @@ import time
 from pathlib import Path
 
 from omnivideo.contract.errors import OmniError
-from omnivideo.engines.base import Engine, load_engine_class
+from omnivideo.engines.base import Engine, built
 from omnivideo.queue.base import TaskQueue, queue_name
 from omnivideo.queue.local import LocalQueue
 from omnivideo.service.callbacks import CallbackDispatcher
+from omnivideo.service.catalogue import (
+    ANY,
+    Catalogue,
+    Route,
+    parse_model_route,
+    read_catalogue,
+)
 from omnivideo.service.runtime import Runtime
 from omnivideo.service.simulate import parse
 from omnivideo.settings import Settings
@@ -59,13 +66,15 @@ def url_secret(settings: Settings, stores: Stores) -> bytes:
     return stores.accounts.server_secret("url-signing", make)
 
 
-def make_queue(settings: Settings, stores: Stores) -> TaskQueue:
+def make_queue(settings: Settings, stores: Stores, queues: list[str]) -> TaskQueue:
+    """The queue this process defers to (every route's) and, when it renders, takes
+    ``queues`` from."""
     if settings.distributed:
         from omnivideo.queue.postgres import ProcrastinateQueue
 
         return ProcrastinateQueue(
             settings.db_url,
-            queue_name(settings.engine, settings.model),
+            queues or [queue_name(settings.engine, settings.model)],
             stores.tasks,
             concurrency=max(1, settings.workers),
             stall_after_s=settings.stall_after_s,
@@ -74,37 +83,107 @@ def make_queue(settings: Settings, stores: Stores) -> TaskQueue:
     return LocalQueue(settings.workers)
 
 
+def catalogue_routes(settings: Settings) -> list[Route]:
+    """The routes of ``settings``: ``--model-route``s, then the catalogue file's; without any,
+    every model goes to ``--engine`` / ``--model``."""
+    routes = [parse_model_route(text) for text in settings.model_routes]
+    if settings.catalogue is not None:
+        routes += read_catalogue(settings.catalogue)
+    if not routes:
+        return [Route(ANY, settings.engine, settings.model)]
+    # A route to the server's own engine without a model of its own runs the server's --model.
+    return [
+        Route(r.model, r.engine, settings.model, r.mode, r.resolution, r.options)
+        if r.engine == settings.engine and r.engine_model is None and settings.model
+        else r
+        for r in routes
+    ]
+
+
+def open_catalogue(settings: Settings) -> Catalogue:
+    """Every route described from options and model configs: no weights are loaded."""
+    return Catalogue.build(catalogue_routes(settings), settings.engine_options())
+
+
+def worker_route(settings: Settings) -> Route:
+    """The route a worker was started for (``--engine`` / ``--model``): the catalogue's, with
+    its options, when the catalogue routes to that queue."""
+    own = queue_name(settings.engine, settings.model)
+    for route in catalogue_routes(settings):
+        if route.queue == own:
+            return route
+    return Route(ANY, settings.engine, settings.model)
+
+
 def build_runtime(
     settings: Settings,
     stores: Stores,
     blobs: BlobStore,
-    engine: Engine,
+    engine: Engine | None = None,
     queue: TaskQueue | None = None,
     secret: bytes | None = None,
+    *,
+    catalogue: Catalogue | None = None,
+    renderers: dict[str, Engine] | None = None,
 ) -> Runtime:
+    """A runtime over what is built already. ``engine`` (tests, benchmarks): one engine built
+    in this process serves every model, on the queue of ``--engine`` / ``--model``."""
+    if engine is not None:
+        own = queue_name(settings.engine, settings.model)
+        route = Route(ANY, settings.engine, settings.model)
+        catalogue = Catalogue([route], {own: built(engine)})
+        renderers = {own: engine}
+    if catalogue is None:
+        raise ValueError("build_runtime needs an engine or a catalogue")
     return Runtime(
         settings=settings,
         stores=stores,
         blobs=blobs,
         urls=UrlSigner(secret or url_secret(settings, stores), settings.base_url),
-        engine=engine,
+        catalogue=catalogue,
+        renderers=dict(renderers or {}),
         simulation=parse(settings.simulate),
         queue=queue or LocalQueue(settings.workers),
     )
 
 
-def open_runtime(settings: Settings) -> Runtime:
-    """Open the database (migrating it), the blob store and the engine; starts nothing.
+def open_runtime(
+    settings: Settings, *, render: bool | None = None, worker: bool = False
+) -> Runtime:
+    """Open the database (migrating it), the blob store and the catalogue; starts nothing.
 
-    The engine is built here, at start-up, so a missing or unusable model is an error now and
-    not at the first request.
+    Only a process that renders (``render``, by default when it has workers) builds engines,
+    and so loads weights: every route's on the embedded shape and an all-in-one ``serve``, its
+    own route's in ``omnivideo worker`` (``worker``). They are built here, at start-up, so a
+    missing or unusable model is an error now and not at the first task. An API process
+    (``--workers 0``) builds descriptors only.
     """
+    render = settings.workers > 0 if render is None else render
     stores = open_stores(settings)
+    renderers: dict[str, Engine] = {}
     try:
         blobs = open_blob_store(settings.storage, Path(settings.data_dir))
-        engine = load_engine_class(settings.engine)(settings.engine_options())
-        return build_runtime(settings, stores, blobs, engine, make_queue(settings, stores))
+        if worker:
+            # A worker knows its own route only: it builds no other route's descriptor.
+            route = worker_route(settings)
+            catalogue = Catalogue.build([route], settings.engine_options())
+            renderers[route.queue] = catalogue.descriptor(route).renderer()
+        else:
+            catalogue = open_catalogue(settings)
+        if render and not worker:
+            for name, descriptor in catalogue.descriptors.items():
+                renderers[name] = descriptor.renderer()
+        return build_runtime(
+            settings,
+            stores,
+            blobs,
+            queue=make_queue(settings, stores, list(renderers)),
+            catalogue=catalogue,
+            renderers=renderers,
+        )
     except BaseException:
+        for engine in renderers.values():
+            engine.close()
         stores.close()
         raise
 

@@ -134,8 +134,8 @@ class TaskStore(Protocol):
         """(task_id, not_before) of every task not yet final, oldest first."""
         ...
 
-    def queued_stats(self, now: int) -> tuple[int, int | None]:
-        """(tasks waiting to start, created_at of the oldest of them)."""
+    def queued_stats(self, now: int) -> dict[str, tuple[int, int]]:
+        """For each queue with tasks waiting to start: (how many, created_at of the oldest)."""
         ...
 
     def needing_job(self, queue: str, now: int, stall_ms: int) -> list[tuple[str, int]]:

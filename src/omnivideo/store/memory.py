@@ -206,14 +206,14 @@ class MemoryTaskStore:
             active.sort(key=lambda e: e.task.created_at)
             return [(e.task.task_id, e.not_before) for e in active]
 
-    def queued_stats(self, now: int) -> tuple[int, int | None]:
+    def queued_stats(self, now: int) -> dict[str, tuple[int, int]]:
         with self.mem.lock:
-            waiting = [
-                e.task.created_at
-                for e in self.mem.tasks.values()
-                if e.task.status is TaskStatus.SUBMITTED
-            ]
-            return len(waiting), min(waiting, default=None)
+            stats: dict[str, tuple[int, int]] = {}
+            for e in self.mem.tasks.values():
+                if e.task.status is TaskStatus.SUBMITTED:
+                    count, oldest = stats.get(e.queue, (0, e.task.created_at))
+                    stats[e.queue] = (count + 1, min(oldest, e.task.created_at))
+            return stats
 
     def _update(self, task_id: str, **changes: Any) -> Task:
         entry = self.mem.tasks[task_id]

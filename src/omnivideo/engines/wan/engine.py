@@ -19,8 +19,15 @@ import numpy as np
 
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.spec import TaskSpec
-from omnivideo.engines.base import Engine, RenderedVideo, RenderJob, RunContext
+from omnivideo.engines.base import (
+    Engine,
+    EngineDescriptor,
+    RenderedVideo,
+    RenderJob,
+    RunContext,
+)
 from omnivideo.engines.wan import conditioning, loading, lora, parallel, profiles, ranks, speed
+from omnivideo.engines.wan.descriptor import WanDescriptor, check_spec
 from omnivideo.engines.wan.errors import rendering_errors
 from omnivideo.engines.wan.models import (
     DEFAULT_NEGATIVE_PROMPT,
@@ -28,9 +35,7 @@ from omnivideo.engines.wan.models import (
     FIRST_FRAME,
     TEXT,
     ModelSpec,
-    describe,
     detect,
-    request_needs,
 )
 from omnivideo.engines.wan.options import WanOptions
 from omnivideo.engines.wan.output import Delivery, ShotTimeline
@@ -69,6 +74,7 @@ class WanEngine(Engine):
     supports_video_input: ClassVar[bool] = True
     supports_cancel: ClassVar[bool] = True
     honours: ClassVar[frozenset[str]] = frozenset({"negative_prompt", "cfg_scale"})
+    descriptor: ClassVar[type[EngineDescriptor]] = WanDescriptor
 
     def __init__(self, options: dict[str, object] | None = None) -> None:
         super().__init__(options)
@@ -200,19 +206,7 @@ class WanEngine(Engine):
 
     def check(self, spec: TaskSpec) -> None:
         """Refuse (1201) what the loaded checkpoint cannot render, naming what is missing."""
-        if spec.sound:
-            raise OmniError(
-                1201,
-                f"sound: the wan engine ({self.spec.key}) makes no audio; send sound 'off'",
-            )
-        missing = request_needs(spec, self.window, self.spec.fps) - self.spec.modes
-        if missing:
-            raise OmniError(
-                1201,
-                f"the loaded Wan model {self.spec.key} ({self.opts.model}) cannot serve this "
-                f"request: it does not support {describe(missing)} "
-                "(a Wan2.1 VACE checkpoint serves every mode)",
-            )
+        check_spec(spec, self.spec, self.window, self.opts.model)
 
     # -- render ----------------------------------------------------------------------------
 

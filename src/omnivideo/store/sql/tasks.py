@@ -248,14 +248,14 @@ class SqlTaskStore:
             ).all()
             return [(r[0], r[1]) for r in found]
 
-    def queued_stats(self, now: int) -> tuple[int, int | None]:
+    def queued_stats(self, now: int) -> dict[str, tuple[int, int]]:
         with self.db.read() as s:
-            count, oldest = s.execute(
-                select(func.count(), func.min(TaskRow.created_at)).where(
-                    TaskRow.status == TaskStatus.SUBMITTED.value
-                )
-            ).one()
-            return int(count or 0), oldest
+            rows = s.execute(
+                select(TaskRow.queue, func.count(), func.min(TaskRow.created_at))
+                .where(TaskRow.status == TaskStatus.SUBMITTED.value)
+                .group_by(TaskRow.queue)
+            ).all()
+            return {str(queue): (int(count), int(oldest)) for queue, count, oldest in rows}
 
     def needing_job(self, queue: str, now: int, stall_ms: int) -> list[tuple[str, int]]:
         with self.db.read() as s:
