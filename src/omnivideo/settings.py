@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     storage: str = ""
     #: signs result URLs; every replica needs the same one (default: made once, kept in the db)
     secret_key: str | None = None
+    #: seconds ``serve`` and ``worker`` wait at start for a PostgreSQL database that does not
+    #: answer yet (a container starting beside them), retrying with backoff, before giving up
+    db_wait_s: float = Field(default=60.0, ge=0)
     #: engine that renders tasks (an ``omnivideo.engines`` entry point)
     engine: str = "preview"
     #: model of engines that load one (a diffusers directory or a hub id, for `wan`)
