@@ -23,7 +23,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="OMNIVIDEO_", extra="ignore")
 
+    #: interface the API binds (``0.0.0.0``: every interface, as in a container)
     host: str = "127.0.0.1"
+    #: port the API listens on
     port: int = 8000
     #: database, inputs and outputs live here (default: the user's data directory)
     data_dir: Path = Field(default_factory=default_data_dir)
@@ -33,6 +35,9 @@ class Settings(BaseSettings):
     storage: str = ""
     #: signs result URLs; every replica needs the same one (default: made once, kept in the db)
     secret_key: str | None = None
+    #: seconds ``serve`` and ``worker`` wait at start for a PostgreSQL database that does not
+    #: answer yet (a container starting beside them), retrying with backoff, before giving up
+    db_wait_s: float = Field(default=60.0, ge=0)
     #: engine that renders tasks (an ``omnivideo.engines`` entry point)
     engine: str = "preview"
     #: model of engines that load one (a diffusers directory or a hub id, for `wan`)
@@ -103,9 +108,11 @@ class Settings(BaseSettings):
     simulate: str = ""
     #: seconds between callback delivery tries start here and double up to callback_max_backoff_s
     callback_min_backoff_s: float = 1.0
+    #: the longest pause between two tries of one callback (seconds)
     callback_max_backoff_s: float = 600.0
     #: a callback is given up after this many seconds of failed tries
     callback_give_up_s: float = 48 * 3600.0
+    #: seconds one callback delivery may take before it counts as failed (and is retried)
     callback_timeout_s: float = 10.0
     #: hosts or CIDRs that may scrape /metrics without an API key (others need one)
     metrics_allow_hosts: Annotated[list[str], NoDecode] = Field(

@@ -1,6 +1,6 @@
 """The playground in a real browser (headless chromium through Playwright) against a real server.
 
-Set ``PLAYGROUND_SCREENSHOT_DIR`` to keep the screenshots the tests take (the README's come
+Set ``PLAYGROUND_SCREENSHOT_DIR`` to keep the screenshots the tests take (docs/observe.md's come
 from here).
 """
 

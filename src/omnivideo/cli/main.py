@@ -298,6 +298,7 @@ def serve(
     _check_data_dir(settings.data_dir)
     try:
         check_engine_shape(settings)
+        _wait_for_database(settings)
         runtime = open_runtime(settings)
     except OmniError as exc:
         typer.echo(f"error: {exc.message}", err=True)
@@ -324,6 +325,20 @@ def serve(
         timeout_keep_alive=settings.keep_alive_s,
         timeout_graceful_shutdown=30,
     )
+
+
+def _wait_for_database(settings: Settings) -> None:
+    """PostgreSQL only: wait for the database to answer (it may be starting beside us), or stop
+    with one line naming it."""
+    if not settings.distributed:
+        return
+    from omnivideo.store.wait import DatabaseUnavailable, wait_for_database
+
+    try:
+        wait_for_database(settings.db_url, settings.db_wait_s)
+    except DatabaseUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _configure_logging(level: str) -> None:
@@ -424,6 +439,7 @@ def worker(
             err=True,
         )
         raise typer.Exit(2)
+    _wait_for_database(settings)
 
     def serve_queue() -> None:
         # Rank 0 (or the only process): the engine is built here, after any other ranks joined.

@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 TASK_NAME = "omnivideo.render"
 #: serialises procrastinate's schema creation between processes starting together
 _SCHEMA_LOCK = 0x6F6D6E6A
+#: most connections of the pool that defers jobs (any thread), and of the worker's own pool
+DEFER_POOL_MAX = 8
+WORKER_POOL_MAX = 4
 
 
 def libpq_url(url: str) -> str:
@@ -84,13 +87,15 @@ class ProcrastinateQueue:
         # its own thread, with an async pool opened there (see `_main`).
         self.app = procrastinate.App(
             connector=procrastinate.SyncPsycopgConnector(
-                conninfo=self.conninfo, min_size=1, max_size=8
+                conninfo=self.conninfo, min_size=1, max_size=DEFER_POOL_MAX
             )
         )
         self.app.task(name=TASK_NAME, pass_context=True)(self._job)
         self.app.open()
         self._worker_app = procrastinate.App(
-            connector=procrastinate.PsycopgConnector(conninfo=self.conninfo, min_size=1, max_size=4)
+            connector=procrastinate.PsycopgConnector(
+                conninfo=self.conninfo, min_size=1, max_size=WORKER_POOL_MAX
+            )
         )
         self._worker_app.task(name=TASK_NAME, pass_context=True)(self._job)
         self._batches: Batcher[tuple[str, int, str]] = Batcher(self._defer_batch)

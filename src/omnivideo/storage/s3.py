@@ -36,7 +36,7 @@ class S3BlobStore:
                 from botocore.config import Config
             except ImportError:
                 raise OmniError(
-                    5000, "s3:// storage needs boto3: pip install 'omnivideo[s3]'"
+                    5000, "s3:// storage needs boto3: pip install -e '.[s3]' in a checkout"
                 ) from None
             client = boto3.client(
                 "s3", config=Config(retries={"max_attempts": 5, "mode": "standard"})

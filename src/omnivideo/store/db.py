@@ -36,6 +36,9 @@ def is_postgres(url: str) -> bool:
 
 #: request handlers that may run at once in one process (anyio's default thread limit)
 REQUEST_THREADS = 40
+#: connections a pool opens beyond that in a burst (PostgreSQL's max_connections must fit
+#: REQUEST_THREADS + MAX_OVERFLOW per process, plus the queue's pools: see deploy/compose.yaml)
+MAX_OVERFLOW = 10
 
 
 def make_engine(url: str) -> Engine:
@@ -52,7 +55,7 @@ def make_engine(url: str) -> Engine:
     # As many pooled connections as request threads (anyio's default limit is 40): a pool
     # smaller than that opened and closed "overflow" connections under load, and each new
     # PostgreSQL connection is a process started on the server.
-    engine = create_engine(url, pool_size=REQUEST_THREADS, max_overflow=10)
+    engine = create_engine(url, pool_size=REQUEST_THREADS, max_overflow=MAX_OVERFLOW)
     _ping_after_idle(engine)
     return engine
 

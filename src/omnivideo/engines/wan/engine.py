@@ -86,7 +86,7 @@ class WanEngine(Engine):
             raise OmniError(
                 5000,
                 f"the wan engine needs torch and diffusers ({exc.name} is missing): "
-                "pip install 'omnivideo[wan]' after installing torch for your GPU",
+                "install torch for your GPU, then pip install -e '.[wan]' in a checkout",
             ) from None
         self.ranks = ranks.current()
         self.opts = self._placed(self.opts)

@@ -33,10 +33,14 @@ class WanOptions(BaseModel):
     device: str | None = None
     #: weights and activations; default bfloat16 on GPU, float32 on CPU (the VAE stays float32)
     dtype: Literal["bfloat16", "float16", "float32"] | None = None
+    #: CPU offload: ``model`` moves each component to the GPU while it runs, ``sequential``
+    #: goes layer by layer (slowest, least memory)
     offload: Literal["none", "model", "sequential"] = "none"
+    #: decode the VAE in tiles (less GPU memory for large videos)
     vae_tiling: bool = False
     #: denoising steps; default the model table's (50 for Wan2.1, 40 for Wan2.2 A14B)
     steps: int | None = Field(default=None, ge=1, le=200)
+    #: classifier-free guidance scale; default the model table's
     guidance: float | None = Field(default=None, ge=0.0, le=30.0)
     #: short side of the size generated at; default the model's native size nearest the output
     resolution: int | None = Field(default=None, ge=16, le=2048)
@@ -44,6 +48,7 @@ class WanOptions(BaseModel):
     window: int | None = Field(default=None, ge=5, le=321)
     #: conditioning scale of a ``feature`` reference video (a base video uses 1.0)
     feature_scale: float = Field(default=0.5, ge=0.0, le=2.0)
+    #: the model's negative prompt; default Wan's own (a request's negative_prompt wins)
     negative_prompt: str | None = None
     #: step caching: ``taylorseer`` (default; fixed schedule, see docs/wan.md), ``taylorseer:N``
     #: (refresh every N steps), ``fbc:THRESHOLD`` (first-block cache) or ``none``
