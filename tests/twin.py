@@ -93,7 +93,7 @@ def app_client_on(
     from tests import pg
 
     if database == "memory":
-        with app_client(tmp_path, **settings) as made:
+        with app_client(tmp_path, None, **settings) as made:
             yield made
         return
     with contextlib.ExitStack() as stack:
