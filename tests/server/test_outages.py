@@ -59,6 +59,17 @@ class Connection:
         assert address == self.address, f"{method} {path} came on a new connection"
         return r
 
+    def wait(self, task_id: str, timeout: float = 300) -> dict[str, Any]:
+        """The task once final, polled on this connection (an idle one would be closed by the
+        server's keep-alive timeout)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            task: dict[str, Any] = self.request("GET", f"/v1/videos/omni-video/{task_id}").json()
+            if task["data"]["task_status"] in ("succeed", "failed"):
+                return task["data"]
+            time.sleep(0.5)
+        raise AssertionError(f"task {task_id} did not finish")
+
     def close(self) -> None:
         self.client.close()
 
@@ -258,8 +269,13 @@ def test_while_the_storage_is_down_a_create_with_inputs_answers_503_and_stores_n
         assert ok.status_code == 200, ok.text
         before = bucket.stored_inputs()
         assert before  # the first create stored its image
+        done = conn.wait(ok.json()["data"]["task_id"])
+        assert done["task_status"] == "succeed", done
+        video_url = done["task_result"]["videos"][0]["url"]
 
         bucket.proxy.cut()
+        # A result is streamed from the bucket: its download says the storage is down.
+        assert_down(conn.request("GET", video_url), "kling", "storage")
         r = conn.request("POST", "/v1/videos/omni-video", json=image_create(bucket, "red.png"))
         assert_down(r, "kling", "storage")
         upload = conn.request(
