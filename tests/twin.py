@@ -6,6 +6,7 @@ fuzzing a face costs no subprocess and no sockets.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,3 +76,33 @@ def app_client(
     creds = accounts.create_account(runtime.stores.accounts)
     with TestClient(create_app(runtime=runtime), raise_server_exceptions=False) as client:
         yield client, creds.api_key
+
+
+#: the databases a twin app may run on: the memory twin, or a real SQL store under it
+DATABASES = ("memory", "sqlite", "postgresql")
+
+
+@contextmanager
+def app_client_on(
+    database: str, tmp_path: Path, **settings: object
+) -> Iterator[tuple[TestClient, str]]:
+    """:func:`app_client` on ``database`` (one of :data:`DATABASES`); a PostgreSQL database is
+    made for it and dropped afterwards."""
+    from omnivideo.store.db import sqlite_url
+    from omnivideo.store.sql import open_sql_stores
+    from tests import pg
+
+    if database == "memory":
+        with app_client(tmp_path, None, **settings) as made:
+            yield made
+        return
+    with contextlib.ExitStack() as stack:
+        if database == "sqlite":
+            (tmp_path / "db").mkdir(parents=True, exist_ok=True)
+            url = sqlite_url(tmp_path / "db" / "omnivideo.db")
+        else:
+            url = stack.enter_context(pg.fresh_database())
+        stores = open_sql_stores(url)
+        stack.callback(stores.close)
+        with app_client(tmp_path, stores, **settings) as made:
+            yield made

@@ -1,7 +1,7 @@
 """Generated bodies (tests/fuzz.py says how many) against the whole app: never a 5xx, always a Kling envelope.
 
-The app runs in-process on the in-memory twin (the same routes, auth, rules and service as a
-server; the store and the engine are the fast twins), so thousands of requests cost seconds.
+The app runs in-process (the same routes, auth, rules and service as a server, with the instant
+engine), on a real SQLite and a real PostgreSQL store, so thousands of requests cost seconds.
 """
 
 from __future__ import annotations
@@ -16,12 +16,16 @@ from hypothesis import HealthCheck, given, settings
 
 from tests.contract.strategies import omni_bodies
 from tests.fuzz import EXAMPLES
-from tests.twin import app_client
+from tests.twin import app_client_on
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    with app_client(tmp_path_factory.mktemp("twin"), max_concurrent_tasks=10**9) as (c, key):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def client(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[TestClient]:
+    # Both databases: PostgreSQL refuses values SQLite takes, and must answer them alike.
+    made = app_client_on(request.param, tmp_path_factory.mktemp("twin"), max_concurrent_tasks=10**9)
+    with made as (c, key):
         c.headers["Authorization"] = f"Bearer {key}"
         yield c
 

@@ -2,9 +2,10 @@
 fuzzed with bodies, parameters and forms generated from the document, never answers 5xx and
 answers only statuses, media types and bodies the document declares.
 
-The app runs in-process on the in-memory twin (the same routes, auth, rules and service as a
-server), so the whole run costs well under a minute. Schemathesis's examples and coverage
-phases add their own cases to the ``MAX_EXAMPLES`` fuzzed ones of each operation.
+The app runs in-process (the same routes, auth, rules and service as a server, with the instant
+engine), once on SQLite and once on PostgreSQL, so each run costs well under a minute.
+Schemathesis's examples and coverage phases add their own cases to the ``MAX_EXAMPLES`` fuzzed
+ones of each operation.
 
 Not checked: that schema-valid bodies are accepted (the contract's rules refuse many of them,
 e.g. an image URL that cannot be fetched), that schema-violating ones are refused (Kling's
@@ -28,7 +29,7 @@ from schemathesis.checks import (
 from schemathesis.core.parameters import ParameterLocation
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tests.twin import app_client
+from tests.twin import app_client_on
 
 #: fuzzed cases per operation
 MAX_EXAMPLES = 8
@@ -56,10 +57,17 @@ def without_lifespan(app: ASGIApp) -> ASGIApp:
     return serve
 
 
-@pytest.fixture(scope="module")
-def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
-    with app_client(
-        tmp_path_factory.mktemp("twin"), max_concurrent_tasks=10**9, events_poll_s=0.05
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def twin(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[tuple[TestClient, str]]:
+    # On both databases: PostgreSQL refuses values SQLite takes (a NUL in a text, an integer
+    # wider than its column), and a request carrying one must get the same 4xx on both.
+    with app_client_on(
+        request.param,
+        tmp_path_factory.mktemp("twin"),
+        max_concurrent_tasks=10**9,
+        events_poll_s=0.05,
     ) as (client, key):
         yield client, key
 

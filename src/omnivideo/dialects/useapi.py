@@ -52,7 +52,10 @@ class UseapiCreate:
 
 
 def http_status(error: OmniError) -> int:
-    """useapi answers 400 for bad input, 401 auth, 404 missing, 429 capacity, 500 moderation."""
+    """useapi answers 400 for bad input, 401 auth, 404 missing, 429 capacity, 500 moderation;
+    a server that is down for now says so as HTTP does (503, 504), so clients retry."""
+    if error.code in (5001, 5002):
+        return error.http_status
     if error.code in (1202, 1203):
         return 404
     if error.code == 1301:

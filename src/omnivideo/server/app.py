@@ -61,6 +61,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     openapi_document.install(app, auth=not settings.no_auth)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
+    # Inside Starlette's last resort, which would close the client's connection (see errors).
+    app.add_middleware(errors.UnexpectedErrors)
     # Added last, so it runs first: it also times requests the body limit refuses.
     app.add_middleware(metrics_routes.MetricsMiddleware)
     errors.install(app)

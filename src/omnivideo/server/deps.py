@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from omnivideo.contract.errors import OmniError
 from omnivideo.media.checks import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES
 from omnivideo.server.bodies import has_escaped_surrogate, refuse_lone_surrogates
 from omnivideo.server.forms import read_multipart, remove
+from omnivideo.service.outages import is_outage
 from omnivideo.service.runtime import Runtime
 from omnivideo.service.storage_full import storage_errors
 
@@ -110,6 +112,7 @@ async def form_or_json(
             max_field_bytes=MAX_TEXT_FIELD_BYTES,
         )
         prefix = f"uploads/{account}/{token}/"
+        failed: BaseException | None = None
         try:
             fields: dict[str, Any] = dict(form.fields)
             for name, path in form.files:
@@ -118,9 +121,14 @@ async def form_or_json(
                 fields[name] = rt.signed_url(key)
             refuse_lone_surrogates(fields)
             yield fields
+        except BaseException as exc:
+            failed = exc
+            raise
         finally:
             remove(form, folder)
-            await run_in_threadpool(rt.blobs.delete_prefix, prefix)
+            # Never raises, so the answer stays the request's own, even while storage is down.
+            now = failed is None or not is_outage(failed)
+            await run_in_threadpool(partial(rt.sweeper.discard, prefix, now=now))
         return
     if content_type.startswith("application/x-www-form-urlencoded"):
         try:

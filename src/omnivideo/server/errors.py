@@ -4,6 +4,11 @@ Each face's routes are declared with :func:`face_router`, which marks the reques
 before the handler runs; the app's exception handlers render an error in that face's form. No
 face is guessed from the path: paths that match no route are answered by each face's catch-all
 routes (:mod:`omnivideo.server.fallback`), so they too have a face.
+
+An exception no handler knows is answered by :class:`UnexpectedErrors`, as an ordinary response:
+a database or a storage that is down gets 5001 (HTTP 503 with ``Retry-After``), anything else
+5000. Starlette's own last resort would answer too, but then re-raise, and uvicorn closes the
+connection under a client whose other requests on it had nothing to do with the error.
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from omnivideo.contract.errors import OmniError
 from omnivideo.dialects import kling, openai, useapi
+from omnivideo.service.outages import RETRY_AFTER_S, outage
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +77,9 @@ def error_response(request: Request, error: OmniError) -> JSONResponse:
     """The error in the wire form of the request's face (Kling's envelope by default)."""
     rid = request_id(request)
     headers = {"X-Request-Id": rid}
+    if error.http_status == 503:
+        # Something this server depends on is down for now: say when to try again.
+        headers["Retry-After"] = str(RETRY_AFTER_S)
     face = request.scope.get(FACE_KEY, "kling")
     if face == "useapi":
         return JSONResponse(
@@ -110,7 +120,51 @@ def install(app: FastAPI) -> None:
             error = OmniError(1200, str(exc.detail))
         return error_response(request, error)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(request, OmniError(5000, "Server internal error"))
+
+def unexpected_error(exc: BaseException) -> OmniError:
+    """The answer to an exception no handler knew: 5001 when a dependency is down, else 5000."""
+    down = outage(exc)
+    if down is not None:
+        # The driver's first line says why; the rest (SQL, parameters) would only fill the log.
+        why = (str(exc).splitlines() or [""])[0]
+        log.warning("%s (%s: %s)", down.message, type(exc).__name__, why)
+        return down
+    return OmniError(5000, "Server internal error")
+
+
+class UnexpectedErrors:
+    """Answers an exception that escaped every handler in the request's face, and ends the
+    request normally, so the client's keep-alive connection stays open.
+
+    A pure ASGI middleware: it must sit inside Starlette's ``ServerErrorMiddleware``, which
+    would re-raise to the server. An answer that had begun (an event stream) cannot be
+    replaced: that error is raised on, and the connection closes, as it must mid-stream.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            if started:
+                raise
+            request = Request(scope)
+            error = unexpected_error(exc)
+            if error.code == 5000:
+                log.error(
+                    "unexpected error on %s %s", request.method, request.url.path, exc_info=exc
+                )
+            await error_response(request, error)(scope, receive, send)

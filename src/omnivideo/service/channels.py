@@ -7,7 +7,8 @@ import re
 from omnivideo.contract.errors import invalid
 from omnivideo.service.runtime import Runtime
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+# No control characters: a NUL cannot be stored on PostgreSQL, and no address has one.
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
 MAX_JOBS = 50
 
 

@@ -16,6 +16,7 @@ from omnivideo.contract.errors import OmniError, invalid
 from omnivideo.media.checks import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, check_image
 from omnivideo.media.frames import extract_middle_frame
 from omnivideo.media.probe import probe_image, probe_video
+from omnivideo.service import outages
 from omnivideo.service.inputs import fetch
 from omnivideo.service.runtime import Runtime
 from omnivideo.store.records import ElementRecord
@@ -77,10 +78,10 @@ def _stage(rt: Runtime) -> Path:
     return root
 
 
-def _unstage(rt: Runtime, root: Path, *, failed: bool) -> None:
+def _unstage(rt: Runtime, root: Path, *, failed: BaseException | None) -> None:
     shutil.rmtree(root.parent, ignore_errors=True)
-    if failed:
-        rt.blobs.delete_prefix(f"elements/{root.name}/")
+    if failed is not None:
+        rt.sweeper.discard(f"elements/{root.name}/", now=not outages.is_outage(failed))
 
 
 def _fetch_image(rt: Runtime, value: str, dest: Path, label: str) -> Path:
@@ -125,11 +126,11 @@ def create_custom(rt: Runtime, account_id: str, body: Any) -> ElementRecord:
             },
             tags,
         )
-    except BaseException:
-        _unstage(rt, root, failed=True)
+    except BaseException as exc:
+        _unstage(rt, root, failed=exc)
         raise
     finally:
-        _unstage(rt, root, failed=False)
+        _unstage(rt, root, failed=None)
 
 
 def create_advanced(rt: Runtime, account_id: str, body: Any) -> ElementRecord:
@@ -193,11 +194,11 @@ def create_advanced(rt: Runtime, account_id: str, body: Any) -> ElementRecord:
             task_id=str(10**17 + secrets.randbelow(9 * 10**17)),
             external_task_id=external,
         )
-    except BaseException:
-        _unstage(rt, root, failed=True)
+    except BaseException as exc:
+        _unstage(rt, root, failed=exc)
         raise
     finally:
-        _unstage(rt, root, failed=False)
+        _unstage(rt, root, failed=None)
 
 
 def list_page(rt: Runtime, account_id: str | None, offset: int, limit: int) -> list[ElementRecord]:
@@ -257,8 +258,8 @@ def add_preset(
             {},
             [],
         )
-    except BaseException:
-        _unstage(rt, root, failed=True)
+    except BaseException as exc:
+        _unstage(rt, root, failed=exc)
         raise
     finally:
-        _unstage(rt, root, failed=False)
+        _unstage(rt, root, failed=None)

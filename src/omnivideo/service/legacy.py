@@ -12,7 +12,7 @@ from omnivideo.contract.errors import invalid
 from omnivideo.contract.request import OmniRequest
 from omnivideo.contract.task import Task, TaskStatus
 from omnivideo.engines.base import EngineDescriptor
-from omnivideo.service import inputs, tasks
+from omnivideo.service import inputs, outages, tasks
 from omnivideo.service.runtime import Runtime
 from omnivideo.service.simulate import Simulation
 
@@ -59,9 +59,9 @@ def submit(
     )
     try:
         return tasks.submit(rt, account_id, mapped.request, simulation, extras)
-    except BaseException:
+    except BaseException as exc:
         if staged is not None:
-            rt.blobs.delete_prefix(f"{staged}/")
+            rt.sweeper.discard(f"{staged}/", now=not outages.is_outage(exc))
         raise
 
 
@@ -79,8 +79,8 @@ def _store_masks(rt: Runtime, brush: dict[str, Any], prefix: str) -> dict[str, A
                 {"key": key, "trajectory": [[p["x"], p["y"]] for p in group["trajectories"]]}
             )
         return keys
-    except BaseException:
-        rt.blobs.delete_prefix(f"{prefix}/")
+    except BaseException as exc:
+        rt.sweeper.discard(f"{prefix}/", now=not outages.is_outage(exc))
         raise
 
 

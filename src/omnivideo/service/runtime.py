@@ -20,6 +20,7 @@ from omnivideo.queue.base import TaskQueue, queue_name
 from omnivideo.service.auth_cache import AuthCache
 from omnivideo.service.catalogue import Catalogue
 from omnivideo.service.simulate import Simulation
+from omnivideo.service.sweeper import Sweeper
 from omnivideo.settings import Settings
 from omnivideo.storage import BlobStore, UrlSigner
 from omnivideo.store.interfaces import Stores
@@ -52,9 +53,12 @@ class Runtime:
     running: dict[str, RunContext] = field(default_factory=dict)
     worker: str = field(default_factory=worker_name)
     auth: AuthCache = field(init=False)
+    #: removes what failed requests had begun to store, retrying while the storage is down
+    sweeper: Sweeper = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = AuthCache(self.stores.accounts, self.settings.auth_cache_s)
+        self.sweeper = Sweeper(self.blobs)
 
     @property
     def fetch_policy(self) -> FetchPolicy:
@@ -110,6 +114,7 @@ class Runtime:
             # Not a user's cancel: the task stays `processing` and resumes at the next start.
             ctx.cancel(interrupt=True)
         self.queue.stop()
+        self.sweeper.stop()
         if self.callbacks is not None:
             self.callbacks.stop()
         for engine in self.renderers.values():

@@ -34,7 +34,7 @@ from omnivideo.engines.base import (
     RenderedVideo,
     RunContext,
 )
-from omnivideo.service import inputs, metrics, packs
+from omnivideo.service import inputs, metrics, outages, packs
 from omnivideo.service.runtime import Runtime
 from omnivideo.service.simulate import Simulation
 from omnivideo.service.storage_full import STORAGE_FULL, is_storage_full
@@ -204,12 +204,20 @@ def submit(
         except OmniError as exc:
             raise _explained_limit(exc, extras) from None
     except BaseException as exc:
-        rt.blobs.delete_prefix(f"inputs/{task_id}/")
+        # Never raises: while the storage is down, the removal is retried in the background.
+        rt.sweeper.discard(f"inputs/{task_id}/", now=not outages.is_outage(exc))
         if is_storage_full(exc):
             raise OmniError(5000, STORAGE_FULL) from exc
         raise
     metrics.count_created(stored, descriptor.name)
-    rt.queue.defer(task_id, not_before, route.queue)
+    try:
+        rt.queue.defer(task_id, not_before, route.queue)
+    except Exception as exc:
+        # The task is stored: answering an error now would have the client create it twice.
+        # A task left without a job is queued again by the workers' janitor.
+        if not outages.is_outage(exc):
+            raise
+        log.warning("task %s is stored but not queued yet (%s); it will be", task_id, exc)
     rt.poke_callbacks(stored)
     return stored
 

@@ -137,9 +137,12 @@ def _complete_operation(
         entry["requestBody"] = body
     if operation.query:
         entry.setdefault("parameters", []).extend(operation.query)
-    if auth and deps.current_account in calls:
-        entry["security"] = [{"bearer": []}]
-        codes += errors.AUTH
+    if deps.current_account in calls:
+        # Every call of an account reads the database (its credentials, at least).
+        codes += errors.DOWN
+        if auth:
+            entry["security"] = [{"bearer": []}]
+            codes += errors.AUTH
 
     responses: dict[str, Any] = entry.setdefault("responses", {})
     responses.pop("422", None)
@@ -151,4 +154,5 @@ def _complete_operation(
         responses[str(status)] = {
             "description": errors.describe_codes(status_codes),
             "content": {JSON: {"schema": error_body}},
+            **({"headers": errors.RETRY_AFTER} if status == 503 else {}),
         }

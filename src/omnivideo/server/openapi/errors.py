@@ -26,6 +26,17 @@ NOT_FOUND = (1203,)
 SUBMIT = (1201, 1203, 1102, 1303, 5000)
 #: an upload written to storage, which may be full
 STORED = (5000,)
+#: the database or the storage is down for now (HTTP 503 with ``Retry-After``)
+DOWN = (5001,)
+
+#: the header of a 503: when to try again
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again: the database or the storage "
+        "is down for now",
+        "schema": {"type": "integer"},
+    }
+}
 
 
 class KlingError(TypedDict):

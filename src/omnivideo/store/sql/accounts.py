@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from omnivideo.store.interfaces import now_ms
 from omnivideo.store.records import Account, KeyRecord
-from omnivideo.store.sql import rows
+from omnivideo.store.sql import lookups, rows
 from omnivideo.store.sql.database import Database
 from omnivideo.store.tables import AccountRow, ChannelRow, KeyRow, SecretRow
 
@@ -56,6 +56,8 @@ class SqlAccountStore:
             return rows.key(row)
 
     def key_by_access_key(self, access_key: str) -> KeyRecord | None:
+        if not lookups.can_match(access_key):
+            return None
         with self.db.read() as s:
             row = s.scalar(select(KeyRow).where(KeyRow.access_key == access_key))
             return rows.key(row) if row else None
@@ -70,6 +72,8 @@ class SqlAccountStore:
             return [rows.key(r) for r in s.scalars(select(KeyRow).order_by(KeyRow.id)).all()]
 
     def revoke_key(self, access_key: str) -> bool:
+        if not lookups.can_match(access_key):
+            return False
         with self.db.write() as s:
             result = s.execute(
                 update(KeyRow)

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from omnivideo.contract.errors import OmniError
 from omnivideo.store.interfaces import now_ms
 from omnivideo.store.records import ElementRecord
-from omnivideo.store.sql import rows
+from omnivideo.store.sql import lookups, rows
 from omnivideo.store.sql.database import Database
 from omnivideo.store.tables import ElementRow
 
@@ -61,6 +61,8 @@ class SqlElementStore:
 
     def by_task(self, account_id: str, ident: str) -> ElementRecord | None:
         """An element created through the advanced API, by its task_id or external_task_id."""
+        if not lookups.can_match(ident):
+            return None
         with self.db.read() as s:
             mine = (ElementRow.account_id == account_id) & ElementRow.deleted_at.is_(None)
             row = s.scalar(select(ElementRow).where(mine, ElementRow.task_id == ident))
@@ -76,7 +78,8 @@ class SqlElementStore:
                 (ElementRow.account_id == account_id) | ElementRow.account_id.is_(None),
             )
             if ids is not None:
-                q = q.where(ElementRow.element_id.in_(list(ids)))
+                wanted = lookups.integer_ids(ids, sqlite=self.db.is_sqlite)
+                q = q.where(ElementRow.element_id.in_(wanted))
             return [rows.element(r) for r in s.scalars(q.order_by(ElementRow.element_id)).all()]
 
     def page(self, account_id: str | None, offset: int, limit: int) -> list[ElementRecord]:
@@ -97,6 +100,8 @@ class SqlElementStore:
             return [rows.element(r) for r in found]
 
     def delete(self, account_id: str, element_id: int) -> bool:
+        if not lookups.integer_ids([element_id], sqlite=self.db.is_sqlite):
+            return False
         with self.db.write() as s:
             result = s.execute(
                 update(ElementRow)

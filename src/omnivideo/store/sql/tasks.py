@@ -21,7 +21,7 @@ from omnivideo.store.interfaces import (
     units_short,
 )
 from omnivideo.store.records import PackRecord
-from omnivideo.store.sql import rows
+from omnivideo.store.sql import lookups, rows
 from omnivideo.store.sql.database import Database
 from omnivideo.store.sql.group_commit import PendingInsert
 from omnivideo.store.sql.outbox import enqueue_callback
@@ -200,6 +200,8 @@ class SqlTaskStore:
         return rows.task(row) if row else None
 
     def find(self, account_id: str, ident: str, endpoint: str | None = None) -> Task | None:
+        if not lookups.can_match(ident):
+            return None
         by_id, by_external = _FIND if endpoint is None else _FIND_AT
         params = {"ident": ident, "account_id": account_id, "endpoint": endpoint}
         row = self.db.fetch_one(by_id, params)
@@ -208,6 +210,8 @@ class SqlTaskStore:
         return rows.task(row) if row else None
 
     def find_by_number(self, account_id: str, number: int) -> Task | None:
+        if number not in lookups.INT64:
+            return None
         row = self.db.fetch_one(_BY_NUMBER, {"number": number, "account_id": account_id})
         return rows.task(row) if row else None
 
