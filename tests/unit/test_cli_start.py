@@ -1,0 +1,55 @@
+"""`omnivideo --help` answers without importing the SDK or the server stack, and lists the
+lazily imported commands with their own help."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from omnivideo.cli.main import _Commands
+
+HEAVY = ["fastapi", "sqlalchemy", "av", "numpy", "PIL", "httpx", "jwt", "pydantic",
+         "omnivideo.client", "omnivideo.server", "omnivideo.service", "omnivideo.contract.request"]  # fmt: skip
+
+PROBE = """
+import json, sys
+sys.argv = ["omnivideo", *sys.argv[1:]]
+from omnivideo.cli.main import main
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def _imported(*args: str) -> tuple[str, set[str]]:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "100"},
+    )
+    return proc.stdout, set(json.loads(proc.stderr.strip().splitlines()[-1]))
+
+
+def test_help_imports_neither_the_sdk_nor_the_server() -> None:
+    out, modules = _imported("--help")
+    for name in ("generate", "tasks", "auth", "serve", "worker", "keys"):
+        assert name in out
+    assert [m for m in HEAVY if m in modules] == []
+
+
+def test_a_lazy_command_is_imported_when_it_runs() -> None:
+    out, modules = _imported("tasks", "--help")
+    assert "download" in out and "omnivideo.client" in modules
+
+
+def test_the_listed_summaries_are_the_commands_own() -> None:
+    for name, entry in _Commands.lazy.items():
+        command = entry.load(name)
+        assert command.name == name
+        assert (command.help or "").split("\n\n")[0].strip() == entry.summary
