@@ -1,5 +1,6 @@
 """`omnivideo --help` answers without importing the SDK or the server stack, and lists the
-lazily imported commands with their own help."""
+lazily imported commands with their own help; the SDK imports its request model and wire
+dialects on first use."""
 
 from __future__ import annotations
 
@@ -53,3 +54,21 @@ def test_the_listed_summaries_are_the_commands_own() -> None:
         command = entry.load(name)
         assert command.name == name
         assert (command.help or "").split("\n\n")[0].strip() == entry.summary
+
+
+SDK_PROBE = """
+import json, sys
+import omnivideo.client
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_sdk_imports_its_request_model_and_dialects_on_first_use() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", SDK_PROBE], capture_output=True, text=True, timeout=60
+    )
+    modules = set(json.loads(proc.stdout))
+    lazy = ["omnivideo.contract.request", "omnivideo.contract.rules", "omnivideo.contract.legacy",
+            "omnivideo.dialects.kling", "omnivideo.dialects.cometapi", "omnivideo.dialects.useapi"]  # fmt: skip
+    assert [m for m in lazy if m in modules] == []
+    assert "omnivideo.client._client" in modules
