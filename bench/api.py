@@ -1,36 +1,52 @@
-"""API hot-path benchmark: create and query requests per second against a bare FastAPI floor.
+"""API hot-path benchmark: create and query rates and latencies against a floor app that does
+the same work with the same database settings, measured by a load client that is not the
+bottleneck, in interleaved pairs.
 
-The floor is the least a server of this API can do: a bare FastAPI + uvicorn app (one worker,
-like `omnivideo serve`) that parses the same JSON body, inserts one row into SQLite (or
-PostgreSQL) and answers the same envelope; its query selects that row back. omnivideo runs
-with its real auth (an API key), validation, spec planning, resource packs and callbacks
-outbox; tasks are held in the queue (`OMNIVIDEO_SIMULATE=queue=…`) so no render competes for
-the CPU. On SQLite it runs as the embedded all-in-one (`omnivideo serve`); on PostgreSQL as an
+The floor is the least a server of this API can do with FastAPI + uvicorn (one process, like
+`omnivideo serve`): it checks the bearer key, validates the same JSON body with a pydantic model,
+inserts one row into the same database and answers the same envelope; its query selects that row
+back. It runs the database the way omnivideo does (`omnivideo.store.db`):
+  - SQLite: WAL journal with synchronous=NORMAL, a pool of 40 connections (one writer at a time,
+    as SQLite has anyway);
+  - PostgreSQL: a pool of 40 connections, creates group-committed (every create waiting at that
+    moment goes into one transaction), as omnivideo's creates are (`omnivideo.batching`).
+omnivideo runs with its real auth (an API key), validation, spec planning, resource packs and
+callbacks outbox; tasks are held in the queue (`OMNIVIDEO_SIMULATE=queue=…`) so no render competes
+for the CPU. On SQLite it runs as the embedded all-in-one (`omnivideo serve`); on PostgreSQL as an
 API process (`serve --workers 0`, procrastinate jobs deferred for workers elsewhere).
 
-Cases, each measured for --seconds with --connections concurrent keep-alive connections, the
-omnivideo and floor runs interleaved --repeat times (best of each counts):
+The load comes from `load_client.LoadClient`: --processes worker processes holding --connections
+keep-alive connections in all, closed loop (each connection sends its next request when the last
+is answered). Before the pairs, the client's own ceiling is measured against a server that
+answers canned bytes (the `client` line): it must be several times the rates measured here, or
+the ratios mean nothing.
+
+Cases, each run --seconds per side after one unmeasured warm-up run per side, in --pairs
+interleaved omnivideo/floor pairs (the side that goes first alternates):
   create        POST /v1/videos/omni-video
-  query         GET  /v1/videos/omni-video/{id}
+  query         GET  /v1/videos/omni-video/{id}   (ids created by the create runs, cycled)
   create_50k    create on a server whose account holds 50,000 older (finished) tasks, against
-                a fresh server, runs interleaved the same way
+                a fresh server, paired the same way
 
-Prints one JSON line per case and database. Goals: create ≥ 0.5× the floor, query ≥ 0.7×,
-create after 50k ≥ 0.9× of the fresh create.
+Prints one JSON line per case and database: min / median / max of requests per second and of
+p99 latency per side, the ratio of the medians (and min / median / max of the per-pair ratios),
+and "ok", judged on the medians. Goals: create ≥ 0.5× the floor, query ≥ 0.7×, on PostgreSQL a
+create p99 ≤ 2× the floor's; create after 50k ≥ 0.9× of the fresh create.
 
-Usage: python bench/api.py [--db sqlite,postgresql] [--seconds 4] [--connections 16] [--repeat 5]
-                           [--older 50000] [--cases floor,history]
+Usage: python bench/api.py [--db sqlite,postgresql] [--seconds 3] [--pairs 5] [--connections 64]
+                           [--processes 2] [--older 50000] [--cases floor,history]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import re
+import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,6 +58,7 @@ from typing import Any
 
 import httpx
 from bench_database import fresh_database
+from load_client import LoadClient, Result, request
 
 BODY = {
     "model_name": "kling-v3-omni",
@@ -50,46 +67,118 @@ BODY = {
     "aspect_ratio": "16:9",
     "duration": "5",
 }
+CREATE_PATH = "/v1/videos/omni-video"
 
 FLOOR_APP = textwrap.dedent(
     """
-    import json, os, secrets, time, uuid
-    from fastapi import FastAPI, Request
-    from sqlalchemy import JSON, BigInteger, Column, String, create_engine, insert, select
-    from sqlalchemy.orm import declarative_base
+    import asyncio, os, secrets, time, uuid
+    from typing import Literal
+    from fastapi import FastAPI, Header, HTTPException
+    from pydantic import BaseModel
+    from sqlalchemy import JSON, BigInteger, Column, MetaData, String, Table, create_engine, event
+    from sqlalchemy import insert, select
 
-    Base = declarative_base()
-
-    class Task(Base):
-        __tablename__ = "tasks"
-        task_id = Column(String(24), primary_key=True)
-        status = Column(String(16))
-        request = Column(JSON)
-        created_at = Column(BigInteger)
-
+    tasks = Table(
+        "tasks", MetaData(),
+        Column("task_id", String(24), primary_key=True),
+        Column("account_id", String(64)),
+        Column("status", String(16)),
+        Column("request", JSON),
+        Column("created_at", BigInteger),
+    )
     url = os.environ["FLOOR_DB"]
-    engine = create_engine(url, pool_size=10, max_overflow=20)
-    Base.metadata.create_all(engine)
+    KEY = "Bearer " + os.environ["FLOOR_KEY"]
+    if url.startswith("sqlite"):
+        # omnivideo's SQLite settings (omnivideo.store.db): WAL, synchronous=NORMAL
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=40, max_overflow=10)
+
+        @event.listens_for(engine, "connect")
+        def pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+    else:
+        url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+        # pooled, as many as request threads, like omnivideo's (no overflow: the connections
+        # of a shared database server are counted)
+        engine = create_engine(url, pool_size=40, max_overflow=0)
+    tasks.metadata.create_all(engine)
+    GROUP_COMMIT = not url.startswith("sqlite")
     app = FastAPI()
+
+    class Create(BaseModel):
+        model_name: str
+        prompt: str
+        mode: Literal["std", "pro"] = "std"
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] = "16:9"
+        duration: str = "5"
 
     def envelope(data):
         return {"code": 0, "message": "SUCCEED", "request_id": str(uuid.uuid4()), "data": data}
 
+    def check(authorization):
+        if not secrets.compare_digest(authorization or "", KEY):
+            raise HTTPException(401)
+
+    def insert_rows(rows):
+        with engine.begin() as c:
+            c.execute(insert(tasks), rows)
+
+    # Group commit: every create waiting while a transaction runs goes into the next one.
+    waiting = []
+    flushing = False
+    flusher = None  # the running flush task, referenced so it is not collected
+
+    async def flush():
+        global waiting, flushing
+        try:
+            while waiting:
+                group, waiting = waiting, []
+                try:
+                    await asyncio.to_thread(insert_rows, [row for row, _ in group])
+                except Exception as exc:
+                    for _, fut in group:
+                        fut.set_exception(exc)
+                else:
+                    for _, fut in group:
+                        fut.set_result(None)
+        finally:
+            flushing = False
+
+    async def insert_grouped(row):
+        global flushing, flusher
+        fut = asyncio.get_running_loop().create_future()
+        waiting.append((row, fut))
+        if not flushing:
+            flushing = True
+            flusher = asyncio.create_task(flush())
+        await fut
+
     @app.post("/v1/videos/omni-video")
-    async def create(request: Request):
-        body = json.loads(await request.body())
+    async def create(body: Create, authorization: str | None = Header(None)):
+        check(authorization)
         task_id = str(10**17 + secrets.randbelow(9 * 10**17))
         now = int(time.time() * 1000)
-        with engine.begin() as c:
-            c.execute(insert(Task).values(task_id=task_id, status="submitted", request=body, created_at=now))
-        return envelope({"task_id": task_id, "task_status": "submitted", "created_at": now, "updated_at": now})
+        row = dict(task_id=task_id, account_id="bench", status="submitted",
+                   request=body.model_dump(), created_at=now)
+        if GROUP_COMMIT:
+            await insert_grouped(row)
+        else:  # SQLite: one writer anyway; a thread per create, as omnivideo does there
+            await asyncio.to_thread(insert_rows, [row])
+        return envelope({"task_id": task_id, "task_status": "submitted", "created_at": now,
+                         "updated_at": now})
 
     @app.get("/v1/videos/omni-video/{task_id}")
-    def query(task_id: str):
+    def query(task_id: str, authorization: str | None = Header(None)):
+        check(authorization)
         with engine.connect() as c:
-            row = c.execute(select(Task).where(Task.task_id == task_id)).one()
-        return envelope({"task_id": row.task_id, "task_status": row.status, "created_at": row.created_at,
-                         "updated_at": row.created_at, "task_result": {}, "task_info": {}})
+            row = c.execute(select(tasks).where(tasks.c.task_id == task_id)).one()
+        return envelope({"task_id": row.task_id, "task_status": row.status,
+                         "created_at": row.created_at, "updated_at": row.created_at,
+                         "task_result": {}, "task_info": {}})
     """
 )
 
@@ -111,6 +200,7 @@ def _database(kind: str, folder: Path, name: str) -> Any:
 
 class Served:
     def __init__(self, cmd: list[str], env: dict[str, str], port: int) -> None:
+        self.port = port
         self.base = f"http://127.0.0.1:{port}"
         self.out = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (lives as long as the server)
         self.proc = subprocess.Popen(
@@ -168,45 +258,120 @@ def _omnivideo(db: str, data: Path) -> tuple[Served, dict[str, str]]:
     return served, {"Authorization": f"Bearer {key.group(1)}"}
 
 
-def _floor(db: str, folder: Path) -> Served:
+def _floor(db: str, folder: Path) -> tuple[Served, dict[str, str]]:
     app = folder / "floor_app.py"
     app.write_text(FLOOR_APP)
     port = _free_port()
-    return Served(
+    key = "floor-" + secrets.token_urlsafe(16)
+    served = Served(
         [sys.executable, "-m", "uvicorn", "floor_app:app", "--port", str(port), "--log-level",
-         "warning", "--app-dir", str(folder)],
-        {"FLOOR_DB": db},
+         "warning", "--no-access-log", "--app-dir", str(folder)],
+        {"FLOOR_DB": db, "FLOOR_KEY": key},
         port,
     )  # fmt: skip
+    return served, {"Authorization": f"Bearer {key}"}
 
 
-async def _load(
-    base: str, headers: dict[str, str], kind: str, seconds: float, conns: int, ids: list[str]
-) -> float:
-    done = 0
-    limits = httpx.Limits(max_connections=conns, max_keepalive_connections=conns)
-    async with httpx.AsyncClient(
-        base_url=base, headers=headers, limits=limits, timeout=60
-    ) as client:
-        end = time.perf_counter() + seconds
+class Side:
+    """One server under load: its credentials, the ids its creates returned, its runs."""
 
-        async def one(i: int) -> None:
-            nonlocal done
-            n = i
-            while time.perf_counter() < end:
-                if kind == "create":
-                    r = await client.post("/v1/videos/omni-video", json=BODY)
-                    if r.status_code == 200:
-                        ids.append(r.json()["data"]["task_id"])
-                else:
-                    r = await client.get(f"/v1/videos/omni-video/{ids[n % len(ids)]}")
-                    n += conns
-                assert r.status_code == 200, r.text
-                done += 1
+    def __init__(self, name: str, served: Served, headers: dict[str, str]) -> None:
+        self.name = name
+        self.served = served
+        self.headers = headers
+        self.ids: list[str] = []
+        self.runs: dict[str, list[Result]] = {}
 
-        started = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(conns)))
-        return done / (time.perf_counter() - started)
+    def requests(self, case: str) -> list[bytes]:
+        if case == "query":
+            assert self.ids, f"{self.name}: no task to query"
+            return [request("GET", f"{CREATE_PATH}/{i}", headers=self.headers) for i in self.ids]
+        return [request("POST", CREATE_PATH, json.dumps(BODY).encode(), self.headers)]
+
+    def run(self, client: LoadClient, case: str, seconds: float, record: bool = True) -> Result:
+        result = client.run(
+            "127.0.0.1", self.served.port, self.requests(case), seconds, collect_ids=case != "query"
+        )
+        if result.errors:
+            raise RuntimeError(f"{self.name} {case}: {result.errors} errors, first: "
+                               f"{result.first_error}\n{self.served.output()[-2000:]}")  # fmt: skip
+        self.ids += result.ids
+        if record:
+            self.runs.setdefault(case, []).append(result)
+        return result
+
+
+def _spread(values: list[float], digits: int = 1) -> dict[str, float]:
+    return {
+        "min": round(min(values), digits),
+        "median": round(statistics.median(values), digits),
+        "max": round(max(values), digits),
+    }
+
+
+def _summary(side: Side, case: str) -> dict[str, Any]:
+    runs = side.runs[case]
+    return {
+        "rps": _spread([r.rps for r in runs], 0),
+        "p99_ms": _spread([r.p99_ms for r in runs]),
+        "p50_ms": _spread([r.p50_ms for r in runs]),
+    }
+
+
+def _paired(
+    client: LoadClient,
+    a: Side,
+    b: Side,
+    case: str,
+    args: argparse.Namespace,
+) -> None:
+    """One warm-up run per side, then --pairs pairs; the side that goes first alternates, so
+    drift (the machine's other load, a database growing) falls on both alike."""
+    warmup = min(1.0, args.seconds)
+    a.run(client, case, warmup, record=False)
+    b.run(client, case, warmup, record=False)
+    for i in range(args.pairs):
+        for side in (a, b) if i % 2 == 0 else (b, a):
+            side.run(client, case, args.seconds)
+
+
+def _report(
+    line: dict[str, Any], ours: Side, theirs: Side, case: str, goal: float, p99_goal: float | None
+) -> None:
+    o, t = ours.runs[case], theirs.runs[case]
+    ratio = statistics.median(r.rps for r in o) / statistics.median(r.rps for r in t)
+    ok = ratio >= goal
+    line.update(
+        {
+            ours.name: _summary(ours, case),
+            theirs.name: _summary(theirs, case),
+            "ratio_of_medians": round(ratio, 2),
+            "pair_ratios": _spread([x.rps / y.rps for x, y in zip(o, t, strict=True)], 2),
+            "goal": goal,
+        }
+    )
+    if p99_goal is not None:
+        p99_ratio = statistics.median(r.p99_ms for r in o) / statistics.median(r.p99_ms for r in t)
+        line.update({"p99_ratio": round(p99_ratio, 2), "p99_goal": p99_goal})
+        ok = ok and p99_ratio <= p99_goal
+    line["ok"] = ok
+    print(json.dumps(line), flush=True)
+
+
+def client_ceiling(client: LoadClient, seconds: float) -> float:
+    """The client's own rate against a server that answers canned bytes."""
+    port = _free_port()
+    here = Path(__file__).parent
+    proc = subprocess.Popen(
+        [sys.executable, str(here / "load_client.py"), str(port)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        body = json.dumps(BODY).encode()
+        return client.run("127.0.0.1", port, [request("POST", CREATE_PATH, body)], seconds).rps
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def _seed_older_tasks(db: str, account_headers: dict[str, str], base: str, n: int) -> None:
@@ -242,74 +407,73 @@ def _seed_older_tasks(db: str, account_headers: dict[str, str], base: str, n: in
     engine.dispose()
 
 
-def _rate(srv: Served, headers: dict[str, str], case: str, args: argparse.Namespace,
-          ids: list[str]) -> float:  # fmt: skip
-    return asyncio.run(_load(srv.base, headers, case, args.seconds, args.connections, ids))
-
-
-def bench_floor(kind: str, args: argparse.Namespace, folder: Path) -> None:
-    """create and query: omnivideo and the bare floor, runs interleaved."""
+def bench_floor(
+    kind: str, args: argparse.Namespace, folder: Path, client: LoadClient
+) -> dict[str, float]:
+    """create and query: omnivideo and the floor, in interleaved pairs."""
+    medians = {}
     with _database(kind, folder, "omni") as omni_db, _database(kind, folder, "floor") as floor_db:
-        omni, headers = _omnivideo(omni_db, folder / f"data-{kind}")
-        floor = _floor(floor_db, folder)
+        omni = Side("omnivideo", *_omnivideo(omni_db, folder / f"data-{kind}"))
+        floor = Side("floor", *_floor(floor_db, folder))
         try:
-            best: dict[tuple[str, str], float] = {}
-            omni_ids: list[str] = []
-            floor_ids: list[str] = []
-            for _ in range(args.repeat):
-                for case in ("create", "query"):
-                    for who, srv, hdr, ids in (
-                        ("omnivideo", omni, headers, omni_ids),
-                        ("floor", floor, {}, floor_ids),
-                    ):
-                        rate = _rate(srv, hdr, case, args, ids)
-                        best[(who, case)] = max(best.get((who, case), 0.0), rate)
             for case, goal in (("create", 0.5), ("query", 0.7)):
-                ours, theirs = best[("omnivideo", case)], best[("floor", case)]
-                print(json.dumps({"db": kind, "case": case, "omnivideo_rps": round(ours), "floor_rps": round(theirs),
-                                  "ratio": round(ours / theirs, 2), "goal": goal, "ok": ours / theirs >= goal}))  # fmt: skip
+                _paired(client, omni, floor, case, args)
+                line = {"db": kind, "case": case, "pairs": args.pairs, "seconds": args.seconds,
+                        "connections": args.connections}  # fmt: skip
+                p99_goal = 2.0 if kind == "postgresql" and case == "create" else None
+                _report(line, omni, floor, case, goal, p99_goal)
+                medians[case] = statistics.median(r.rps for r in floor.runs[case])
         finally:
-            omni.stop()
-            floor.stop()
+            omni.served.stop()
+            floor.served.stop()
+    return medians
 
 
-def bench_history(kind: str, args: argparse.Namespace, folder: Path) -> None:
+def bench_history(kind: str, args: argparse.Namespace, folder: Path, client: LoadClient) -> None:
     """create on a server whose account has --older finished tasks against one whose account
-    has none, runs interleaved (both start empty of active tasks and gain them alike)."""
+    has none, in interleaved pairs (both start empty of active tasks and gain them alike)."""
     with _database(kind, folder, "old") as old_db, _database(kind, folder, "new") as new_db:
-        old, old_headers = _omnivideo(old_db, folder / f"data-{kind}-old")
-        new, new_headers = _omnivideo(new_db, folder / f"data-{kind}-new")
+        old = Side(f"after_{args.older}", *_omnivideo(old_db, folder / f"data-{kind}-old"))
+        new = Side("fresh", *_omnivideo(new_db, folder / f"data-{kind}-new"))
         try:
-            _seed_older_tasks(old_db, old_headers, old.base, args.older)
-            best = {"old": 0.0, "new": 0.0}
-            for _ in range(args.repeat):
-                for who, srv, hdr in (("new", new, new_headers), ("old", old, old_headers)):
-                    best[who] = max(best[who], _rate(srv, hdr, "create", args, []))
-            ratio = best["old"] / best["new"]
-            print(json.dumps({"db": kind, "case": f"create_after_{args.older}", "omnivideo_rps": round(best["old"]),
-                              "fresh_rps": round(best["new"]), "ratio": round(ratio, 2), "goal": 0.9,
-                              "ok": ratio >= 0.9}))  # fmt: skip
+            _seed_older_tasks(old_db, old.headers, old.served.base, args.older)
+            _paired(client, old, new, "create", args)
+            line = {"db": kind, "case": f"create_after_{args.older}", "pairs": args.pairs,
+                    "seconds": args.seconds, "connections": args.connections}  # fmt: skip
+            _report(line, old, new, "create", 0.9, None)
         finally:
-            old.stop()
-            new.stop()
+            old.served.stop()
+            new.served.stop()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", default="sqlite,postgresql")
-    ap.add_argument("--seconds", type=float, default=4.0)
-    ap.add_argument("--connections", type=int, default=16)
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--pairs", type=int, default=5)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--processes", type=int, default=2, help="load client processes")
     ap.add_argument("--older", type=int, default=50_000)
     ap.add_argument("--cases", default="floor,history", help="floor: create and query; "
                     "history: create after --older tasks")  # fmt: skip
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        LoadClient(args.processes, args.connections) as client,
+    ):
+        ceiling = client_ceiling(client, args.seconds)
+        print(json.dumps({"case": "client", "canned_rps": round(ceiling),
+                          "processes": args.processes, "connections": args.connections}), flush=True)  # fmt: skip
         for kind in args.db.split(","):
             if "floor" in args.cases:
-                bench_floor(kind, args, Path(tmp))
+                medians = bench_floor(kind, args, Path(tmp), client)
+                # the client must outrun the fastest floor by far, or ratios drift towards 1
+                print(json.dumps({"db": kind, "case": "client_headroom",
+                                  "canned_over_floor_create": round(ceiling / medians["create"], 1),
+                                  "canned_over_floor_query": round(ceiling / medians["query"], 1)}),
+                      flush=True)  # fmt: skip
             if "history" in args.cases and args.older > 0:
-                bench_history(kind, args, Path(tmp))
+                bench_history(kind, args, Path(tmp), client)
 
 
 if __name__ == "__main__":

@@ -11,16 +11,31 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from omnivideo.cli import auth as auth_cli
-from omnivideo.cli import generate as generate_cli
-from omnivideo.cli import tasks as tasks_cli
-from omnivideo.contract.request import AspectRatio, Mode
+from omnivideo.cli.lazy import Lazy, LazyGroup
+from omnivideo.contract.values import AspectRatio, Mode
 
 if TYPE_CHECKING:
     # the server's settings need pydantic-settings, which the `cli` extra does not install
     from omnivideo.settings import Settings
 
+
+class _Commands(LazyGroup):
+    # The client-side commands import the SDK: only when they run (`--help` stays fast).
+    lazy = {  # noqa: RUF012 (a class-level table, never mutated)
+        "generate": Lazy(
+            "omnivideo.cli.generate:generate",
+            "Generate a video and save it as MP4; prints where (JSON when piped).",
+            first=True,
+        ),
+        "tasks": Lazy(
+            "omnivideo.cli.tasks:app", "Tasks in the local job log: list, show, wait for, download."
+        ),
+        "auth": Lazy("omnivideo.cli.auth:app", "Check the credentials of each provider."),
+    }
+
+
 app = typer.Typer(
+    cls=_Commands,
     help="omnivideo: a self-hostable Kling Omni Video API.",
     no_args_is_help=True,
     add_completion=False,
@@ -29,9 +44,6 @@ keys_app = typer.Typer(help="Manage accounts' credentials.", no_args_is_help=Tru
 app.add_typer(keys_app, name="keys")
 elements_app = typer.Typer(help="Manage the element library.", no_args_is_help=True)
 app.add_typer(elements_app, name="elements")
-app.command("generate")(generate_cli.generate)
-app.add_typer(tasks_cli.app, name="tasks")
-app.add_typer(auth_cli.app, name="auth")
 
 DataDir = Annotated[
     Path | None,

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
@@ -24,12 +24,8 @@ from omnivideo.client._base import (
     media_input,
 )
 from omnivideo.client._client import (
-    ElementArg,
     Generation,
-    ImageArg,
-    ShotArg,
     TaskRef,
-    VideoArg,
     request_fields,
     task_id_of,
 )
@@ -48,8 +44,12 @@ from omnivideo.client.wait import (
     Poller,
     is_news,
 )
-from omnivideo.contract.request import AspectRatio, Mode, OmniRequest, OnOff
 from omnivideo.contract.task import TaskStatus, TaskView
+
+if TYPE_CHECKING:
+    from omnivideo.client._client import ElementArg, ImageArg, ShotArg, VideoArg
+    from omnivideo.contract.request import OmniRequest
+    from omnivideo.contract.values import AspectRatio, Mode, OnOff
 
 __all__ = ["AsyncClient", "AsyncEndpointVideos", "AsyncVideos"]
 

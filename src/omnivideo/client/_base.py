@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
@@ -41,10 +41,13 @@ from omnivideo.client.providers import (
     get_provider,
     resolve_credentials,
 )
-from omnivideo.contract import legacy, rules
 from omnivideo.contract.errors import OmniError
-from omnivideo.contract.request import OmniRequest, parse_request
-from omnivideo.dialects import cometapi, kling, useapi
+
+# The request model, the rules and the wire dialects are imported where a request is built or
+# an answer parsed, not with the SDK: `import omnivideo.client` stays close to its
+# dependencies' own import time (bench/start.py).
+if TYPE_CHECKING:
+    from omnivideo.contract.request import OmniRequest
 
 Kind = Literal["create", "get", "list", "cancel", "upload", "probe"]
 
@@ -190,6 +193,9 @@ class BaseClient:
     def prepare(self, request: OmniRequest | None, fields: Mapping[str, Any]) -> OmniRequest:
         """The request, parsed and checked by the server's own rules (elements unseen), with an
         ``external_task_id`` added where the provider knows them."""
+        from omnivideo.contract import rules
+        from omnivideo.contract.request import parse_request
+
         given = {k: v for k, v in fields.items() if v is not None}
         try:
             if request is None:
@@ -209,6 +215,8 @@ class BaseClient:
         """The body of a create on one of Kling's classic endpoints (``text2video``, …),
         checked by the server's rules for that endpoint, with an ``external_task_id`` added
         where the provider knows them. Local files become Base64."""
+        from omnivideo.contract import legacy
+
         self.provider.endpoint_path(endpoint)  # useapi: unsupported, before anything else
         body = {k: v for k, v in fields.items() if v is not None}
         for key in ("image", "image_tail", "static_mask"):
@@ -252,6 +260,8 @@ class BaseClient:
         extra_body: Mapping[str, Any] | None = None,
     ) -> Call:
         if self.provider.wire == "useapi":
+            from omnivideo.dialects import useapi
+
             try:
                 body = useapi.to_wire(req)
             except OmniError as exc:
@@ -397,6 +407,8 @@ class BaseClient:
             raise ServerError(f"unexpected answer to {call.method} {call.path}: {exc}") from exc
 
     def _parse(self, call: Call, body: Any) -> Any:
+        from omnivideo.dialects import cometapi, kling, useapi
+
         wire, name = self.provider.wire, self.provider.name
         if call.kind in ("probe",):
             return None

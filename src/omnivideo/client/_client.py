@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -36,25 +36,22 @@ from omnivideo.client.wait import (
     Poller,
     is_news,
 )
-from omnivideo.contract.request import (
-    AspectRatio,
-    ElementInput,
-    ImageInput,
-    Mode,
-    OmniRequest,
-    OnOff,
-    Shot,
-    VideoInput,
-)
 from omnivideo.contract.task import TaskStatus, TaskView
+
+if TYPE_CHECKING:
+    # Annotations only: the request model (pydantic) is imported where a request is built
+    # (BaseClient.prepare), not with the SDK.
+    from omnivideo.contract.request import ElementInput, ImageInput, OmniRequest, Shot, VideoInput
+    from omnivideo.contract.values import AspectRatio, Mode, OnOff
+
+    ImageArg = ImageInput | Mapping[str, Any]
+    ElementArg = ElementInput | Mapping[str, Any] | int
+    VideoArg = VideoInput | Mapping[str, Any]
+    ShotArg = Shot | Mapping[str, Any]
 
 __all__ = ["Client", "EndpointVideos", "Generation", "Videos"]
 
 TaskRef = TaskView | str
-ImageArg = ImageInput | Mapping[str, Any]
-ElementArg = ElementInput | Mapping[str, Any] | int
-VideoArg = VideoInput | Mapping[str, Any]
-ShotArg = Shot | Mapping[str, Any]
 
 
 @dataclass(frozen=True)

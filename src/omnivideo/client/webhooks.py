@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from omnivideo.client.errors import InvalidRequestError, WebhookVerificationError
 from omnivideo.contract.task import TaskView
-from omnivideo.dialects import cometapi, kling, useapi
 
 if TYPE_CHECKING:
     from omnivideo.client._async_client import AsyncClient
@@ -117,6 +116,8 @@ def parse(
 ) -> TaskView:
     """The task a callback reports: Kling's flat payload, useapi's task document, or a
     CometAPI wrapper. With ``secret``, the signature is verified first."""
+    from omnivideo.dialects import cometapi, kling, useapi  # on first use: a fast SDK import
+
     if secret is not None:
         verify(_raw(body), headers or {}, secret, tolerance_s=tolerance_s)
     try:

@@ -21,12 +21,9 @@ from pydantic import (
 )
 
 from omnivideo.contract.errors import OmniError, invalid
+from omnivideo.contract.values import AspectRatio, Mode, OnOff, YesNo
 
 ModelName = str  # checked against the capability map, so an unknown model is 1203, not 1201
-Mode = Literal["std", "pro"]
-AspectRatio = Literal["16:9", "9:16", "1:1"]
-OnOff = Literal["on", "off"]
-YesNo = Literal["yes", "no"]
 
 DEFAULT_MODEL = "kling-video-o1"
 

@@ -12,13 +12,13 @@ from fastapi.responses import JSONResponse
 from omnivideo import __version__
 from omnivideo.server import docs, errors, events, fallback, files, playground
 from omnivideo.server import metrics as metrics_routes
+from omnivideo.server.edge import EdgeMiddleware
 from omnivideo.server.faces import cometapi as cometapi_face
 from omnivideo.server.faces import elements as elements_face
 from omnivideo.server.faces import kling as kling_face
 from omnivideo.server.faces import kling_video as kling_video_face
 from omnivideo.server.faces import openai as openai_face
 from omnivideo.server.faces import useapi as useapi_face
-from omnivideo.server.limits import BodyLimitMiddleware, RequestIdMiddleware
 from omnivideo.server.openapi import document as openapi_document
 from omnivideo.server.openapi import operation as openapi_operation
 from omnivideo.server.openapi.wire.kling import Health
@@ -59,12 +59,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     docs.install(app)
     openapi_document.install(app, auth=not settings.no_auth)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestIdMiddleware)
     # Inside Starlette's last resort, which would close the client's connection (see errors).
     app.add_middleware(errors.UnexpectedErrors)
-    # Added last, so it runs first: it also times requests the body limit refuses.
-    app.add_middleware(metrics_routes.MetricsMiddleware)
+    # Added last, so it runs first: metrics (which also time what the body limit refuses),
+    # X-Request-Id and the body limit, in one layer
+    app.add_middleware(EdgeMiddleware, max_bytes=settings.max_body_bytes)
     errors.install(app)
 
     @app.get("/healthz", tags=["Health"])

@@ -35,7 +35,7 @@ FACE_KEY = "omnivideo.face"
 
 
 class BodyTooLarge(Exception):
-    """The request body passed the server's limit while it was read (see :mod:`.limits`)."""
+    """The request body passed the server's limit while it was read (see :mod:`.edge`)."""
 
     def __init__(self, limit: int) -> None:
         super().__init__(limit)

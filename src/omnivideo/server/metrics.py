@@ -1,9 +1,7 @@
-"""`GET /metrics` in Prometheus text format, and the ASGI middleware that times every request.
+"""`GET /metrics` in Prometheus text format (requests are timed by :mod:`.edge`).
 
-The middleware is pure ASGI rather than ``@app.middleware("http")``: it sees streaming answers
-(the event streams) without buffering them and costs one closure per request. Requests are
-labelled with the route template (``/v1/videos/omni-video/{ident}``), never the raw path, so a
-scan of random URLs cannot grow the series without bound.
+Requests are labelled with the route template (``/v1/videos/omni-video/{ident}``), never the
+raw path, so a scan of random URLs cannot grow the series without bound.
 
 Scraping needs no API key from the hosts in ``metrics_allow_hosts`` (loopback by default);
 from anywhere else it takes an API key like every other route.
@@ -12,63 +10,18 @@ from anywhere else it takes an API key like every other route.
 from __future__ import annotations
 
 import ipaddress
-import time
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from omnivideo.server.errors import face_router
 from omnivideo.service import accounts, metrics
 from omnivideo.service.runtime import Runtime
 
 router = face_router("kling", tags=["Metrics"])
-
-#: the label of requests no route matched (404s), all in one series
-UNMATCHED = "unmatched"
-
-
-class MetricsMiddleware:
-    """Counts and times each HTTP request by method, route template and status."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = [500]
-        timed = [False]
-
-        def observe() -> None:
-            # The router writes the matched route into the scope it was handed.
-            route = getattr(scope.get("route"), "path", None) or UNMATCHED
-            method = scope["method"]
-            metrics.HTTP_REQUEST_SECONDS.labels(method, route).observe(
-                time.perf_counter() - started
-            )
-            metrics.HTTP_REQUESTS.labels(method, route, str(status[0])).inc()
-
-        async def send_timed(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-            if message["type"] == "http.response.start" and not timed[0]:
-                # Latency is time to the first byte: an event stream stays open for minutes.
-                timed[0] = True
-                observe()
-
-        try:
-            await self.app(scope, receive, send_timed)
-        finally:
-            if not timed[0]:
-                timed[0] = True
-                observe()
 
 
 def _allowed(host: str | None, allowed: list[str]) -> bool:

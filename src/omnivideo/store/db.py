@@ -3,13 +3,16 @@ PostgreSQL (``postgresql://…``, driven by psycopg 3); the schema is migrated b
 
 from __future__ import annotations
 
+import ast
+import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, exc
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -97,6 +100,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url)
@@ -105,9 +110,60 @@ def alembic_config(url: str) -> Config:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (idempotent)."""
+    if _at_head(engine):
+        # The common start (a restart, a replica joining): nothing to do, and Alembic (a tenth
+        # of a start's imports and memory) stays unimported.
+        return
+    from alembic import command
+
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+_ASSIGNMENT = re.compile(r"^(revision|down_revision)\b[^=\n]*=\s*(.+)$", re.MULTILINE)
+
+
+def head_revisions() -> set[str] | None:
+    """The newest revision(s) of the migration scripts, read from their ``revision`` and
+    ``down_revision`` lines without Alembic; None where a script does not read plainly (then
+    Alembic decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        if script.name.startswith("_"):
+            continue
+        found = {m[1]: m[2] for m in _ASSIGNMENT.finditer(script.read_text())}
+        try:
+            revision = ast.literal_eval(found["revision"])
+            down = ast.literal_eval(found["down_revision"])
+        except (KeyError, ValueError, SyntaxError):
+            return None
+        if not isinstance(revision, str):
+            return None
+        revisions.add(revision)
+        if isinstance(down, str):
+            parents.add(down)
+        elif isinstance(down, tuple | list):
+            parents.update(down)
+        elif down is not None:
+            return None
+    heads = revisions - parents
+    return heads or None
+
+
+def _at_head(engine: Engine) -> bool:
+    heads = head_revisions()
+    if heads is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            current = {
+                row[0] for row in conn.exec_driver_sql("SELECT version_num FROM alembic_version")
+            }
+    except exc.DBAPIError:  # no alembic_version table yet: a new database
+        return False
+    return current == heads

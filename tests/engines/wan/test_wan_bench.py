@@ -33,6 +33,9 @@ def test_tiny_bench_prints_every_figure() -> None:
     assert figures[("engine", "speedup")] > 0
     assert figures[("engine", "denoise_speedup")] > 0
     assert all(line["steps"] == 6 and line["device"] == "cpu" for line in lines)
+    # three interleaved rounds by default, each round's speedup shown beside the median's
+    speedup = next(line for line in lines if line["figure"] == "speedup")
+    assert speedup["of"] == "ratio of medians" and len(speedup["rounds"]) == 3
 
 
 @pytest.mark.slow
