@@ -65,6 +65,14 @@ Gpus = Annotated[
         "(env OMNIVIDEO_GPUS).",
     ),
 ]
+AudioModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--audio-model",
+        help="wan: the audio model that serves sound: on (a diffusers Stable Audio Open "
+        "directory or hub id; env OMNIVIDEO_AUDIO_MODEL); see docs/audio.md.",
+    ),
+]
 DatabaseUrl = Annotated[
     str | None,
     typer.Option(
@@ -187,6 +195,7 @@ def serve(
     ] = None,
     lora: Lora = None,
     profile: Profile = None,
+    audio_model: AudioModelOpt = None,
     upstream: Annotated[
         list[str] | None,
         typer.Option(
@@ -259,6 +268,7 @@ def serve(
         vae_tiling=vae_tiling,
         lora=lora or None,
         profile=profile,
+        audio_model=audio_model,
         upstreams=upstream or None,
         upstream_concurrency=upstream_concurrency,
         max_concurrent_tasks=max_concurrent_tasks,
@@ -338,6 +348,7 @@ def worker(
     lora: Lora = None,
     profile: Profile = None,
     gpus: Gpus = None,
+    audio_model: AudioModelOpt = None,
     public_url: Annotated[
         str | None,
         typer.Option(
@@ -380,6 +391,7 @@ def worker(
         lora=lora or None,
         profile=profile,
         gpus=gpus,
+        audio_model=audio_model,
         public_url=public_url,
         allow_hosts=allow_host or None,
         log_level=log_level,
