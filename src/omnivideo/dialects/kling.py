@@ -44,6 +44,14 @@ def _task_info(task: Task) -> dict[str, Any]:
     return info
 
 
+def _audios(task: Task) -> list[dict[str, Any]]:
+    """The audio endpoints' tracks (``task_result.audios``): id, url_mp3/url_wav and their
+    durations in seconds as strings, as Kling's query answer spells them."""
+    if task.status is not TaskStatus.SUCCEED:
+        return []
+    return [dict(a) for a in task.options.get("audios") or ()]
+
+
 def render_created(task: Task) -> dict[str, Any]:
     """``data`` of the create answer."""
     return {
@@ -74,7 +82,7 @@ def render_task(task: Task) -> dict[str, Any]:
         "task_status_msg": task.status_msg,
         # While pending Kling shows both as empty objects, not as missing fields.
         "task_info": info,
-        "task_result": {} if not videos else {"videos": videos},
+        "task_result": _result(videos, _audios(task)),
         "watermark_info": {"enabled": task.watermark_enabled},
         "final_unit_deduction": task.final_unit_deduction,
         "created_at": task.created_at,
@@ -95,10 +103,18 @@ def callback_payload(task: Task) -> dict[str, Any]:
         "task_result": {},
     }
     if task.status is TaskStatus.SUCCEED:
-        payload["task_result"] = {
-            "videos": [{"id": v.id, "url": v.url, "duration": v.duration} for v in task.videos]
-        }
+        videos = [{"id": v.id, "url": v.url, "duration": v.duration} for v in task.videos]
+        payload["task_result"] = _result(videos, _audios(task)) or {"videos": []}
     return payload
+
+
+def _result(videos: list[dict[str, Any]], audios: list[dict[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    if videos:
+        result["videos"] = videos
+    if audios:
+        result["audios"] = audios
+    return result
 
 
 def render_element(record: Any, url_for: Any) -> dict[str, Any]:
