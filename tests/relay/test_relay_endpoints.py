@@ -63,3 +63,53 @@ def test_text2video_is_relayed_to_the_upstreams_text2video(
         assert r.json()["code"] == 1201 and "relay" in r.json()["message"]
     finally:
         srv.stop()
+
+
+def _finished(srv: Server, path: str) -> dict[str, object]:
+    for _ in range(600):
+        task: dict[str, object] = httpx.get(f"{srv.base_url}{path}", headers=srv.headers()).json()[
+            "data"
+        ]
+        if task["task_status"] in ("succeed", "failed"):
+            return task
+        time.sleep(0.2)
+    raise AssertionError(f"{path} did not finish")
+
+
+def test_audio_endpoints_are_relayed_to_the_upstreams(
+    upstream: Server,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    import av
+
+    srv = relay(tmp_path / "relay", upstream, f"omnivideo={upstream.base_url}").start()
+    try:
+        r = httpx.post(
+            f"{srv.base_url}/v1/audio/text-to-audio",
+            json={"prompt": "a kite flapping in the wind", "duration": "4.5"},
+            headers=srv.headers(),
+            timeout=60,
+        )
+        assert r.status_code == 200, r.text
+        task = _finished(srv, f"/v1/audio/text-to-audio/{r.json()['data']['task_id']}")
+        assert task["task_status"] == "succeed", task
+        info = task["task_info"]
+        assert isinstance(info, dict)
+        theirs = info["upstream_task_id"]
+        # The upstream ran it on its own text-to-audio endpoint.
+        up = httpx.get(
+            f"{upstream.base_url}/v1/audio/text-to-audio/{theirs}", headers=upstream.headers()
+        ).json()["data"]
+        assert up["task_status"] == "succeed"
+        result = task["task_result"]
+        assert isinstance(result, dict)
+        (track,) = result["audios"]
+        # Mirrored into the relay's own storage, not linked to the upstream's.
+        assert track["url_wav"].startswith(srv.base_url)
+        wav = tmp_path / "relayed.wav"
+        wav.write_bytes(httpx.get(track["url_wav"]).content)
+        with av.open(str(wav)) as container:
+            samples = sum(f.samples for f in container.decode(audio=0))
+        assert samples == 4.5 * 48_000
+    finally:
+        srv.stop()

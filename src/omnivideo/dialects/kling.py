@@ -7,7 +7,7 @@ from typing import Any
 
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.request import OmniRequest, parse_request
-from omnivideo.contract.task import Task, TaskStatus, TaskView, VideoResult
+from omnivideo.contract.task import AudioResult, Task, TaskStatus, TaskView, VideoResult
 
 
 def new_request_id() -> str:
@@ -195,9 +195,21 @@ def parse_task(data: Any) -> TaskView:
         for v in (result.get("videos") or [])
         if isinstance(v, dict)
     )
+    audios = tuple(
+        AudioResult(
+            id=str(a.get("id") or a.get("audio_id") or ""),
+            url_mp3=str(a.get("url_mp3") or ""),
+            url_wav=str(a.get("url_wav") or ""),
+            duration_mp3=str(a.get("duration_mp3") or ""),
+            duration_wav=str(a.get("duration_wav") or ""),
+        )
+        for a in (result.get("audios") or [])
+        if isinstance(a, dict)
+    )
     info = data.get("task_info") or {}
     progress = info.get("progress") if isinstance(info, dict) else None
     return TaskView(
+        audios=audios,
         task_id=str(data["task_id"]),
         status=status,
         status_msg=str(data.get("task_status_msg") or ""),
