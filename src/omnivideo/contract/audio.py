@@ -66,12 +66,15 @@ class TextToAudioRequest(_Wire):
             seconds = Decimal(str(value).strip())
         except InvalidOperation:
             raise ValueError(f"must be a number of seconds, got {value!r}") from None
-        if not seconds.is_finite() or seconds != seconds.quantize(Decimal("0.1")):
-            raise ValueError(f"supports one decimal place at most, got {value!r}")
-        if not Decimal(str(DURATION_MIN_S)) <= seconds <= Decimal(str(DURATION_MAX_S)):
+        if not seconds.is_finite() or not Decimal(str(DURATION_MIN_S)) <= seconds <= Decimal(
+            str(DURATION_MAX_S)
+        ):
             raise ValueError(
                 f"must be between {DURATION_MIN_S} and {DURATION_MAX_S} seconds, got {value!r}"
             )
+        # In range, so quantizing cannot overflow; a second decimal is refused as Kling does.
+        if seconds != seconds.quantize(Decimal("0.1")):
+            raise ValueError(f"supports one decimal place at most, got {value!r}")
         return float(seconds)
 
 
