@@ -151,3 +151,31 @@ def test_audio_endpoints_refuse_bad_bodies(server: Server, path: str, body: Any,
     answer = r.json()
     assert answer["code"] == 1201 and says in answer["message"], answer
     assert "request_id" in answer
+
+
+def test_the_audio_command(server: Server, tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMNIVIDEO_API_KEY": server.api_key, "OMNIVIDEO_HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-m", "omnivideo.cli.main", "audio", "text", "rain on a tin roof",
+         "--duration", "3.5", "--base-url", server.base_url, "-o", str(tmp_path / "rain.mp3"),
+         "--json"],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["status"] == "succeed" and data["audios"][0]["duration"] == "3.5"
+    codec, rate, samples, _ = audio_of(Path(data["files"][0]))
+    assert codec.startswith("mp3") and rate == RATE and samples >= 3.5 * RATE
+    refused = subprocess.run(
+        [sys.executable, "-m", "omnivideo.cli.main", "audio", "video", "--base-url",
+         server.base_url, "--json"],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    # Checked before sending, with the server's own rule and message.
+    assert refused.returncode != 0
+    assert "give exactly one" in refused.stdout + refused.stderr

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from omnivideo.cli import audio as audio_cli
 from omnivideo.cli import auth as auth_cli
 from omnivideo.cli import generate as generate_cli
 from omnivideo.cli import tasks as tasks_cli
@@ -32,6 +33,7 @@ app.add_typer(elements_app, name="elements")
 app.command("generate")(generate_cli.generate)
 app.add_typer(tasks_cli.app, name="tasks")
 app.add_typer(auth_cli.app, name="auth")
+app.add_typer(audio_cli.app, name="audio")
 
 DataDir = Annotated[
     Path | None,
