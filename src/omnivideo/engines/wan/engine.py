@@ -130,7 +130,8 @@ class WanEngine(Engine):
         return load_audio_model(
             AudioOptions(
                 model=self.opts.audio_model,
-                device=str(self.loaded.device),
+                # The rank's GPU; with offload the pipeline sits on the CPU, the audio model not.
+                device=self.opts.device,
                 dtype=self.opts.dtype,
                 steps=self.opts.audio_steps,
                 guidance=self.opts.audio_guidance,
