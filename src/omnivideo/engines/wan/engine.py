@@ -224,8 +224,8 @@ class WanEngine(Engine):
                 what = spec.endpoint if spec.endpoint in audio_stage.AUDIO_ENDPOINTS else "sound"
                 raise OmniError(
                     1201,
-                    f"{what}: the wan engine ({self.spec.key}) has no audio model; start it "
-                    "with --audio-model PATH_OR_HUB_ID (env OMNIVIDEO_AUDIO_MODEL, e.g. "
+                    f"{what}: the wan engine ({self.spec.key}) makes no audio of its own and has "
+                    "no audio model; start it with --audio-model PATH_OR_HUB_ID (env OMNIVIDEO_AUDIO_MODEL, e.g. "
                     "stabilityai/stable-audio-open-1.0; see docs/audio.md), or send sound 'off'",
                 )
             if spec.endpoint in audio_stage.AUDIO_ENDPOINTS:
