@@ -33,7 +33,7 @@ def build_tiny(seed: int = 0, *, sample_size: int = 64, real_rate: bool = False)
 
     torch.manual_seed(seed)
     tokenizer = tiny_tokenizer()
-    tokenizer.model_max_length = 32
+    tokenizer.model_max_length = 96
     text_encoder = T5EncoderModel(
         T5Config(
             vocab_size=len(tokenizer),
