@@ -16,9 +16,8 @@ from typing import Any
 TINY_RATE = 1024
 
 
-def build_tiny(seed: int = 0, *, sample_size: int = 64, real_rate: bool = False) -> Any:
-    """A StableAudioPipeline of about 100k parameters; ``real_rate`` keeps 44.1 kHz output
-    (with a longer latent) for timing the resampling and muxing at their real sizes."""
+def build_tiny(seed: int = 0, *, sample_size: int = 64) -> Any:
+    """A StableAudioPipeline of about 100k parameters; one call makes up to 16 s."""
     import torch
     from diffusers import (
         AutoencoderOobleck,
@@ -45,11 +44,8 @@ def build_tiny(seed: int = 0, *, sample_size: int = 64, real_rate: bool = False)
             relative_attention_num_buckets=8,
         )
     )
-    rate = 44_100 if real_rate else TINY_RATE
     # hop 256 (16 x 16): sample_size 64 covers 16 s at 1024 Hz
     ratios = [16, 16]
-    if real_rate:
-        sample_size = max(sample_size, 2756)  # 2756 * 256 / 44100 = 16 s
     transformer = StableAudioDiTModel(
         sample_size=sample_size,
         in_channels=3,
@@ -72,7 +68,7 @@ def build_tiny(seed: int = 0, *, sample_size: int = 64, real_rate: bool = False)
         decoder_input_channels=3,
         audio_channels=2,
         channel_multiples=[2, 4],
-        sampling_rate=rate,
+        sampling_rate=TINY_RATE,
     )
     projection = StableAudioProjectionModel(
         text_encoder_dim=32, conditioning_dim=4, min_value=0, max_value=64
