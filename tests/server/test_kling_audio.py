@@ -179,3 +179,19 @@ def test_the_audio_command(server: Server, tmp_path: Path) -> None:
     # Checked before sending, with the server's own rule and message.
     assert refused.returncode != 0
     assert "give exactly one" in refused.stdout + refused.stderr
+
+
+def test_audio_callbacks_carry_the_tracks(server: Server, receiver: Any) -> None:
+    r = post(server, "/kling/v1/audio/text-to-audio",
+             {"prompt": "a bell", "duration": "3", "callback_url": receiver.url})  # fmt: skip
+    assert r.status_code == 200, r.text
+    task_id = r.json()["data"]["task_id"]
+    deadline = time.time() + 120
+    while receiver.statuses(task_id)[-1:] != ["succeed"] and time.time() < deadline:
+        time.sleep(0.2)
+    assert receiver.statuses(task_id) == ["submitted", "processing", "succeed"]
+    last = [b for b in receiver.received if b["task_id"] == task_id][-1]
+    # Kling's flat callback body, with the same task_result as the query answer.
+    assert "code" not in last and "videos" not in last["task_result"]
+    (track,) = last["task_result"]["audios"]
+    assert track["duration_wav"] == "3.0" and track["url_wav"].startswith(server.base_url)
