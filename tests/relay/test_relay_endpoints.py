@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.mp4 import decode
 from tests.relay.test_relay import relay, upstream  # noqa: F401 - the upstream fixture
@@ -113,3 +114,29 @@ def test_audio_endpoints_are_relayed_to_the_upstreams(
         assert samples == 4.5 * 48_000
     finally:
         srv.stop()
+
+
+def test_a_video_id_is_refused_at_submit_where_no_upstream_can_take_the_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from omnivideo.contract.errors import OmniError
+    from omnivideo.contract.spec import ShotPlan, TaskSpec
+    from omnivideo.engines.relay import RelayEngine
+
+    monkeypatch.setenv("KLING_ACCESS_KEY", "ak")
+    monkeypatch.setenv("KLING_SECRET_KEY", "sk")
+    monkeypatch.setenv("OMNIVIDEO_API_KEY", "ov-key")
+    spec = TaskSpec(
+        endpoint="video-to-audio", model="kling-video-o1", mode="std", width=720, height=720,
+        frame_count=120, shots=(ShotPlan(prompt="", frames=120),),
+        engine_options={"video_id": "123"},
+    )  # fmt: skip
+    kling_only = RelayEngine({"upstreams": ["kling=https://kling.invalid"]})
+    with pytest.raises(OmniError) as refused:
+        kling_only.check(spec)
+    assert refused.value.code == 1201 and "video_url" in refused.value.message
+    # A link the client gave is forwarded as it is; an omnivideo upstream takes the file.
+    kling_only.check(spec.model_copy(update={"engine_options": {}}))
+    RelayEngine(
+        {"upstreams": ["kling=https://kling.invalid", "omnivideo=http://127.0.0.1:9"]}
+    ).check(spec)

@@ -139,6 +139,14 @@ class RelayEngine(Engine):
             raise OmniError(5000, f"upstream {upstream.provider}: {exc.message}") from None
 
     def check(self, spec: TaskSpec) -> None:
+        uploads = any(PROVIDERS[u.provider].can_upload for u in self.upstreams)
+        if spec.endpoint == VIDEO_TO_AUDIO and spec.engine_options.get("video_id") and not uploads:
+            raise OmniError(
+                1201,
+                "video_id: names a video of this server, which the relay's upstreams "
+                f"({', '.join(u.provider for u in self.upstreams)}) cannot fetch; "
+                "send its video_url instead",
+            )
         if spec.elements:
             raise OmniError(
                 1201,
@@ -359,16 +367,13 @@ class RelayEngine(Engine):
     def _video_source(job: RenderJob, client: Client, body: dict[str, Any]) -> dict[str, Any]:
         """video-to-audio's source as the upstream can reach it: uploaded where the upstream
         takes uploads, else the client's own link; a video of this server (video_id) cannot be
-        reached by Kling or CometAPI."""
+        reached by Kling or CometAPI, so the next upstream is tried."""
         if job.video is not None and client.provider.can_upload:
             body.pop("video_id", None)
             body["video_url"] = client.upload(job.video.path)
         elif body.get("video_id"):
-            raise OmniError(
-                1201,
-                f"video_id: names a video of this server, which {client.provider.name} cannot "
-                "fetch; send its video_url instead",
-            )
+            # check() made sure some upstream takes uploads: try it.
+            raise _Failover(f"{client.provider.name} cannot fetch a video of this server")
         return body
 
     @staticmethod

@@ -74,6 +74,8 @@ def submit(
             video=video,
             units=audio.AUDIO_UNITS,
             face=face,
+            # A video of this server: an engine that sends it elsewhere must be able to.
+            engine_options={"video_id": req.video_id} if req.video_id is not None else {},
         )
         return tasks.submit(rt, account_id, request, simulation, extras)
     except BaseException:

@@ -86,6 +86,8 @@ class SubmitExtras:
     video: VideoSpec | None = None
     #: a fixed price per task instead of the per-second table (the audio endpoints)
     units: str | None = None
+    #: facts engines check at submit (``TaskSpec.engine_options``)
+    engine_options: dict[str, Any] = field(default_factory=dict)
 
 
 OMNI_VIDEO = "omni-video"
@@ -159,6 +161,7 @@ def submit(
             camera=extras.camera,
             extend_s=extras.extend_s,
             seconds=extras.seconds,
+            engine_options=extras.engine_options,
         )
         rt.engine.check(spec)
         now = now_ms()
