@@ -287,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--gpus", default="", help="render the engine's variant over these GPUs")
     parser.add_argument(
+        "--fp8", choices=["none", "storage", "torchao"], default="none",
+        help="the engine's variant with fp8 transformer weights (OMNIVIDEO_WAN_FP8)",
+    )  # fmt: skip
+    parser.add_argument(
         "--rounds", type=int, default=3,
         help="pairs of runs, alternating A B B A (at least 3 tell drift from a first-run cost)",
     )  # fmt: skip
@@ -321,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         if args.profile == "default":
             engine_opts["steps"] = steps
+        if args.fp8 != "none":
+            engine_opts["fp8"] = args.fp8
         if args.gpus:
             engine_opts["gpus"] = args.gpus
             if device_name.startswith("cpu"):
@@ -356,7 +362,11 @@ def _measure(args: Any, setup: dict[str, Any], engine_opts: dict[str, object]) -
 
     pipe = _build(setup)
     device, dtype = pipe.transformer.device, pipe.transformer.dtype
-    multi_rank = len(str(engine_opts.get("gpus", "")).split(",")) > 1
+    # fp8 weights are cast in place on the shared transformer, and ranks hook it: then the plain
+    # single-GPU run goes first, before the engine touches the modules.
+    multi_rank = len(str(engine_opts.get("gpus", "")).split(",")) > 1 or bool(
+        engine_opts.get("fp8")
+    )
     frames, steps, short_side = _sizes(args)
     pipe.set_progress_bar_config(disable=True)
     index = {**dict(pipe.config), "_class_name": type(pipe).__name__}
@@ -451,6 +461,7 @@ def _measure(args: Any, setup: dict[str, Any], engine_opts: dict[str, object]) -
         "profile": engine.opts.profile,
         "loras": len(engine.loras),
         "gpus": len(engine.opts.gpus) or 1,
+        "fp8": engine.opts.fp8,
     }
     emit("engine", "s_per_step", engine_step, **tag, **extra)
     emit("engine", "s_per_video", engine_s, runs=[round(r[0], 2) for r in renders], **tag, **extra)

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     profile: str | None = None
     #: GPUs one wan worker spreads each video over (context parallelism), e.g. "0,1,2,3"
     gpus: str | None = None
+    #: the audio model that gives wan videos their sound (``sound: on``): a diffusers-format
+    #: Stable Audio Open directory or hub id; runs on the wan engine's device and dtype
+    audio_model: str | None = None
     #: relay upstreams, tried in order: "PROVIDER=BASE_URL" (kling, cometapi, useapi, omnivideo)
     upstreams: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: tasks the relay runs at once on one upstream (more wait in line, rather than provoke 1303)
@@ -147,6 +150,8 @@ class Settings(BaseSettings):
             options["profile"] = self.profile
         if self.gpus:
             options["gpus"] = self.gpus
+        if self.audio_model:
+            options["audio_model"] = self.audio_model
         if self.upstreams:
             options["upstreams"] = list(self.upstreams)
             options["upstream_concurrency"] = self.upstream_concurrency

@@ -114,6 +114,19 @@ def make_client(provider: str, base_url: str | None, as_json: bool) -> Client:
         fail(exc, as_json)
 
 
+def _audios_json(task: TaskView) -> dict[str, Any]:
+    """The sound tracks of an audio endpoint's task (none: no key)."""
+    if not task.audios:
+        return {}
+    return {
+        "audios": [
+            {"id": a.id, "url_mp3": a.url_mp3, "url_wav": a.url_wav,
+             "duration": a.duration_wav or a.duration_mp3}
+            for a in task.audios
+        ]
+    }  # fmt: skip
+
+
 def task_json(task: TaskView, job: Job | None, files: list[Path], elapsed: float) -> dict[str, Any]:
     return {
         "job": job.id if job else None,
@@ -123,6 +136,7 @@ def task_json(task: TaskView, job: Job | None, files: list[Path], elapsed: float
         "status": task.status.value,
         "status_msg": task.status_msg,
         "videos": [{"id": v.id, "url": v.url, "duration": v.duration} for v in task.videos],
+        **_audios_json(task),
         **({"task_info": dict(task.info)} if task.info else {}),
         "files": [str(Path(f).resolve()) for f in files],
         "elapsed_s": round(elapsed, 3),

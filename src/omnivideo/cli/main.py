@@ -31,6 +31,7 @@ class _Commands(LazyGroup):
             "omnivideo.cli.tasks:app", "Tasks in the local job log: list, show, wait for, download."
         ),
         "auth": Lazy("omnivideo.cli.auth:app", "Check the credentials of each provider."),
+        "audio": Lazy("omnivideo.cli.audio:app", "Sound from Kling's audio endpoints."),
     }
 
 
@@ -93,6 +94,14 @@ CatalogueFile = Annotated[
         "--catalogue",
         help="A catalogue file (TOML) of routes per model, mode or resolution, with engine "
         "options (env OMNIVIDEO_CATALOGUE).",
+    ),
+]
+AudioModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--audio-model",
+        help="wan: the audio model that serves sound: on (a diffusers Stable Audio Open "
+        "directory or hub id; env OMNIVIDEO_AUDIO_MODEL); see docs/audio.md.",
     ),
 ]
 DatabaseUrl = Annotated[
@@ -219,6 +228,7 @@ def serve(
     ] = None,
     lora: Lora = None,
     profile: Profile = None,
+    audio_model: AudioModelOpt = None,
     upstream: Annotated[
         list[str] | None,
         typer.Option(
@@ -293,6 +303,7 @@ def serve(
         vae_tiling=vae_tiling,
         lora=lora or None,
         profile=profile,
+        audio_model=audio_model,
         upstreams=upstream or None,
         upstream_concurrency=upstream_concurrency,
         max_concurrent_tasks=max_concurrent_tasks,
@@ -388,6 +399,7 @@ def worker(
     lora: Lora = None,
     profile: Profile = None,
     gpus: Gpus = None,
+    audio_model: AudioModelOpt = None,
     public_url: Annotated[
         str | None,
         typer.Option(
@@ -438,6 +450,7 @@ def worker(
         lora=lora or None,
         profile=profile,
         gpus=gpus,
+        audio_model=audio_model,
         public_url=public_url,
         allow_hosts=allow_host or None,
         log_level=log_level,

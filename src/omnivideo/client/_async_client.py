@@ -212,7 +212,7 @@ class AsyncVideos:
 
     async def download(self, task: TaskRef, path: str | Path | None = None) -> builtins.list[Path]:
         """Save a finished task's videos; see :meth:`Videos.download`."""
-        if isinstance(task, TaskView) and task.videos:
+        if isinstance(task, TaskView) and (task.videos or task.audios):
             view = task
         else:
             view = await self.get(task_id_of(task))
@@ -302,6 +302,9 @@ class AsyncClient(BaseClient):
         self.image2video = AsyncEndpointVideos(self, "image2video")
         self.multi_image2video = AsyncEndpointVideos(self, "multi-image2video")
         self.video_extend = AsyncEndpointVideos(self, "video-extend")
+        #: Kling's audio endpoints: ``create(prompt=..., duration=5)``, ``create(video_id=...)``
+        self.text_to_audio = AsyncEndpointVideos(self, "text-to-audio")
+        self.video_to_audio = AsyncEndpointVideos(self, "video-to-audio")
         self.sleep: Callable[[float], Awaitable[None]] = anyio.sleep
         self.clock: Callable[[], float] = time.monotonic
 

@@ -36,6 +36,7 @@ from omnivideo.client.errors import (
     for_code,
 )
 from omnivideo.client.providers import (
+    AUDIO_ENDPOINTS,
     Provider,
     base_url_for,
     get_provider,
@@ -219,6 +220,8 @@ class BaseClient:
 
         self.provider.endpoint_path(endpoint)  # useapi: unsupported, before anything else
         body = {k: v for k, v in fields.items() if v is not None}
+        if endpoint in AUDIO_ENDPOINTS:
+            return self._prepare_audio(endpoint, body)
         for key in ("image", "image_tail", "static_mask"):
             if key in body:
                 body[key] = endpoint_media(body[key])
@@ -234,6 +237,18 @@ class BaseClient:
             body["duration"] = str(body["duration"])
         try:
             legacy.prepare(endpoint, body)
+        except OmniError as exc:
+            raise for_code(exc.code, exc.message) from None
+        if body.get("external_task_id") is None and self.provider.external_ids:
+            body["external_task_id"] = new_external_id()
+        return body
+
+    def _prepare_audio(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+        """An audio endpoint's body, checked by the server's rules for it."""
+        from omnivideo.contract import audio
+
+        try:
+            audio.parse(endpoint, body)
         except OmniError as exc:
             raise for_code(exc.code, exc.message) from None
         if body.get("external_task_id") is None and self.provider.external_ids:
@@ -308,7 +323,9 @@ class BaseClient:
         return Call(
             "list",
             "GET",
-            f"{self.provider.prefix}/v1/videos/{endpoint}",
+            self.provider.endpoint_path(endpoint)
+            if endpoint != OMNI_VIDEO
+            else f"{self.provider.prefix}/v1/videos/{endpoint}",
             params={"pageNum": str(page), "pageSize": str(page_size)},
         )
 

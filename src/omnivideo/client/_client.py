@@ -262,7 +262,11 @@ class Videos:
 
     def download(self, task: TaskRef, path: str | Path | None = None) -> builtins.list[Path]:
         """Save a finished task's videos; see :func:`omnivideo.client.download.plan` for names."""
-        view = task if isinstance(task, TaskView) and task.videos else self.get(task_id_of(task))
+        view = (
+            task
+            if isinstance(task, TaskView) and (task.videos or task.audios)
+            else self.get(task_id_of(task))
+        )
         c = self._client
         return [
             _download.download_file(
@@ -359,6 +363,9 @@ class Client(BaseClient):
         self.image2video = EndpointVideos(self, "image2video")
         self.multi_image2video = EndpointVideos(self, "multi-image2video")
         self.video_extend = EndpointVideos(self, "video-extend")
+        #: Kling's audio endpoints: ``create(prompt=..., duration=5)``, ``create(video_id=...)``
+        self.text_to_audio = EndpointVideos(self, "text-to-audio")
+        self.video_to_audio = EndpointVideos(self, "video-to-audio")
         self.sleep: Callable[[float], None] = time.sleep
         self.clock: Callable[[], float] = time.monotonic
 

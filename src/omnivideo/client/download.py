@@ -38,9 +38,9 @@ class NoResultUrl(InvalidRequestError):
         super().__init__(f"task {task_id} has no result URL to download", task_id=task_id)
 
 
-def default_name(task_id: str, n: int) -> str:
-    """``{task_id}_{n}.mp4``, n counting from 1."""
-    return f"{task_id}_{n}.mp4"
+def default_name(task_id: str, n: int, suffix: str = ".mp4") -> str:
+    """``{task_id}_{n}.mp4``, n counting from 1 (``.mp3`` for a sound track)."""
+    return f"{task_id}_{n}{suffix}"
 
 
 def plan(task: TaskView, dest: str | Path | None = None) -> list[tuple[VideoResult, Path]]:
@@ -52,18 +52,25 @@ def plan(task: TaskView, dest: str | Path | None = None) -> list[tuple[VideoResu
     """
     if task.status is TaskStatus.FAILED:
         raise TaskFailed(task)
-    if task.status is not TaskStatus.SUCCEED or not task.videos:
+    if task.status is not TaskStatus.SUCCEED or not (task.videos or task.audios):
         raise InvalidRequestError(
             f"task {task.task_id} is {task.status.value}: nothing to download yet",
             task_id=task.task_id,
         )
     videos = [v for v in task.videos if v.url]
+    suffix = ".mp4"
+    if not task.videos:
+        # text-to-audio makes no video: its tracks are the result (as MP3).
+        suffix = ".mp3"
+        videos = [VideoResult(a.id, a.url_mp3, a.duration_mp3) for a in task.audios if a.url_mp3]
     if not videos:
         raise NoResultUrl(task.task_id)
     text = "" if dest is None else str(dest)
     target = Path(text or ".").expanduser()
     if not text or target.is_dir() or text.endswith(("/", os.sep)):
-        return [(v, target / default_name(task.task_id, n)) for n, v in enumerate(videos, 1)]
+        return [
+            (v, target / default_name(task.task_id, n, suffix)) for n, v in enumerate(videos, 1)
+        ]
     out = [(videos[0], target)]
     for n, video in enumerate(videos[1:], 2):
         out.append((video, target.with_name(f"{target.stem}_{n}{target.suffix}")))

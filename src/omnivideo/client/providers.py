@@ -22,6 +22,9 @@ from typing import Literal
 from omnivideo.client._auth import Credentials, KlingSigner
 from omnivideo.client.errors import AuthenticationError, InvalidRequestError, UnsupportedError
 
+#: Kling's endpoints under ``/v1/audio/``
+AUDIO_ENDPOINTS = frozenset({"text-to-audio", "video-to-audio"})
+
 ProviderName = Literal["kling", "cometapi", "useapi", "omnivideo"]
 
 __all__ = ["PROVIDERS", "Provider", "ProviderName", "get_provider", "resolve_credentials"]
@@ -59,13 +62,15 @@ class Provider:
     def task_path(self, task_id: str, endpoint: str = "omni-video") -> str:
         if self.wire == "useapi":
             return f"/v1/kling/tasks/{task_id}"
-        return f"{self.prefix}/v1/videos/{endpoint}/{task_id}"
+        return f"{self.endpoint_path(endpoint)}/{task_id}"
 
     def endpoint_path(self, endpoint: str) -> str:
-        """Create and list route of one of Kling's video endpoints (Kling-style wires only)."""
+        """Create and list route of one of Kling's endpoints (Kling-style wires only): the
+        video endpoints under ``/v1/videos/``, the audio ones under ``/v1/audio/``."""
         if self.wire == "useapi":
             raise UnsupportedError(f"{self.name} offers only omni-video, not {endpoint}")
-        return f"{self.prefix}/v1/videos/{endpoint}"
+        tree = "audio" if endpoint in AUDIO_ENDPOINTS else "videos"
+        return f"{self.prefix}/v1/{tree}/{endpoint}"
 
 
 PROVIDERS: dict[str, Provider] = {

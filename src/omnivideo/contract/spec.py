@@ -180,11 +180,13 @@ def plan(
     camera: Camera | None = None,
     engine_options: dict[str, Any] | None = None,
     extend_s: float = 0.0,
+    seconds: float | None = None,
 ) -> TaskSpec:
     """The spec of a checked request whose inputs were stored and probed.
 
     The output takes the shape of a first frame or a base video when there is one, scaled to
-    the mode's short side; a base video also sets the length (its video track's).
+    the mode's short side; a base video also sets the length (its video track's), and
+    ``seconds`` (an audio endpoint's exact length) overrides the request's duration.
     """
     first = next((i for i in images if i.role == "first_frame"), None)
     follow: tuple[int, int] | None = None
@@ -196,6 +198,8 @@ def plan(
     if video is not None and video.refer_type == "base":
         # video-extend continues the base video by ``extend_s`` seconds.
         frames = frame_count(video.duration_s + extend_s)
+    elif seconds is not None:
+        frames = frame_count(seconds)
     else:
         frames = frame_count(effective_duration(req) or DEFAULT_DURATION_S)
     prompts = shot_prompts(req)

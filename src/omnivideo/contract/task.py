@@ -37,6 +37,18 @@ class VideoResult:
 
 
 @dataclass(frozen=True)
+class AudioResult:
+    """One generated sound track (Kling's audio endpoints), as MP3 and WAV."""
+
+    id: str
+    url_mp3: str
+    url_wav: str
+    #: length in seconds, as Kling writes it ("5.0")
+    duration_mp3: str = ""
+    duration_wav: str = ""
+
+
+@dataclass(frozen=True)
 class Task:
     """A task as stored, in provider-neutral form. Faces render it into their dialect."""
 
@@ -94,3 +106,5 @@ class TaskView:
     provider_status: str = ""
     #: further facts of `task_info` (an omnivideo relay shows `upstream`, `upstream_task_id`)
     info: dict[str, Any] = field(default_factory=dict)
+    #: the sound tracks of Kling's audio endpoints (text-to-audio, video-to-audio)
+    audios: tuple[AudioResult, ...] = ()

@@ -7,7 +7,7 @@ from typing import Any
 
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.request import OmniRequest, parse_request
-from omnivideo.contract.task import Task, TaskStatus, TaskView, VideoResult
+from omnivideo.contract.task import AudioResult, Task, TaskStatus, TaskView, VideoResult
 
 
 def new_request_id() -> str:
@@ -44,6 +44,14 @@ def _task_info(task: Task) -> dict[str, Any]:
     return info
 
 
+def _audios(task: Task) -> list[dict[str, Any]]:
+    """The audio endpoints' tracks (``task_result.audios``): id, url_mp3/url_wav and their
+    durations in seconds as strings, as Kling's query answer spells them."""
+    if task.status is not TaskStatus.SUCCEED:
+        return []
+    return [dict(a) for a in task.options.get("audios") or ()]
+
+
 def render_created(task: Task) -> dict[str, Any]:
     """``data`` of the create answer."""
     return {
@@ -74,7 +82,7 @@ def render_task(task: Task) -> dict[str, Any]:
         "task_status_msg": task.status_msg,
         # While pending Kling shows both as empty objects, not as missing fields.
         "task_info": info,
-        "task_result": {} if not videos else {"videos": videos},
+        "task_result": _result(videos, _audios(task)),
         "watermark_info": {"enabled": task.watermark_enabled},
         "final_unit_deduction": task.final_unit_deduction,
         "created_at": task.created_at,
@@ -95,10 +103,18 @@ def callback_payload(task: Task) -> dict[str, Any]:
         "task_result": {},
     }
     if task.status is TaskStatus.SUCCEED:
-        payload["task_result"] = {
-            "videos": [{"id": v.id, "url": v.url, "duration": v.duration} for v in task.videos]
-        }
+        videos = [{"id": v.id, "url": v.url, "duration": v.duration} for v in task.videos]
+        payload["task_result"] = _result(videos, _audios(task)) or {"videos": []}
     return payload
+
+
+def _result(videos: list[dict[str, Any]], audios: list[dict[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    if videos:
+        result["videos"] = videos
+    if audios:
+        result["audios"] = audios
+    return result
 
 
 def render_element(record: Any, url_for: Any) -> dict[str, Any]:
@@ -179,9 +195,21 @@ def parse_task(data: Any) -> TaskView:
         for v in (result.get("videos") or [])
         if isinstance(v, dict)
     )
+    audios = tuple(
+        AudioResult(
+            id=str(a.get("id") or a.get("audio_id") or ""),
+            url_mp3=str(a.get("url_mp3") or ""),
+            url_wav=str(a.get("url_wav") or ""),
+            duration_mp3=str(a.get("duration_mp3") or ""),
+            duration_wav=str(a.get("duration_wav") or ""),
+        )
+        for a in (result.get("audios") or [])
+        if isinstance(a, dict)
+    )
     info = data.get("task_info") or {}
     progress = info.get("progress") if isinstance(info, dict) else None
     return TaskView(
+        audios=audios,
         task_id=str(data["task_id"]),
         status=status,
         status_msg=str(data.get("task_status_msg") or ""),

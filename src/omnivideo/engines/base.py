@@ -152,6 +152,10 @@ class RenderedVideo:
     info: dict[str, Any] = field(default_factory=dict)
     #: units the render cost where the engine knows better than the price table (upstream's)
     units: str | None = None
+    #: the audio endpoints' sound track alone, as WAV and MP3 (``path`` is the video with it,
+    #: or the WAV for text-to-audio, which makes no video)
+    track_wav: Path | None = None
+    track_mp3: Path | None = None
 
 
 class RunContext:

@@ -29,9 +29,10 @@ import numpy as np
 from av.audio.frame import AudioFrame
 from av.video.frame import VideoFrame
 
+from omnivideo.engines.audio.stage import AUDIO_ENDPOINTS, render_audio_task
 from omnivideo.engines.base import Engine, RenderedVideo, RenderJob, RunContext, ShotSpec
 from omnivideo.engines.preview_art import choose_palettes
-from omnivideo.engines.preview_audio import chord_bed
+from omnivideo.engines.preview_audio import ChordBedModel, chord_bed
 from omnivideo.engines.preview_camera import yield_gil
 from omnivideo.engines.preview_shots import _REFERENCE, ShotPainter
 from omnivideo.engines.preview_text import watermark_sprite
@@ -196,6 +197,8 @@ class PreviewEngine(Engine):
         )
 
     def render(self, job: RenderJob, ctx: RunContext) -> RenderedVideo:
+        if job.endpoint in AUDIO_ENDPOINTS:
+            return render_audio_task(ChordBedModel(), job, ctx)
         ctx.report(0.0, "preparing")
         work = Path(job.work_dir)
         work.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+
+from omnivideo.engines.audio.base import SAMPLE_RATE, AudioModel, fit_length, shot_bounds
+from omnivideo.engines.base import RunContext
 
 # Scale degrees (major key) of a few progressions that always sound pleasant.
 _PROGRESSIONS = ((0, 4, 5, 3), (5, 3, 0, 4), (0, 5, 3, 4), (3, 0, 4, 5), (0, 3, 5, 4))
@@ -74,3 +79,34 @@ def chord_bed(duration_s: float, seed: int, cuts: list[float], rate: int = 48_00
     if peak > 0:
         out *= np.float32(0.35 / peak)
     return out
+
+
+class ChordBedModel(AudioModel):
+    """The preview engine's "audio model": the chord bed, changing chords on each shot's cut.
+
+    Deterministic (seed and lengths decide everything) and instant; it answers the audio
+    endpoints with a track of exactly the length asked for.
+    """
+
+    name = "preview chord bed"
+    max_seconds = float("inf")
+
+    def generate(
+        self,
+        prompts: Sequence[str],
+        durations: Sequence[float],
+        *,
+        seed: int,
+        ctx: RunContext,
+        frames: Any = None,
+        negative_prompt: str | None = None,
+        start: float = 0.0,
+        end: float = 1.0,
+    ) -> np.ndarray:
+        ctx.report(start, "audio")
+        bounds = shot_bounds(durations, SAMPLE_RATE)
+        cuts = [b / SAMPLE_RATE for _, b in bounds[:-1]]
+        total = bounds[-1][1] if bounds else 0
+        bed = chord_bed(total / SAMPLE_RATE, seed, cuts, SAMPLE_RATE)
+        ctx.report(end, "audio")
+        return fit_length(bed, total)

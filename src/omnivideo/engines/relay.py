@@ -54,6 +54,7 @@ from omnivideo.client.providers import PROVIDERS
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.request import OmniRequest, parse_request
 from omnivideo.contract.spec import TaskSpec
+from omnivideo.engines.audio.stage import AUDIO_ENDPOINTS, VIDEO_TO_AUDIO
 from omnivideo.engines.base import (
     Engine,
     EngineDescriptor,
@@ -61,7 +62,9 @@ from omnivideo.engines.base import (
     RenderJob,
     RunContext,
 )
+from omnivideo.media.encode import read_audio
 from omnivideo.media.probe import probe_video
+from omnivideo.media.soundtrack import write_mp3, write_wav
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +115,14 @@ class RelayDescriptor(EngineDescriptor):
         self.upstreams = parse_upstreams(list(specs) if isinstance(specs, list) else [str(specs)])
 
     def check(self, spec: TaskSpec) -> None:
+        uploads = any(PROVIDERS[u.provider].can_upload for u in self.upstreams)
+        if spec.endpoint == VIDEO_TO_AUDIO and spec.engine_options.get("video_id") and not uploads:
+            raise OmniError(
+                1201,
+                "video_id: names a video of this server, which the relay's upstreams "
+                f"({', '.join(u.provider for u in self.upstreams)}) cannot fetch; "
+                "send its video_url instead",
+            )
         if spec.elements:
             raise OmniError(
                 1201,
@@ -134,7 +145,7 @@ class RelayEngine(Engine):
     )
     # A video id names a video of this server, which no upstream knows.
     endpoints: ClassVar[frozenset[str] | None] = frozenset(
-        {"omni-video", "text2video", "image2video", "multi-image2video"}
+        {"omni-video", "text2video", "image2video", "multi-image2video", *AUDIO_ENDPOINTS}
     )
 
     def __init__(self, options: dict[str, object] | None = None) -> None:
@@ -215,6 +226,8 @@ class RelayEngine(Engine):
                 view = client.videos.create(request=request)
             else:
                 body = self._endpoint_body(job, external_task_id)
+                if job.endpoint == VIDEO_TO_AUDIO:
+                    body = self._video_source(job, client, body)
                 view = self._resource(client, job).create(**body)
         except UnsupportedError as exc:
             raise _Failover(exc.message) from None
@@ -306,6 +319,8 @@ class RelayEngine(Engine):
     ) -> RenderedVideo:
         """Download the result into our storage; what the task will show comes along."""
         job.work_dir.mkdir(parents=True, exist_ok=True)
+        if job.endpoint in AUDIO_ENDPOINTS:
+            return self._mirror_audio(client, upstream, final, job)
         if not final.videos:
             raise OmniError(
                 5000, f"{upstream.provider} finished task {final.task_id} without a video"
@@ -327,6 +342,59 @@ class RelayEngine(Engine):
             info={"upstream": upstream.provider, "upstream_task_id": final.task_id},
             units=final.final_unit_deduction,
         )
+
+    def _mirror_audio(
+        self, client: Client, upstream: Upstream, final: TaskView, job: RenderJob
+    ) -> RenderedVideo:
+        """An audio endpoint's result: the track as WAV and MP3 (one made from the other when
+        the upstream gave only one), and video-to-audio's video with it."""
+        if not final.audios or not (final.audios[0].url_wav or final.audios[0].url_mp3):
+            raise OmniError(
+                5000, f"{upstream.provider} finished task {final.task_id} without a sound track"
+            )
+        track = final.audios[0]
+        work = job.work_dir
+        wav = mp3 = None
+        if track.url_wav:
+            wav = download_file(client.http, track.url_wav, work / "relayed.wav", max_retries=3)
+        if track.url_mp3:
+            mp3 = download_file(client.http, track.url_mp3, work / "relayed.mp3", max_retries=3)
+        samples = read_audio(wav or mp3)  # type: ignore[arg-type]
+        if samples is None:
+            raise OmniError(5000, f"{upstream.provider}'s sound track of {final.task_id} is empty")
+        wav = wav or write_wav(work / "track.wav", samples)
+        mp3 = mp3 or write_mp3(work / "track.mp3", samples)
+        seconds = samples.shape[1] / 48_000
+        path, width, height = wav, 0, 0
+        if final.videos and final.videos[0].url:
+            path = download_file(
+                client.http, final.videos[0].url, work / "relayed.mp4", max_retries=3
+            )
+            info = probe_video(path, label="upstream result")
+            width, height = info.width, info.height
+        return RenderedVideo(
+            path=path,
+            duration_s=seconds,
+            width=width,
+            height=height,
+            track_wav=wav,
+            track_mp3=mp3,
+            info={"upstream": upstream.provider, "upstream_task_id": final.task_id},
+            units=final.final_unit_deduction,
+        )
+
+    @staticmethod
+    def _video_source(job: RenderJob, client: Client, body: dict[str, Any]) -> dict[str, Any]:
+        """video-to-audio's source as the upstream can reach it: uploaded where the upstream
+        takes uploads, else the client's own link; a video of this server (video_id) cannot be
+        reached by Kling or CometAPI, so the next upstream is tried."""
+        if job.video is not None and client.provider.can_upload:
+            body.pop("video_id", None)
+            body["video_url"] = client.upload(job.video.path)
+        elif body.get("video_id"):
+            # check() made sure some upstream takes uploads: try it.
+            raise _Failover(f"{client.provider.name} cannot fetch a video of this server")
+        return body
 
     @staticmethod
     def _resource(client: Client, job: RenderJob) -> Videos:

@@ -84,12 +84,15 @@ def _store_masks(rt: Runtime, brush: dict[str, Any], prefix: str) -> dict[str, A
         raise
 
 
+def check_engine_serves(engine: EngineDescriptor, endpoint: str) -> None:
+    """Refuse at submit an endpoint the engine does not serve."""
+    if engine.endpoints is not None and endpoint not in engine.endpoints:
+        raise invalid(f"{endpoint}: the {engine.name} engine of this server does not serve it")
+
+
 def check_engine(engine: EngineDescriptor, mapped: legacy.Mapped) -> None:
     """Refuse at submit what the engine cannot honour: nothing is dropped silently."""
-    if engine.endpoints is not None and mapped.endpoint not in engine.endpoints:
-        raise invalid(
-            f"{mapped.endpoint}: the {engine.name} engine of this server does not serve it"
-        )
+    check_engine_serves(engine, mapped.endpoint)
     needs: list[tuple[str, str]] = []
     if mapped.camera is not None:
         needs.append(("camera", "camera_control"))
@@ -111,7 +114,7 @@ def _extension(
 ) -> tuple[legacy.Mapped, dict[str, Any]]:
     """video-extend: find the source video among the account's results and continue it."""
     assert mapped.extends is not None
-    found = _find_video(rt, account_id, mapped.extends)
+    found = find_video(rt, account_id, mapped.extends)
     if found is None:
         raise invalid(f"video_id: no finished video {mapped.extends!r} of this account")
     task, video = found
@@ -151,7 +154,8 @@ def _extension(
     )
 
 
-def _find_video(rt: Runtime, account_id: str, video_id: str) -> tuple[Task, Any] | None:
+def find_video(rt: Runtime, account_id: str, video_id: str) -> tuple[Task, Any] | None:
+    """The account's finished task with the video ``video_id``, and that video."""
     offset = 0
     while True:
         page = rt.stores.tasks.page(account_id, offset, _SCAN_PAGE)
@@ -166,4 +170,4 @@ def _find_video(rt: Runtime, account_id: str, video_id: str) -> tuple[Task, Any]
         offset += _SCAN_PAGE
 
 
-__all__ = ["check_engine", "submit"]
+__all__ = ["check_engine", "check_engine_serves", "find_video", "submit"]

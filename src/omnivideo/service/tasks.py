@@ -22,7 +22,7 @@ from omnivideo.contract import spec as specs
 from omnivideo.contract.billing import units
 from omnivideo.contract.errors import OmniError, default_message
 from omnivideo.contract.request import OmniRequest
-from omnivideo.contract.spec import Camera, TaskSpec
+from omnivideo.contract.spec import Camera, TaskSpec, VideoSpec
 from omnivideo.contract.task import Task, TaskStatus, VideoResult
 from omnivideo.dialects import useapi
 from omnivideo.dialects.kling import callback_payload
@@ -87,6 +87,14 @@ class SubmitExtras:
     extend_s: float = 0.0
     #: the face the request came through (a metrics label)
     face: str = "kling"
+    #: an audio endpoint's exact length in seconds (the request has no fractional duration)
+    seconds: float | None = None
+    #: an input video the caller fetched, checked and stored itself (video-to-audio)
+    video: VideoSpec | None = None
+    #: a fixed price per task instead of the per-second table (the audio endpoints)
+    units: str | None = None
+    #: facts engines check at submit (``TaskSpec.engine_options``)
+    engine_options: dict[str, Any] = field(default_factory=dict)
     #: a check of the request against the engine of the route that serves it, beyond the
     #: engine's own ``check(spec)`` (a classic endpoint's fields the engine must honour)
     check: Callable[[EngineDescriptor], None] | None = None
@@ -142,12 +150,14 @@ def submit(
     wire = req.to_wire()
     # Pre-paid accounts pay this from their packs as the task is stored, or get 1102.
     cost = packs.milli(
-        packs.estimate(req, count=extras.count, seconds=extras.options.get("estimate_s"))
+        extras.units
+        or packs.estimate(req, count=extras.count, seconds=extras.options.get("estimate_s"))
     )
-    if req.image_list or req.video_list:
+    if req.image_list or req.video_list or extras.video is not None:
         packs.refuse_if_short(rt.stores.packs, account_id, cost)
     try:
         images, video = inputs.prepare(rt, req, task_id)
+        video = extras.video or video
         spec = specs.plan(
             req,
             images=images,
@@ -160,6 +170,8 @@ def submit(
             cfg_scale=extras.cfg_scale,
             camera=extras.camera,
             extend_s=extras.extend_s,
+            seconds=extras.seconds,
+            engine_options=extras.engine_options,
         )
         # The route of the model (mode, size) decides the engine that checks and renders it.
         route = rt.catalogue.route_for(spec)
@@ -174,6 +186,8 @@ def submit(
             options["callback_format"] = extras.callback_format
         if extras.reply_ref is not None:
             options["reply_ref"] = extras.reply_ref
+        if extras.units is not None:
+            options["fixed_units"] = extras.units
         options.update(extras.options)
         task = Task(
             task_id=task_id,
@@ -483,9 +497,30 @@ def _fail(rt: Runtime, task_id: str, code: int, message: str) -> None:
     rt.poke_callbacks(failed)
 
 
+def _store_tracks(rt: Runtime, task: Task, rendered: list[RenderedVideo]) -> list[dict[str, Any]]:
+    """The audio endpoints' tracks, as Kling's ``task_result.audios`` shows them."""
+    audios = []
+    for output in rendered:
+        if output.track_wav is None or output.track_mp3 is None:
+            continue
+        audio_id = str(uuid.uuid4())
+        seconds = str(round(output.duration_s, 3))
+        item: dict[str, Any] = {"id": audio_id}
+        for ext, path in (("mp3", output.track_mp3), ("wav", output.track_wav)):
+            key = f"outputs/{task.task_id}/{audio_id}.{ext}"
+            rt.blobs.put_file(key, path)
+            item[f"url_{ext}"] = rt.signed_url(key)
+            item[f"duration_{ext}"] = seconds
+        audios.append(item)
+    return audios
+
+
 def _succeed(rt: Runtime, task: Task, spec: TaskSpec, rendered: list[RenderedVideo]) -> None:
     videos = []
+    audios = _store_tracks(rt, task, rendered)
     for output in rendered:
+        if output.track_wav is not None and output.path == output.track_wav:
+            continue  # text-to-audio: a track and no video
         video_id = str(uuid.uuid4())
         key = f"outputs/{task.task_id}/{video_id}.mp4"
         rt.blobs.put_file(key, output.path)
@@ -509,6 +544,8 @@ def _succeed(rt: Runtime, task: Task, spec: TaskSpec, rendered: list[RenderedVid
     # A base video is billed on its length rounded to the nearest second (reference §1.4).
     billed = max(1, round(seconds)) if video_input else seconds
     cost = units(spec.mode, billed * len(rendered), video_input=video_input, sound=spec.sound)
+    if task.options.get("fixed_units") is not None:
+        cost = str(task.options["fixed_units"])
     if all(output.units is not None for output in rendered):
         # The engine knows the real cost (the relay reports its upstream's deduction).
         cost = format(
@@ -519,6 +556,8 @@ def _succeed(rt: Runtime, task: Task, spec: TaskSpec, rendered: list[RenderedVid
         info.update(output.info)
     if info:
         rt.stores.tasks.merge_options(task.task_id, task_info=info)
+    if audios:
+        rt.stores.tasks.merge_options(task.task_id, audios=audios)
     done = rt.stores.tasks.finish(
         task.task_id, TaskStatus.SUCCEED, CALLBACK_FOR, videos=videos, units=cost
     )

@@ -3,7 +3,8 @@
 ``omnivideo serve --engine wan --model PATH_OR_HUB_ID`` loads one checkpoint once, at start-up,
 and keeps it warm. Which checkpoint it is (model table in :mod:`.models`) decides what it can
 serve; :meth:`WanEngine.check` refuses the rest at submit with code 1201, naming the model and
-the missing capability. ``sound: on`` is always refused: Wan makes no audio.
+the missing capability. Wan makes no audio: ``sound: on`` is served by the audio stage
+(:mod:`omnivideo.engines.audio`) when ``--audio-model`` names one, and refused otherwise.
 
 How each Omni mode is generated:
 

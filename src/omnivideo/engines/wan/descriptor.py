@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.spec import TaskSpec
+from omnivideo.engines.audio.stage import AUDIO_ENDPOINTS
 from omnivideo.engines.base import EngineDescriptor
 from omnivideo.engines.wan.loading import read_configs
 from omnivideo.engines.wan.models import ModelSpec, UnknownModel, describe, detect, request_needs
@@ -22,13 +23,23 @@ if TYPE_CHECKING:
     from omnivideo.engines.base import Engine
 
 
-def check_spec(spec: TaskSpec, model: ModelSpec, window: int, source: str) -> None:
-    """Refuse (1201) what the checkpoint cannot render, naming what is missing."""
-    if spec.sound:
-        raise OmniError(
-            1201,
-            f"sound: the wan engine ({model.key}) makes no audio; send sound 'off'",
-        )
+def check_spec(
+    spec: TaskSpec, model: ModelSpec, window: int, source: str, audio_model: str | None
+) -> None:
+    """Refuse (1201) what the checkpoint (and the audio model, if any) cannot render, naming
+    what is missing."""
+    if spec.endpoint in AUDIO_ENDPOINTS or spec.sound:
+        if not audio_model:
+            what = spec.endpoint if spec.endpoint in AUDIO_ENDPOINTS else "sound"
+            raise OmniError(
+                1201,
+                f"{what}: the wan engine ({model.key}) makes no audio of its own and has "
+                "no audio model; start it with --audio-model PATH_OR_HUB_ID (env "
+                "OMNIVIDEO_AUDIO_MODEL, e.g. stabilityai/stable-audio-open-1.0; see "
+                "docs/audio.md), or send sound 'off'",
+            )
+        if spec.endpoint in AUDIO_ENDPOINTS:
+            return
     missing = request_needs(spec, window, model.fps) - model.modes
     if missing:
         raise OmniError(
@@ -53,7 +64,7 @@ class WanDescriptor(EngineDescriptor):
         self.window = self.opts.window or self.model.window
 
     def check(self, spec: TaskSpec) -> None:
-        check_spec(spec, self.model, self.window, self.opts.model)
+        check_spec(spec, self.model, self.window, self.opts.model, self.opts.audio_model)
 
     def describe(self) -> dict[str, object]:
         return {"engine": self.name, "engine_model": self.opts.model, "checkpoint": self.model.key}

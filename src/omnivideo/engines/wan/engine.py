@@ -19,6 +19,8 @@ import numpy as np
 
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.spec import TaskSpec
+from omnivideo.engines.audio import AudioModel, AudioOptions, load_audio_model
+from omnivideo.engines.audio import stage as audio_stage
 from omnivideo.engines.base import (
     Engine,
     EngineDescriptor,
@@ -101,6 +103,7 @@ class WanEngine(Engine):
         elif failure is not None:
             raise failure
         self._accelerate()
+        self.audio = self._load_audio()
 
     @classmethod
     def from_pipeline(cls, pipe: Any, options: dict[str, object] | None = None) -> WanEngine:
@@ -123,7 +126,23 @@ class WanEngine(Engine):
         if engine.ranks is not None:
             engine.ranks.agree(None)
         engine._accelerate()
+        engine.audio = None
         return engine
+
+    def _load_audio(self) -> AudioModel | None:
+        """The audio stage's model, on this rank's device (only the leading rank makes sound)."""
+        if not self.opts.audio_model or (self.ranks is not None and not self.ranks.leader):
+            return None
+        return load_audio_model(
+            AudioOptions(
+                model=self.opts.audio_model,
+                # The rank's GPU; with offload the pipeline sits on the CPU, the audio model not.
+                device=self.opts.device,
+                dtype=self.opts.dtype,
+                steps=self.opts.audio_steps,
+                guidance=self.opts.audio_guidance,
+            )
+        )
 
     def _placed(self, opts: WanOptions) -> WanOptions:
         """``opts`` with the device of this rank (or of the one GPU ``gpus`` names)."""
@@ -206,22 +225,37 @@ class WanEngine(Engine):
 
     def check(self, spec: TaskSpec) -> None:
         """Refuse (1201) what the loaded checkpoint cannot render, naming what is missing."""
-        check_spec(spec, self.spec, self.window, self.opts.model)
+        check_spec(spec, self.spec, self.window, self.opts.model, self.opts.audio_model)
 
     # -- render ----------------------------------------------------------------------------
 
     def render(self, job: RenderJob, ctx: RunContext) -> RenderedVideo:
         with self._lock:
+            if job.endpoint in audio_stage.AUDIO_ENDPOINTS:
+                return audio_stage.render_audio_task(self._audio_model(), job, ctx)
+            sound = job.sound and not (job.video is not None and job.video.keep_original_sound)
+            share = audio_stage.VIDEO_SHARE if sound else 1.0
+            picture = audio_stage.scaled(ctx, 0.0, share)
             if self.ranks is None:
-                return self._render(job, ctx)
-            # Every rank renders the job; the others take it from here (see .parallel).
-            self.ranks.send(("job", job))
-            synced = ranks.SyncedContext(self.ranks, ctx)
-            try:
-                return self._render(job, synced)
-            except BaseException:
-                synced.abort()
-                raise
+                rendered = self._render(job, picture)
+            else:
+                # Every rank renders the job; the others take it from here (see .parallel).
+                self.ranks.send(("job", job))
+                synced = ranks.SyncedContext(self.ranks, picture)
+                try:
+                    rendered = self._render(job, synced)
+                except BaseException:
+                    synced.abort()
+                    raise
+            if not sound:
+                return rendered
+            # The audio stage follows the picture, on the leading rank only.
+            return audio_stage.add_sound(self._audio_model(), job, rendered, ctx, start=share)
+
+    def _audio_model(self) -> AudioModel:
+        if self.audio is None:  # check() refuses such tasks at submit; a stale queue may not
+            raise OmniError(1201, "sound: this wan worker has no audio model (--audio-model)")
+        return self.audio
 
     def follow(self) -> None:
         """Ranks 1..N: render what rank 0 sends until it stops (see :func:`.ranks.follow`)."""
@@ -423,6 +457,9 @@ class WanEngine(Engine):
     def close(self) -> None:
         if self.ranks is not None:
             self.ranks.stop()
+        if self.audio is not None:
+            self.audio.close()
+            self.audio = None
         self.pipe = None
         self.loaded.pipe = None
         self.loaded.i2v = None

@@ -72,6 +72,12 @@ class WanOptions(BaseModel):
     #: GPU indices, one rank each (``0,1,2,3``): one video spread over them with diffusers'
     #: context parallelism (see :mod:`.parallel`); one index just picks the GPU
     gpus: tuple[int, ...] = ()
+    #: the audio stage's model (Stable Audio Open, diffusers format): with it, ``sound: on`` is
+    #: served by generating a track after the picture (see docs/audio.md); without it, refused
+    audio_model: str | None = None
+    #: the audio model's sampling steps and guidance; default the model's own
+    audio_steps: int | None = Field(default=None, ge=1, le=500)
+    audio_guidance: float | None = Field(default=None, ge=0.0, le=30.0)
 
     @field_validator("lora", mode="before")
     @classmethod

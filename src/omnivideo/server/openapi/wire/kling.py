@@ -38,8 +38,21 @@ class TaskVideo(TypedDict):
     watermark_url: NotRequired[str]
 
 
+class TaskAudio(TypedDict):
+    """A track of the audio endpoints (text-to-audio, video-to-audio)."""
+
+    id: str
+    url_mp3: str
+    url_wav: str
+    #: seconds, as text
+    duration_mp3: str
+    duration_wav: str
+
+
 class TaskResult(TypedDict, total=False):
     videos: list[TaskVideo]
+    #: the audio endpoints' tracks
+    audios: list[TaskAudio]
 
 
 class TaskInfo(TypedDict, total=False):
