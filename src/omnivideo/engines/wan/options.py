@@ -75,8 +75,9 @@ class WanOptions(BaseModel):
     #: the audio stage's model (Stable Audio Open, diffusers format): with it, ``sound: on`` is
     #: served by generating a track after the picture (see docs/audio.md); without it, refused
     audio_model: str | None = None
-    #: the audio model's sampling steps and guidance; default the model's own
+    #: the audio model's sampling steps; default the model's own
     audio_steps: int | None = Field(default=None, ge=1, le=500)
+    #: the audio model's guidance scale; default the model's own
     audio_guidance: float | None = Field(default=None, ge=0.0, le=30.0)
 
     @field_validator("lora", mode="before")
