@@ -176,11 +176,13 @@ def plan(
     camera: Camera | None = None,
     engine_options: dict[str, Any] | None = None,
     extend_s: float = 0.0,
+    size: tuple[int, int] | None = None,
 ) -> TaskSpec:
     """The spec of a checked request whose inputs were stored and probed.
 
     The output takes the shape of a first frame or a base video when there is one, scaled to
-    the mode's short side; a base video also sets the length (its video track's).
+    the mode's short side; a base video also sets the length (its video track's). ``size``
+    (the OpenAI face's ``size``) fixes the output's width and height instead.
     """
     first = next((i for i in images if i.role == "first_frame"), None)
     follow: tuple[int, int] | None = None
@@ -188,7 +190,7 @@ def plan(
         follow = (video.width, video.height)
     elif first is not None:
         follow = (first.width, first.height)
-    width, height = output_size(req.mode, resolved_aspect_ratio(req), follow)
+    width, height = size or output_size(req.mode, resolved_aspect_ratio(req), follow)
     if video is not None and video.refer_type == "base":
         # video-extend continues the base video by ``extend_s`` seconds.
         frames = frame_count(video.duration_s + extend_s)

@@ -53,6 +53,8 @@ class UseapiCreate:
 
 def http_status(error: OmniError) -> int:
     """useapi answers 400 for bad input, 401 auth, 404 missing, 429 capacity, 500 moderation."""
+    if error.status is not None:
+        return error.status
     if error.code in (1202, 1203):
         return 404
     if error.code == 1301:

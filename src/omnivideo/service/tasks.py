@@ -27,7 +27,7 @@ from omnivideo.contract.task import Task, TaskStatus, VideoResult
 from omnivideo.dialects import useapi
 from omnivideo.dialects.kling import callback_payload
 from omnivideo.engines.base import Cancelled, Interrupted, RenderedVideo, RunContext
-from omnivideo.service import inputs, metrics, packs
+from omnivideo.service import inputs, metrics, packs, variants
 from omnivideo.service.runtime import Runtime
 from omnivideo.service.simulate import Simulation
 from omnivideo.service.storage_full import STORAGE_FULL, is_storage_full
@@ -80,6 +80,8 @@ class SubmitExtras:
     extend_s: float = 0.0
     #: the face the request came through (a metrics label)
     face: str = "kling"
+    #: width and height the output must have (the OpenAI face's ``size``); None: the mode's
+    size: tuple[int, int] | None = None
 
 
 OMNI_VIDEO = "omni-video"
@@ -150,6 +152,7 @@ def submit(
             cfg_scale=extras.cfg_scale,
             camera=extras.camera,
             extend_s=extras.extend_s,
+            size=extras.size,
         )
         rt.engine.check(spec)
         now = now_ms()
@@ -428,6 +431,8 @@ def _succeed(rt: Runtime, task: Task, spec: TaskSpec, rendered: list[RenderedVid
     for output in rendered:
         video_id = str(uuid.uuid4())
         key = f"outputs/{task.task_id}/{video_id}.mp4"
+        # Before the MP4 is stored: a local store moves the file away.
+        variants.store(rt, key, output.path)
         rt.blobs.put_file(key, output.path)
         watermark_url = None
         if output.watermarked_path is not None:
