@@ -22,7 +22,7 @@ SLOW = {"X-Omnivideo-Simulate": "delay=4s"}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("data")).start()
+    srv = Server(tmp_path_factory.mktemp("data"), extra_args=["--max-concurrent-tasks", "50"]).start()
     yield srv
     srv.stop()
 
@@ -218,3 +218,38 @@ def test_json_input_reference_and_rate_limit(server: Server, fresh_server: Any) 
     second = httpx.post(f"{busy.base_url}/v1/videos", json={"prompt": "b"}, headers=bh)
     assert second.status_code == 429 and second.headers["retry-after"].isdigit()
     assert second.json()["error"]["code"] == "slow_down"
+
+
+def test_idempotency_key_on_every_face(client: openai.OpenAI, server: Server) -> None:
+    key = {"Idempotency-Key": "retry-me-1"}
+    first = client.videos.create(prompt="Once", seconds="4", extra_headers=key)
+    again = client.videos.create(prompt="Once", seconds="4", extra_headers=key)
+    assert again.id == first.id
+    with pytest.raises(openai.ConflictError) as clash:
+        client.videos.create(prompt="Twice", seconds="4", extra_headers=key)
+    assert clash.value.status_code == 409 and "Idempotency-Key" in clash.value.message
+    # Multipart: the same file again is the same request, though it is stored anew each time.
+    png = io.BytesIO()
+    Image.new("RGB", (720, 1280), (200, 40, 40)).save(png, "PNG")
+    upload = ("f.png", png.getvalue(), "image/png")
+    key2 = {"Idempotency-Key": "retry-me-2"}
+    a = client.videos.create(prompt="Up", input_reference=upload, extra_headers=key2)
+    b = client.videos.create(prompt="Up", input_reference=upload, extra_headers=key2)
+    assert a.id == b.id
+    # Kling's face: the same task id; another body is 409 in Kling's envelope.
+    h = server.headers(**{"Idempotency-Key": "kling-1"})
+    body = {"prompt": "k", "mode": "std", "duration": "5"}
+    url = f"{server.base_url}/v1/videos/omni-video"
+    one = httpx.post(url, json=body, headers=h).json()["data"]["task_id"]
+    two = httpx.post(url, json=dict(reversed(body.items())), headers=h).json()["data"]["task_id"]
+    assert one == two
+    other = httpx.post(url, json={**body, "prompt": "other"}, headers=h)
+    assert other.status_code == 409 and other.json()["code"] == 1201
+    # Keys are per account and per route: the same key on useapi's create is a new request.
+    u = httpx.post(f"{server.base_url}/v1/kling/videos/omni", json={"prompt": "u"}, headers=h)
+    assert u.status_code == 409
+    # A create that failed leaves the key free.
+    bad = httpx.post(url, json={"prompt": ""}, headers=server.headers(**{"Idempotency-Key": "k3"}))
+    assert bad.status_code == 400
+    ok = httpx.post(url, json=body, headers=server.headers(**{"Idempotency-Key": "k3"}))
+    assert ok.status_code == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Request
@@ -10,7 +11,15 @@ from starlette.concurrency import run_in_threadpool
 
 from omnivideo.contract.errors import OmniError, invalid
 from omnivideo.dialects import openai
-from omnivideo.server.deps import AccountDep, FormOrJson, JsonBody, RuntimeDep, SimulateHeader
+from omnivideo.server.deps import (
+    AccountDep,
+    FormOrJson,
+    IdempotencyKey,
+    JsonBody,
+    RuntimeDep,
+    SimulateHeader,
+    create_once,
+)
 from omnivideo.server.errors import face_router
 from omnivideo.server.files import serve_blob
 from omnivideo.server.openapi.errors import NOT_FOUND, SUBMIT
@@ -40,10 +49,20 @@ VideoId = Annotated[
     errors=SUBMIT,
 )
 async def create_video(
-    rt: RuntimeDep, account: AccountDep, fields: FormOrJson, simulate_header: SimulateHeader = None
+    request: Request,
+    rt: RuntimeDep,
+    account: AccountDep,
+    fields: FormOrJson,
+    simulate_header: SimulateHeader = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    task = await run_in_threadpool(
-        openai_videos.create, rt, account, fields, simulate.parse(simulate_header)
+    simulation = simulate.parse(simulate_header)
+    task = await create_once(
+        request,
+        rt,
+        account,
+        idempotency_key,
+        functools.partial(openai_videos.create, rt, account, fields, simulation),
     )
     return openai.render_video(task)
 
@@ -81,17 +100,24 @@ async def get_video(
 @router.post("/{ident}/remix")
 @describe(body=wire.VideoRemix, answer=wire.Video, errors=SUBMIT)
 async def remix_video(
+    request: Request,
     rt: RuntimeDep,
     account: AccountDep,
     ident: VideoId,
     body: JsonBody,
     simulate_header: SimulateHeader = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """A new video: the completed source re-rendered with a new prompt (a base-video edit)."""
     if not isinstance(body, dict):
         raise OmniError(1201, "the request body must be a JSON object")
-    task = await run_in_threadpool(
-        openai_videos.remix, rt, account, ident, body, simulate.parse(simulate_header)
+    simulation = simulate.parse(simulate_header)
+    task = await create_once(
+        request,
+        rt,
+        account,
+        idempotency_key,
+        functools.partial(openai_videos.remix, rt, account, ident, body, simulation),
     )
     return openai.render_video(task)
 

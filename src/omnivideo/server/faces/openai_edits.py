@@ -9,6 +9,7 @@ with a wrong id). Everything else under ``/v1/videos/`` stays Kling's.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import Request
@@ -18,7 +19,14 @@ from starlette.convertors import Convertor, register_url_convertor
 from omnivideo.contract import legacy
 from omnivideo.contract.errors import OmniError
 from omnivideo.dialects import openai
-from omnivideo.server.deps import AccountDep, FormOrJson, RuntimeDep, SimulateHeader
+from omnivideo.server.deps import (
+    AccountDep,
+    FormOrJson,
+    IdempotencyKey,
+    RuntimeDep,
+    SimulateHeader,
+    create_once,
+)
 from omnivideo.server.errors import face_router
 from omnivideo.server.openapi.errors import NOT_FOUND, SUBMIT
 from omnivideo.server.openapi.operation import describe
@@ -75,12 +83,22 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     errors=SUBMIT,
 )
 async def edit_video(
-    rt: RuntimeDep, account: AccountDep, fields: FormOrJson, simulate_header: SimulateHeader = None
+    request: Request,
+    rt: RuntimeDep,
+    account: AccountDep,
+    fields: FormOrJson,
+    simulate_header: SimulateHeader = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """A new video: a completed video (`video: {"id"}`) or an uploaded one, edited by the
     prompt (a base-video edit)."""
-    task = await run_in_threadpool(
-        openai_videos.edit, rt, account, fields, simulate.parse(simulate_header)
+    simulation = simulate.parse(simulate_header)
+    task = await create_once(
+        request,
+        rt,
+        account,
+        idempotency_key,
+        functools.partial(openai_videos.edit, rt, account, fields, simulation),
     )
     return openai.render_video(task)
 
@@ -94,12 +112,22 @@ async def edit_video(
     errors=SUBMIT,
 )
 async def extend_video(
-    rt: RuntimeDep, account: AccountDep, fields: FormOrJson, simulate_header: SimulateHeader = None
+    request: Request,
+    rt: RuntimeDep,
+    account: AccountDep,
+    fields: FormOrJson,
+    simulate_header: SimulateHeader = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """A new video: the source continued by `seconds` (4, 8, 12, 16 or 20); its `seconds`
     is the stitched total."""
-    task = await run_in_threadpool(
-        openai_videos.extend, rt, account, fields, simulate.parse(simulate_header)
+    simulation = simulate.parse(simulate_header)
+    task = await create_once(
+        request,
+        rt,
+        account,
+        idempotency_key,
+        functools.partial(openai_videos.extend, rt, account, fields, simulation),
     )
     return openai.render_video(task)
 

@@ -1,0 +1,66 @@
+"""Idempotency keys in SQL: one row per account and key, claimed with the primary key."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+
+from omnivideo.store.records import IdempotencyRecord
+from omnivideo.store.sql.database import Database
+from omnivideo.store.tables import IdempotencyRow
+
+
+def _record(row: IdempotencyRow) -> IdempotencyRecord:
+    return IdempotencyRecord(row.account_id, row.key, row.request_hash, row.task_id, row.created_at)
+
+
+class SqlIdempotencyStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def claim(self, record: IdempotencyRecord, expired_before: int) -> IdempotencyRecord | None:
+        for _ in range(3):
+            try:
+                with self.db.write() as s:
+                    # An expired claim gives its key up in the same transaction.
+                    s.execute(
+                        delete(IdempotencyRow).where(
+                            IdempotencyRow.account_id == record.account_id,
+                            IdempotencyRow.key == record.key,
+                            IdempotencyRow.created_at < expired_before,
+                        )
+                    )
+                    held = s.get(IdempotencyRow, (record.account_id, record.key))
+                    if held is not None:
+                        return _record(held)
+                    s.add(IdempotencyRow(**record.__dict__))
+                return None
+            except IntegrityError:
+                # Another replica claimed it between our read and our insert: read theirs.
+                continue
+        with self.db.read() as s:
+            held = s.get(IdempotencyRow, (record.account_id, record.key))
+            if held is None:
+                raise RuntimeError(f"idempotency key {record.key!r} could not be claimed")
+            return _record(held)
+
+    def complete(self, account_id: str, key: str, task_id: str) -> None:
+        with self.db.write() as s:
+            s.execute(
+                update(IdempotencyRow)
+                .where(IdempotencyRow.account_id == account_id, IdempotencyRow.key == key)
+                .values(task_id=task_id)
+            )
+
+    def release(self, account_id: str, key: str) -> None:
+        with self.db.write() as s:
+            s.execute(
+                delete(IdempotencyRow).where(
+                    IdempotencyRow.account_id == account_id,
+                    IdempotencyRow.key == key,
+                    IdempotencyRow.task_id.is_(None),
+                )
+            )
+
+
+__all__ = ["SqlIdempotencyStore"]
