@@ -51,7 +51,8 @@ class Settings(BaseSettings):
     profile: str | None = None
     #: GPUs one wan worker spreads each video over (context parallelism), e.g. "0,1,2,3"
     gpus: str | None = None
-    #: relay upstreams, tried in order: "PROVIDER=BASE_URL" (kling, cometapi, useapi, omnivideo)
+    #: relay upstreams, tried in order: "PROVIDER=BASE_URL" (kling, cometapi, useapi, omnivideo,
+    #: openai or openai.NAME for /v1/videos servers)
     upstreams: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: tasks the relay runs at once on one upstream (more wait in line, rather than provoke 1303)
     upstream_concurrency: int = Field(default=5, ge=1)

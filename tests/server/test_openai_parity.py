@@ -22,7 +22,9 @@ SLOW = {"X-Omnivideo-Simulate": "delay=4s"}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("data"), extra_args=["--max-concurrent-tasks", "50"]).start()
+    srv = Server(
+        tmp_path_factory.mktemp("data"), extra_args=["--max-concurrent-tasks", "50"]
+    ).start()
     yield srv
     srv.stop()
 
