@@ -203,7 +203,10 @@ def create_character(rt: Runtime, account_id: str, fields: dict[str, Any]) -> El
 
 
 def get_character(rt: Runtime, account_id: str, ident: str) -> ElementRecord:
-    element_id = openai.element_id_of(ident)
+    try:
+        element_id = openai.element_id_of(ident)
+    except OmniError:
+        raise OmniError(1203, f"character {ident[:40]!r} does not exist") from None
     found = [
         e
         for e in rt.stores.elements.visible_to(account_id, [element_id])

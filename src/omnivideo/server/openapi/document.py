@@ -28,6 +28,7 @@ from fastapi.routing import APIRoute
 from omnivideo.server import deps
 from omnivideo.server.errors import Face
 from omnivideo.server.openapi import content, errors
+from omnivideo.service import idempotency
 from omnivideo.server.openapi.components import Components
 from omnivideo.server.openapi.operation import JSON, Operation, declared
 
@@ -150,5 +151,11 @@ def _complete_operation(
     for status, status_codes in errors.by_status(face, tuple(codes)).items():
         responses[str(status)] = {
             "description": errors.describe_codes(status_codes),
+            "content": {JSON: {"schema": error_body}},
+        }
+    if any(p.alias == idempotency.HEADER for p in route.dependant.header_params):
+        responses[str(idempotency.CONFLICT)] = {
+            "description": f"1201: the {idempotency.HEADER} was used with another request in "
+            "the last 24 hours, or its first request is still being created",
             "content": {JSON: {"schema": error_body}},
         }
