@@ -255,3 +255,28 @@ def test_idempotency_key_on_every_face(client: openai.OpenAI, server: Server) ->
     assert bad.status_code == 400
     ok = httpx.post(url, json=body, headers=server.headers(**{"Idempotency-Key": "k3"}))
     assert ok.status_code == 200
+
+
+def test_idempotency_key_holds_across_replicas_on_postgresql(tmp_path: Path) -> None:
+    from tests import pg
+
+    with pg.fresh_database() as url:
+        args = ["--database-url", url, "--workers", "0"]
+        one = Server(tmp_path / "a", extra_args=args).start()
+        two = Server(tmp_path / "b", extra_args=args).start()
+        try:
+            h = one.headers(**{"Idempotency-Key": "replicas-1"})
+            body = {"prompt": "Once, anywhere", "seconds": "4"}
+            first = httpx.post(f"{one.base_url}/v1/videos", json=body, headers=h)
+            again = httpx.post(f"{two.base_url}/v1/videos", json=body, headers=h)
+            assert first.status_code == again.status_code == 200, again.text
+            assert first.json()["id"] == again.json()["id"]
+            other = httpx.post(
+                f"{two.base_url}/v1/videos", json={**body, "seconds": "8"}, headers=h
+            )
+            assert other.status_code == 409 and other.json()["error"]["code"] == (
+                "idempotency_key_reused"
+            )
+        finally:
+            one.stop()
+            two.stop()

@@ -28,9 +28,9 @@ from fastapi.routing import APIRoute
 from omnivideo.server import deps
 from omnivideo.server.errors import Face
 from omnivideo.server.openapi import content, errors
-from omnivideo.service import idempotency
 from omnivideo.server.openapi.components import Components
 from omnivideo.server.openapi.operation import JSON, Operation, declared
+from omnivideo.service import idempotency
 
 #: FastAPI's schemas for the 422 this server never answers
 FASTAPI_422_SCHEMAS = ("HTTPValidationError", "ValidationError")
