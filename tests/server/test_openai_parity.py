@@ -280,3 +280,33 @@ def test_idempotency_key_holds_across_replicas_on_postgresql(tmp_path: Path) -> 
         finally:
             one.stop()
             two.stop()
+
+
+def test_idempotency_key_on_element_and_character_creates(
+    client: openai.OpenAI, server: Server, tmp_path: Path
+) -> None:
+    import base64
+
+    png = io.BytesIO()
+    Image.new("RGB", (400, 400), (90, 30, 160)).save(png, "PNG")
+    image = base64.b64encode(png.getvalue()).decode()
+    body = {
+        "element_name": "Hat",
+        "element_frontal_image": image,
+        "element_refer_list": [{"image_url": image}],
+    }
+    h = server.headers(**{"Idempotency-Key": "element-1"})
+    url = f"{server.base_url}/v1/general/custom-elements"
+    first = httpx.post(url, json=body, headers=h)
+    again = httpx.post(url, json=body, headers=h)
+    assert first.status_code == again.status_code == 200, again.text
+    assert first.json()["data"]["element_id"] == again.json()["data"]["element_id"]
+    clash = httpx.post(url, json={**body, "element_name": "Cap"}, headers=h)
+    assert clash.status_code == 409 and clash.json()["code"] == 1201
+    source = made(client, size="720x1280")
+    client.videos.download_content(source.id).write_to_file(tmp_path / "src.mp4")
+    upload = ("src.mp4", (tmp_path / "src.mp4").read_bytes(), "video/mp4")
+    key = {"Idempotency-Key": "character-1"}
+    one = client.videos.create_character(name="Twin", video=upload, extra_headers=key)
+    two = client.videos.create_character(name="Twin", video=upload, extra_headers=key)
+    assert one.id == two.id

@@ -237,10 +237,10 @@ def test_idempotency_keys_are_claimed_once_and_expire(stores: Stores) -> None:
     first = IdempotencyRecord("acc", "k1", "h1", None, now)
     assert keys.claim(first, expired_before=now - 1000) is None
     held = keys.claim(IdempotencyRecord("acc", "k1", "h2", None, now), now - 1000)
-    assert held is not None and (held.request_hash, held.task_id) == ("h1", None)
+    assert held is not None and (held.request_hash, held.result_id) == ("h1", None)
     keys.complete("acc", "k1", "123")
     held = keys.claim(IdempotencyRecord("acc", "k1", "h1", None, now), now - 1000)
-    assert held is not None and held.task_id == "123"
+    assert held is not None and held.result_id == "123"
     # Released (its create failed): free again; a finished one is not released.
     assert keys.claim(IdempotencyRecord("acc", "k2", "h", None, now), now - 1000) is None
     keys.release("acc", "k2")

@@ -20,6 +20,7 @@ from omnivideo.server.forms import StreamedForm, read_multipart, remove
 from omnivideo.service import idempotency
 from omnivideo.service.runtime import Runtime
 from omnivideo.service.storage_full import storage_errors
+from omnivideo.store.records import ElementRecord
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -177,6 +178,19 @@ async def create_once(
     :mod:`omnivideo.service.idempotency`)."""
     return await run_in_threadpool(
         idempotency.run, rt, account, key, request_fingerprint(request), create
+    )
+
+
+async def create_element_once(
+    request: Request,
+    rt: Runtime,
+    account: str,
+    key: str | None,
+    create: Callable[[], ElementRecord],
+) -> ElementRecord:
+    """As :func:`create_once`, for the element library's creates."""
+    return await run_in_threadpool(
+        idempotency.run_element, rt, account, key, request_fingerprint(request), create
     )
 
 

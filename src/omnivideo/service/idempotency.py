@@ -14,20 +14,24 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Final
+from typing import Final, TypeVar
 
 from omnivideo.contract.errors import OmniError, invalid
 from omnivideo.contract.task import Task
 from omnivideo.service import tasks
 from omnivideo.service.runtime import Runtime
 from omnivideo.store.interfaces import now_ms
-from omnivideo.store.records import IdempotencyRecord
+from omnivideo.store.records import ElementRecord, IdempotencyRecord
+
+T = TypeVar("T")
 
 HEADER: Final = "Idempotency-Key"
 #: how long a key holds its create
 TTL_MS: Final = 24 * 3600 * 1000
 MAX_KEY_CHARS: Final = 255
 CONFLICT: Final = 409
+#: how an element made under a key is recorded
+ELEMENT: Final = "element:"
 
 
 def check_key(key: str) -> str:
@@ -53,6 +57,55 @@ def run(
     create: Callable[[], Task],
 ) -> Task:
     """``create()`` once per key: a repeat of the same request answers the first task."""
+    return once(
+        rt,
+        account_id,
+        key,
+        request_hash,
+        create,
+        ident=lambda task: task.task_id,
+        find=lambda ident: tasks.get(rt, account_id, ident),
+    )
+
+
+def run_element(
+    rt: Runtime,
+    account_id: str,
+    key: str | None,
+    request_hash: str,
+    create: Callable[[], ElementRecord],
+) -> ElementRecord:
+    """``create()`` of an element once per key (the element library's creates)."""
+
+    def find(ident: str) -> ElementRecord:
+        element_id = int(ident.removeprefix(ELEMENT))
+        found = rt.stores.elements.visible_to(account_id, [element_id])
+        if not found:
+            raise OmniError(1203, f"element {element_id} (made with this {HEADER}) was deleted")
+        return found[0]
+
+    return once(
+        rt,
+        account_id,
+        key,
+        request_hash,
+        create,
+        ident=lambda record: f"{ELEMENT}{record.element_id}",
+        find=find,
+    )
+
+
+def once(
+    rt: Runtime,
+    account_id: str,
+    key: str | None,
+    request_hash: str,
+    create: Callable[[], T],
+    *,
+    ident: Callable[[T], str],
+    find: Callable[[str], T],
+) -> T:
+    """``create()`` once per key; ``ident`` names what it made, ``find`` reads it back."""
     if key is None:
         return create()
     key = check_key(key)
@@ -69,18 +122,18 @@ def run(
                 "use a new key for a new request",
                 status=CONFLICT,
             )
-        if held.task_id is None:
+        if held.result_id is None:
             raise OmniError(
                 1201,
                 f"{HEADER}: the request first made with {key!r} is still being created; "
                 "retry in a moment",
                 status=CONFLICT,
             )
-        return tasks.get(rt, account_id, held.task_id)
+        return find(held.result_id)
     try:
-        task = create()
+        made = create()
     except BaseException:
         store.release(account_id, key)
         raise
-    store.complete(account_id, key, task.task_id)
-    return task
+    store.complete(account_id, key, ident(made))
+    return made

@@ -301,8 +301,8 @@ class IdempotencyStore(Protocol):
         """
         ...
 
-    def complete(self, account_id: str, key: str, task_id: str) -> None:
-        """The create of a claimed key made ``task_id``."""
+    def complete(self, account_id: str, key: str, result_id: str) -> None:
+        """The create of a claimed key made ``result_id`` (a task id, ``element:<id>``)."""
         ...
 
     def release(self, account_id: str, key: str) -> None:

@@ -582,23 +582,30 @@ class MemoryIdempotencyStore:
     def claim(self, record: IdempotencyRecord, expired_before: int) -> IdempotencyRecord | None:
         at = (record.account_id, record.key)
         with self.mem.lock:
+            expired = [
+                k
+                for k, r in self.mem.idempotency.items()
+                if k[0] == record.account_id and r.created_at < expired_before
+            ]
+            for k in expired:
+                del self.mem.idempotency[k]
             held = self.mem.idempotency.get(at)
             if held is not None and held.created_at >= expired_before:
                 return held
             self.mem.idempotency[at] = record
             return None
 
-    def complete(self, account_id: str, key: str, task_id: str) -> None:
+    def complete(self, account_id: str, key: str, result_id: str) -> None:
         at = (account_id, key)
         with self.mem.lock:
             held = self.mem.idempotency.get(at)
             if held is not None:
-                self.mem.idempotency[at] = replace(held, task_id=task_id)
+                self.mem.idempotency[at] = replace(held, result_id=result_id)
 
     def release(self, account_id: str, key: str) -> None:
         with self.mem.lock:
             held = self.mem.idempotency.get((account_id, key))
-            if held is not None and held.task_id is None:
+            if held is not None and held.result_id is None:
                 del self.mem.idempotency[(account_id, key)]
 
 

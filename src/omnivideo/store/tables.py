@@ -206,5 +206,6 @@ class IdempotencyRow(Base):
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
-    task_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: a task id, or ``element:<id>`` for an element
+    result_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger, index=True)

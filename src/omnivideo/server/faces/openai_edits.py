@@ -25,6 +25,7 @@ from omnivideo.server.deps import (
     IdempotencyKey,
     RuntimeDep,
     SimulateHeader,
+    create_element_once,
     create_once,
 )
 from omnivideo.server.errors import face_router
@@ -141,11 +142,21 @@ async def extend_video(
     errors=SUBMIT,
 )
 async def create_character(
-    rt: RuntimeDep, account: AccountDep, fields: FormOrJson
+    request: Request,
+    rt: RuntimeDep,
+    account: AccountDep,
+    fields: FormOrJson,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """A character from a 3-8 s video, usable in creates as `character_ids` (an element of
     the account, of type video_refer)."""
-    record = await run_in_threadpool(openai_videos.create_character, rt, account, fields)
+    record = await create_element_once(
+        request,
+        rt,
+        account,
+        idempotency_key,
+        functools.partial(openai_videos.create_character, rt, account, fields),
+    )
     return openai.render_character(record.element_id, record.name, record.created_at)
 
 

@@ -11,7 +11,9 @@ from omnivideo.store.tables import IdempotencyRow
 
 
 def _record(row: IdempotencyRow) -> IdempotencyRecord:
-    return IdempotencyRecord(row.account_id, row.key, row.request_hash, row.task_id, row.created_at)
+    return IdempotencyRecord(
+        row.account_id, row.key, row.request_hash, row.result_id, row.created_at
+    )
 
 
 class SqlIdempotencyStore:
@@ -22,11 +24,11 @@ class SqlIdempotencyStore:
         for _ in range(3):
             try:
                 with self.db.write() as s:
-                    # An expired claim gives its key up in the same transaction.
+                    # Expired claims of the account give their keys up here, so the table
+                    # holds about a day of each account's creates, never more.
                     s.execute(
                         delete(IdempotencyRow).where(
                             IdempotencyRow.account_id == record.account_id,
-                            IdempotencyRow.key == record.key,
                             IdempotencyRow.created_at < expired_before,
                         )
                     )
@@ -44,12 +46,12 @@ class SqlIdempotencyStore:
                 raise RuntimeError(f"idempotency key {record.key!r} could not be claimed")
             return _record(held)
 
-    def complete(self, account_id: str, key: str, task_id: str) -> None:
+    def complete(self, account_id: str, key: str, result_id: str) -> None:
         with self.db.write() as s:
             s.execute(
                 update(IdempotencyRow)
                 .where(IdempotencyRow.account_id == account_id, IdempotencyRow.key == key)
-                .values(task_id=task_id)
+                .values(result_id=result_id)
             )
 
     def release(self, account_id: str, key: str) -> None:
@@ -58,7 +60,7 @@ class SqlIdempotencyStore:
                 delete(IdempotencyRow).where(
                     IdempotencyRow.account_id == account_id,
                     IdempotencyRow.key == key,
-                    IdempotencyRow.task_id.is_(None),
+                    IdempotencyRow.result_id.is_(None),
                 )
             )
 
