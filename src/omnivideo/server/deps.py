@@ -117,7 +117,7 @@ async def form_or_json(
         )
         prefix = f"uploads/{account}/{token}/"
         try:
-            fields: dict[str, Any] = dict(form.fields)
+            fields: dict[str, Any] = _fields(form.fields)
             request.state.body_parts = await run_in_threadpool(_form_parts, form)
             for name, path in form.files:
                 key = prefix + path.name
@@ -146,6 +146,18 @@ async def form_or_json(
 
 
 FormOrJson = Annotated[dict[str, Any], Depends(form_or_json)]
+
+
+def _fields(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """A form's text fields; ``name[]`` parts (how the OpenAI SDKs send a list) become one
+    list under ``name``."""
+    fields: dict[str, Any] = {}
+    for name, value in pairs:
+        if name.endswith("[]") and len(name) > 2:
+            fields.setdefault(name[:-2], []).append(value)
+        else:
+            fields[name] = value
+    return fields
 
 
 def _form_parts(form: StreamedForm) -> list[bytes]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
@@ -183,7 +183,7 @@ for _path in ("/{name:foreign_name}/remix", "/{name:foreign_name}/content"):
     router.add_api_route(_path, _no_such_video, methods=METHODS, include_in_schema=False)
 
 
-def unknown_routes() -> Any:
+def unknown_routes() -> APIRouter:
     """OpenAI's error for every other path and method under a ``video_…`` id (include it after
     the face's own routes)."""
     tail = face_router("openai", prefix="/v1/videos", include_in_schema=False)
