@@ -196,6 +196,7 @@ def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv.stop()
 
 
+@pytest.mark.slow
 def test_kling_create_relayed_to_another_omnivideos_openai_face(
     upstream: Server, tmp_path: Path
 ) -> None:

@@ -107,6 +107,7 @@ def test_thumbnail_and_spritesheet_are_images(client: openai.OpenAI, server: Ser
     assert bad.value.body["param"] == "variant"  # type: ignore[index]
 
 
+@pytest.mark.slow
 def test_remix_edit_and_extension(client: openai.OpenAI, tmp_path: Path) -> None:
     source = made(client, size="720x1280")
     remix = client.videos.remix(source.id, prompt="The same boat, at night")
@@ -137,6 +138,7 @@ def test_remix_edit_and_extension(client: openai.OpenAI, tmp_path: Path) -> None
     assert bad.value.body["param"] == "seconds"  # type: ignore[index]
 
 
+@pytest.mark.slow
 def test_edit_of_an_uploaded_video_and_a_character(client: openai.OpenAI, tmp_path: Path) -> None:
     source = made(client, size="720x1280")
     client.videos.download_content(source.id).write_to_file(tmp_path / "src.mp4")
@@ -188,6 +190,7 @@ def test_errors_are_openai_shaped_on_the_whole_tree(server: Server) -> None:
         assert r.json()["code"] == 1202, (path, r.text)
 
 
+@pytest.mark.slow
 def test_json_input_reference_and_rate_limit(server: Server, fresh_server: Any) -> None:
     h = server.headers()
     png = io.BytesIO()
@@ -257,6 +260,7 @@ def test_idempotency_key_on_every_face(client: openai.OpenAI, server: Server) ->
     assert ok.status_code == 200
 
 
+@pytest.mark.slow
 def test_idempotency_key_holds_across_replicas_on_postgresql(tmp_path: Path) -> None:
     from tests import pg
 
@@ -282,6 +286,7 @@ def test_idempotency_key_holds_across_replicas_on_postgresql(tmp_path: Path) -> 
             two.stop()
 
 
+@pytest.mark.slow
 def test_idempotency_key_on_element_and_character_creates(
     client: openai.OpenAI, server: Server, tmp_path: Path
 ) -> None:
