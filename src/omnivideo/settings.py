@@ -64,7 +64,8 @@ class Settings(BaseSettings):
     #: the audio model that gives wan videos their sound (``sound: on``): a diffusers-format
     #: Stable Audio Open directory or hub id; runs on the wan engine's device and dtype
     audio_model: str | None = None
-    #: relay upstreams, tried in order: "PROVIDER=BASE_URL" (kling, cometapi, useapi, omnivideo)
+    #: relay upstreams, tried in order: "PROVIDER=BASE_URL" (kling, cometapi, useapi, omnivideo,
+    #: openai or openai.NAME for /v1/videos servers)
     upstreams: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: tasks the relay runs at once on one upstream (more wait in line, rather than provoke 1303)
     upstream_concurrency: int = Field(default=5, ge=1)

@@ -191,3 +191,79 @@ def test_openai_create_maps_size_seconds_and_reference() -> None:
     with pytest.raises(OmniError) as info:
         openai.parse_create({"prompt": "x", "size": "big"}, None)
     assert openai.error_body(info.value)["error"]["param"] == "size"
+
+
+def test_openai_create_keeps_the_ask_and_reads_every_reference_form() -> None:
+    made = openai.parse_create_ask({"prompt": "p", "model": "sora-2-pro", "size": "1792x1024"})
+    assert made.ask == {"model": "sora-2-pro", "size": "1792x1024", "seconds": "4"}
+    assert (made.width, made.height, made.request.model_name) == (1792, 1024, "kling-v3-omni")
+    by_file = openai.parse_create_ask({"prompt": "p", "input_reference": {"file_id": "a.png"}})
+    assert by_file.file_id == "a.png" and not by_file.request.image_list
+    by_url = openai.parse_create_ask({"prompt": "p", "input_reference[image_url]": "aGk="})
+    assert by_url.request.image_list[0].type == "first_frame"
+    cast = openai.parse_create_ask({"prompt": "p", "character_ids": ["char_7", "char_9"]})
+    assert [e.element_id for e in cast.request.element_list] == [7, 9]
+    for bad, param in [
+        ({"prompt": "p", "size": "1281x720"}, "size"),
+        ({"prompt": "p", "size": "64x64"}, "size"),
+        ({"prompt": "p", "size": "4000x200"}, "size"),
+        ({"prompt": "p", "seconds": "four"}, "seconds"),
+        ({"prompt": "p", "input_reference": {"image_url": "x", "file_id": "y"}}, "input_reference"),
+        ({"prompt": "p", "character_ids": ["video_1"]}, "character_ids[0]"),
+    ]:
+        with pytest.raises(OmniError) as info:
+            openai.parse_create_ask(bad)
+        assert openai.error_body(info.value)["error"]["param"] == param, bad
+    assert openai.parse_source({"video": {"id": "video_12"}}) == "12"
+    assert openai.parse_source({"video[id]": "video_12"}) == "12"
+    assert openai.parse_source({"video": "https://x/a.mp4"}) is None
+
+
+def test_openai_errors_carry_openai_codes_and_retry_after() -> None:
+    busy = OmniError(1303, "too many tasks")
+    assert (openai.http_status(busy), openai.error_body(busy)["error"]["code"]) == (
+        429,
+        "slow_down",
+    )
+    assert openai.error_headers(busy) == {"Retry-After": "5"}
+    down = OmniError(5001, "no upstream")
+    assert (openai.http_status(down), openai.error_body(down)["error"]["code"]) == (
+        503,
+        "server_is_overloaded",
+    )
+    assert openai.error_headers(down)["Retry-After"].isdigit()
+    reused = OmniError(1201, "Idempotency-Key: reused", status=409)
+    assert openai.http_status(reused) == 409
+    assert openai.error_body(reused)["error"]["code"] == "idempotency_key_reused"
+    assert openai.error_headers(OmniError(1201, "x")) == {}
+
+
+def test_openai_video_echoes_the_ask_and_its_url_lifetime() -> None:
+    asked = _task(
+        TaskStatus.SUCCEED,
+        videos=(
+            VideoResult(
+                id="v",
+                url="http://h/files/a.mp4?expires=1900000000&sig=ab",
+                duration="8.0",
+                width=720,
+                height=1280,
+            ),
+        ),
+        options={
+            "openai": {
+                "model": "sora-2",
+                "size": "720x1280",
+                "seconds": "8",
+                "remixed_from_video_id": "video_1",
+            }
+        },
+    )
+    video = openai.render_video(asked)
+    assert (video["model"], video["size"], video["seconds"], video["expires_at"]) == (
+        "sora-2",
+        "720x1280",
+        "8",
+        1900000000,
+    )
+    assert video["remixed_from_video_id"] == "video_1"

@@ -22,7 +22,14 @@ from tests.twin import app_client
 #: POST routes that take no body: the id is in the path
 BODILESS = {"/v1/videos/omni-video/{ident}/cancel"}
 #: routes that read forms as well as JSON (useapi and the OpenAI SDK send either)
-FORM_ROUTES = {"/v1/videos", "/v1/kling/videos/omni", "/v1/kling/accounts"}
+FORM_ROUTES = {
+    "/v1/videos",
+    "/v1/videos/edits",
+    "/v1/videos/extensions",
+    "/v1/videos/characters",
+    "/v1/kling/videos/omni",
+    "/v1/kling/accounts",
+}
 METHODS = {"get", "post", "put", "patch", "delete"}
 
 
@@ -51,7 +58,9 @@ def error_body_of(path: str) -> str:
     """The error body of the face that serves ``path`` (CometAPI passes Kling's through)."""
     if path.startswith("/v1/kling/"):
         return "UseapiError"
-    if path == "/v1/videos" or path.startswith("/v1/videos/{ident}"):
+    if path == "/v1/videos" or path.startswith(
+        ("/v1/videos/{ident}", "/v1/videos/edits", "/v1/videos/extensions", "/v1/videos/characters")
+    ):
         return "OpenAIError"
     return "KlingError"
 

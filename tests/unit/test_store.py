@@ -227,3 +227,46 @@ def test_creates_racing_each_other_stop_exactly_at_the_limit(stores: Stores) -> 
     stored = [stores.tasks.get(str(1000 + i)) for i in range(40)]
     assert sum(t is not None for t in stored) == 10
     assert sum(t is not None and t.external_task_id == "same" for t in stored) <= 1
+
+
+def test_idempotency_keys_are_claimed_once_and_expire(stores: Stores) -> None:
+    from omnivideo.store.records import IdempotencyRecord
+
+    keys = stores.idempotency
+    now = now_ms()
+    first = IdempotencyRecord("acc", "k1", "h1", None, now)
+    assert keys.claim(first, expired_before=now - 1000) is None
+    held = keys.claim(IdempotencyRecord("acc", "k1", "h2", None, now), now - 1000)
+    assert held is not None and (held.request_hash, held.result_id) == ("h1", None)
+    keys.complete("acc", "k1", "123")
+    held = keys.claim(IdempotencyRecord("acc", "k1", "h1", None, now), now - 1000)
+    assert held is not None and held.result_id == "123"
+    # Released (its create failed): free again; a finished one is not released.
+    assert keys.claim(IdempotencyRecord("acc", "k2", "h", None, now), now - 1000) is None
+    keys.release("acc", "k2")
+    keys.release("acc", "k1")
+    assert keys.claim(IdempotencyRecord("acc", "k2", "h", None, now), now - 1000) is None
+    assert keys.claim(IdempotencyRecord("acc", "k1", "h", None, now), now - 1000) is not None
+    # Older than the window: the key is taken afresh.
+    later = now + 10_000
+    assert keys.claim(IdempotencyRecord("acc", "k1", "h9", None, later), now + 1) is None
+
+
+def test_idempotency_claims_racing_each_other_leave_one_winner(stores: Stores) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from omnivideo.store.records import IdempotencyRecord
+
+    now = now_ms()
+    with ThreadPoolExecutor(8) as pool:
+        results = list(
+            pool.map(
+                lambda i: stores.idempotency.claim(
+                    IdempotencyRecord("acc", "race", f"h{i}", None, now), now - 1000
+                ),
+                range(8),
+            )
+        )
+    winners = [i for i, r in enumerate(results) if r is None]
+    assert len(winners) == 1
+    assert {r.request_hash for r in results if r is not None} == {f"h{winners[0]}"}

@@ -233,7 +233,8 @@ def serve(
         list[str] | None,
         typer.Option(
             "--upstream",
-            help="Relay upstream PROVIDER=URL, tried in order (repeatable; env OMNIVIDEO_UPSTREAMS).",
+            help="Relay upstream PROVIDER=URL, tried in order; PROVIDER is kling, cometapi, useapi, "
+            "omnivideo, or openai[.NAME] for a /v1/videos server (repeatable; env OMNIVIDEO_UPSTREAMS).",
         ),
     ] = None,
     upstream_concurrency: Annotated[

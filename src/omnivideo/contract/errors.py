@@ -54,14 +54,16 @@ def default_message(code: int) -> str:
 class OmniError(Exception):
     """A request or task failed with a Kling business code."""
 
-    def __init__(self, code: int, message: str | None = None) -> None:
+    def __init__(self, code: int, message: str | None = None, *, status: int | None = None) -> None:
         self.code = code
         self.message = message or default_message(code)
+        #: an HTTP status other than the code's own (409 for a reused Idempotency-Key)
+        self.status = status
         super().__init__(f"{code}: {self.message}")
 
     @property
     def http_status(self) -> int:
-        return http_status_for(self.code)
+        return self.status or http_status_for(self.code)
 
 
 def invalid(message: str) -> OmniError:

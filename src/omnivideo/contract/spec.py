@@ -181,12 +181,14 @@ def plan(
     engine_options: dict[str, Any] | None = None,
     extend_s: float = 0.0,
     seconds: float | None = None,
+    size: tuple[int, int] | None = None,
 ) -> TaskSpec:
     """The spec of a checked request whose inputs were stored and probed.
 
     The output takes the shape of a first frame or a base video when there is one, scaled to
     the mode's short side; a base video also sets the length (its video track's), and
-    ``seconds`` (an audio endpoint's exact length) overrides the request's duration.
+    ``seconds`` (an audio endpoint's exact length) overrides the request's duration. ``size``
+    (the OpenAI face's ``size``) fixes the output's width and height instead.
     """
     first = next((i for i in images if i.role == "first_frame"), None)
     follow: tuple[int, int] | None = None
@@ -194,7 +196,7 @@ def plan(
         follow = (video.width, video.height)
     elif first is not None:
         follow = (first.width, first.height)
-    width, height = output_size(req.mode, resolved_aspect_ratio(req), follow)
+    width, height = size or output_size(req.mode, resolved_aspect_ratio(req), follow)
     if video is not None and video.refer_type == "base":
         # video-extend continues the base video by ``extend_s`` seconds.
         frames = frame_count(video.duration_s + extend_s)

@@ -54,6 +54,8 @@ class UseapiCreate:
 def http_status(error: OmniError) -> int:
     """useapi answers 400 for bad input, 401 auth, 404 missing, 429 capacity, 500 moderation;
     a server that is down for now says so as HTTP does (503, 504), so clients retry."""
+    if error.status is not None:
+        return error.status
     if error.code in (5001, 5002):
         return error.http_status
     if error.code in (1202, 1203):

@@ -1,4 +1,5 @@
-"""The relay engine: omnivideo as a durable gateway to hosted Kling providers.
+"""The relay engine: omnivideo as a durable gateway to hosted Kling providers, and to servers
+that speak OpenAI's ``/v1/videos`` (``openai`` upstreams, :mod:`.relay_openai`).
 
 A task is sent to the first upstream that takes it, in the upstream's own dialect (through the
 SDK, :mod:`omnivideo.client`), polled until it ends, and its MP4 is downloaded into omnivideo's
@@ -54,6 +55,7 @@ from omnivideo.client.providers import PROVIDERS
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.request import OmniRequest, parse_request
 from omnivideo.contract.spec import TaskSpec
+from omnivideo.engines import relay_openai
 from omnivideo.engines.audio.stage import AUDIO_ENDPOINTS, VIDEO_TO_AUDIO
 from omnivideo.engines.base import (
     Engine,
@@ -88,10 +90,12 @@ def parse_upstreams(specs: list[str]) -> list[Upstream]:
     for spec in specs:
         provider, sep, url = spec.partition("=")
         provider, url = provider.strip().lower(), url.strip().rstrip("/")
-        if not sep or provider not in PROVIDERS or not url.startswith(("http://", "https://")):
+        known = provider in PROVIDERS or relay_openai.is_openai(provider)
+        if not sep or not known or not url.startswith(("http://", "https://")):
             raise OmniError(
                 5000,
-                f"upstream {spec!r}: expected PROVIDER=URL with PROVIDER one of {', '.join(PROVIDERS)}",
+                f"upstream {spec!r}: expected PROVIDER=URL with PROVIDER one of "
+                f"{', '.join(PROVIDERS)}, openai (or openai.NAME)",
             )
         if any(u.provider == provider for u in upstreams):
             raise OmniError(5000, f"upstream {provider!r} is given twice")
@@ -115,7 +119,9 @@ class RelayDescriptor(EngineDescriptor):
         self.upstreams = parse_upstreams(list(specs) if isinstance(specs, list) else [str(specs)])
 
     def check(self, spec: TaskSpec) -> None:
-        uploads = any(PROVIDERS[u.provider].can_upload for u in self.upstreams)
+        uploads = any(
+            u.provider in PROVIDERS and PROVIDERS[u.provider].can_upload for u in self.upstreams
+        )
         if spec.endpoint == VIDEO_TO_AUDIO and spec.engine_options.get("video_id") and not uploads:
             raise OmniError(
                 1201,
@@ -129,6 +135,16 @@ class RelayDescriptor(EngineDescriptor):
                 "element_list: the relay engine cannot forward elements of this server's library "
                 "to its upstreams",
             )
+        if all(relay_openai.is_openai(u.provider) for u in self.upstreams):
+            # /v1/videos servers take a prompt and a first frame (and reference images).
+            if spec.video is not None:
+                raise OmniError(
+                    1201, "video_list: this server's openai upstreams take no input video"
+                )
+            if spec.image("end_frame") is not None:
+                raise OmniError(
+                    1201, "image_list: this server's openai upstreams take no end frame"
+                )
 
     def describe(self) -> dict[str, object]:
         return {"engine": self.name, "upstreams": [u.provider for u in self.upstreams]}
@@ -156,10 +172,23 @@ class RelayEngine(Engine):
         self._slots = {u.provider: threading.BoundedSemaphore(limit) for u in self.upstreams}
         self.poll_interval_s = float(str(self.options.get("poll_interval_s", 1.0)))
         self.max_poll_interval_s = float(str(self.options.get("max_poll_interval_s", 5.0)))
+        transport = self.options.get("transport")
+        self._openai = {
+            u.provider: relay_openai.OpenAIUpstream(
+                u.provider,
+                u.base_url,
+                self.poll_interval_s,
+                self.max_poll_interval_s,
+                transport if isinstance(transport, httpx.BaseTransport) else None,
+            )
+            for u in self.upstreams
+            if relay_openai.is_openai(u.provider)
+        }
         # Credentials come from each provider's environment variables (KLING_ACCESS_KEY, ...),
         # never from the end user's request; a missing one is a start-up error.
         for upstream in self.upstreams:
-            self._client(upstream).close()
+            if upstream.provider not in self._openai:
+                self._client(upstream).close()
 
     def _client(self, upstream: Upstream) -> Client:
         # `transport` lets tests stand in for the network (httpx.MockTransport).
@@ -198,6 +227,14 @@ class RelayEngine(Engine):
         while not slot.acquire(timeout=0.2):
             ctx.report(0.0, f"waiting for a free slot on {upstream.provider}")
         try:
+            openai_upstream = self._openai.get(upstream.provider)
+            if openai_upstream is not None:
+                if job.video is not None or job.end_frame is not None:
+                    raise _Failover("takes no input video or end frame")
+                try:
+                    return openai_upstream.render(job, ctx, _sleeper(ctx))
+                except relay_openai.Failover as exc:
+                    raise _Failover(str(exc)) from None
             with self._client(upstream) as client:
                 client.sleep = _sleeper(ctx)
                 view = self._start(client, upstream, job, ctx)

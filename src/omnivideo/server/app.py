@@ -19,6 +19,7 @@ from omnivideo.server.faces import kling as kling_face
 from omnivideo.server.faces import kling_audio as kling_audio_face
 from omnivideo.server.faces import kling_video as kling_video_face
 from omnivideo.server.faces import openai as openai_face
+from omnivideo.server.faces import openai_edits as openai_edits_face
 from omnivideo.server.faces import useapi as useapi_face
 from omnivideo.server.openapi import document as openapi_document
 from omnivideo.server.openapi import operation as openapi_operation
@@ -81,8 +82,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(elements_face.router)
     # Kling's 1202 for the rest of its tree, before the OpenAI face: OpenAI's `/v1/videos/{id}`
     # takes only its own ids (`video_…`), never a Kling route.
+    # OpenAI's fixed words under /v1/videos/ (edits, extensions, characters) come first.
+    app.include_router(openai_edits_face.router)
     app.include_router(kling_video_face.unknown_routes())
     app.include_router(openai_face.router)
+    app.include_router(openai_edits_face.unknown_routes())
     app.include_router(cometapi_face.router)
     app.include_router(kling_video_face.build_router("/kling"))
     app.include_router(kling_audio_face.build_router("/kling"))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,12 +14,15 @@ from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
 from omnivideo.contract.errors import OmniError
+from omnivideo.contract.task import Task
 from omnivideo.media.checks import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES
 from omnivideo.server.bodies import has_escaped_surrogate, refuse_lone_surrogates
-from omnivideo.server.forms import read_multipart, remove
+from omnivideo.server.forms import StreamedForm, read_multipart, remove
+from omnivideo.service import idempotency
 from omnivideo.service.outages import is_outage
 from omnivideo.service.runtime import Runtime
 from omnivideo.service.storage_full import storage_errors
+from omnivideo.store.records import ElementRecord
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -73,6 +77,8 @@ async def json_body(request: Request) -> Any:
         ) from None
     if has_escaped_surrogate(raw):
         refuse_lone_surrogates(body)
+    # What an Idempotency-Key compares: the body, whatever its key order and spacing.
+    request.state.body_parts = [json.dumps(body, sort_keys=True).encode()]
     return body
 
 
@@ -114,7 +120,8 @@ async def form_or_json(
         prefix = f"uploads/{account}/{token}/"
         failed: BaseException | None = None
         try:
-            fields: dict[str, Any] = dict(form.fields)
+            fields: dict[str, Any] = _fields(form.fields)
+            request.state.body_parts = await run_in_threadpool(_form_parts, form)
             for name, path in form.files:
                 key = prefix + path.name
                 await run_in_threadpool(_put_upload, rt, key, path)
@@ -137,6 +144,7 @@ async def form_or_json(
         except Exception as exc:  # the form parser's errors are not one type
             raise OmniError(1200, f"request body is not a valid form: {exc}") from None
         refuse_lone_surrogates(fields)
+        request.state.body_parts = [json.dumps(fields, sort_keys=True).encode()]
         yield fields
         return
     body = await json_body(request)
@@ -146,3 +154,68 @@ async def form_or_json(
 
 
 FormOrJson = Annotated[dict[str, Any], Depends(form_or_json)]
+
+
+def _fields(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """A form's text fields; ``name[]`` parts (how the OpenAI SDKs send a list) become one
+    list under ``name``."""
+    fields: dict[str, Any] = {}
+    for name, value in pairs:
+        if name.endswith("[]") and len(name) > 2:
+            fields.setdefault(name[:-2], []).append(value)
+        else:
+            fields[name] = value
+    return fields
+
+
+def _form_parts(form: StreamedForm) -> list[bytes]:
+    """A form as an Idempotency-Key compares it: its text fields, and each file by its bytes
+    (the URL a file is handed on as is new on every request)."""
+    parts = [json.dumps(sorted(form.fields)).encode()]
+    for name, path in form.files:
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+        parts.append(name.encode() + b"\0" + digest.digest())
+    return parts
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Retrying a create with the same key and body within 24 hours answers the "
+        "task the first try made; the same key with another body is refused (409).",
+    ),
+]
+
+
+async def create_once(
+    request: Request, rt: Runtime, account: str, key: str | None, create: Callable[[], Task]
+) -> Task:
+    """``create()`` on a worker thread, once per ``Idempotency-Key`` (see
+    :mod:`omnivideo.service.idempotency`)."""
+    return await run_in_threadpool(
+        idempotency.run, rt, account, key, request_fingerprint(request), create
+    )
+
+
+async def create_element_once(
+    request: Request,
+    rt: Runtime,
+    account: str,
+    key: str | None,
+    create: Callable[[], ElementRecord],
+) -> ElementRecord:
+    """As :func:`create_once`, for the element library's creates."""
+    return await run_in_threadpool(
+        idempotency.run_element, rt, account, key, request_fingerprint(request), create
+    )
+
+
+def request_fingerprint(request: Request) -> str:
+    """The route and body of a create, as an Idempotency-Key compares them."""
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    parts: list[bytes] = getattr(request.state, "body_parts", [])
+    return idempotency.fingerprint(f"{request.method} {route}", parts)

@@ -87,7 +87,9 @@ def error_response(request: Request, error: OmniError) -> JSONResponse:
         )
     if face == "openai":
         return JSONResponse(
-            openai.error_body(error), status_code=error.http_status, headers=headers
+            openai.error_body(error),
+            status_code=openai.http_status(error),
+            headers={**headers, **openai.error_headers(error)},
         )
     # CometAPI passes Kling's envelope through.
     return JSONResponse(

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from omnivideo.contract.errors import OmniError
 from omnivideo.server.deps import RuntimeDep
 from omnivideo.server.errors import face_router
+from omnivideo.service.runtime import Runtime
 from omnivideo.storage import BadKey, check_key
 
 router = face_router("kling", tags=["Files"])
@@ -42,7 +43,11 @@ async def get_file(
         check_key(key)
     except BadKey:
         raise OmniError(1203, "file not found") from None
-    media_type = _media_type(key)
+    return await serve_blob(request, rt, key, _media_type(key))
+
+
+async def serve_blob(request: Request, rt: Runtime, key: str, media_type: str) -> Response:
+    """The blob at ``key`` (1203 when there is none), honouring Range and HEAD."""
     local = rt.blobs.local_path(key)
     if local is not None:
         return FileResponse(local, media_type=media_type)

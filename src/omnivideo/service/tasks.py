@@ -34,7 +34,7 @@ from omnivideo.engines.base import (
     RenderedVideo,
     RunContext,
 )
-from omnivideo.service import inputs, metrics, outages, packs
+from omnivideo.service import inputs, metrics, outages, packs, variants
 from omnivideo.service.runtime import Runtime
 from omnivideo.service.simulate import Simulation
 from omnivideo.service.storage_full import STORAGE_FULL, is_storage_full
@@ -98,6 +98,8 @@ class SubmitExtras:
     #: a check of the request against the engine of the route that serves it, beyond the
     #: engine's own ``check(spec)`` (a classic endpoint's fields the engine must honour)
     check: Callable[[EngineDescriptor], None] | None = None
+    #: width and height the output must have (the OpenAI face's ``size``); None: the mode's
+    size: tuple[int, int] | None = None
 
 
 OMNI_VIDEO = "omni-video"
@@ -172,6 +174,7 @@ def submit(
             extend_s=extras.extend_s,
             seconds=extras.seconds,
             engine_options=extras.engine_options,
+            size=extras.size,
         )
         # The route of the model (mode, size) decides the engine that checks and renders it.
         route = rt.catalogue.route_for(spec)
@@ -523,6 +526,8 @@ def _succeed(rt: Runtime, task: Task, spec: TaskSpec, rendered: list[RenderedVid
             continue  # text-to-audio: a track and no video
         video_id = str(uuid.uuid4())
         key = f"outputs/{task.task_id}/{video_id}.mp4"
+        # Before the MP4 is stored: a local store moves the file away.
+        variants.store(rt, key, output.path)
         rt.blobs.put_file(key, output.path)
         watermark_url = None
         if output.watermarked_path is not None:

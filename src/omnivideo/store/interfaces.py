@@ -22,6 +22,7 @@ from omnivideo.store.records import (
     AssetRecord,
     CallbackRecord,
     ElementRecord,
+    IdempotencyRecord,
     KeyRecord,
     PackRecord,
 )
@@ -291,6 +292,24 @@ class Outbox(Protocol):
         ...
 
 
+class IdempotencyStore(Protocol):
+    def claim(self, record: IdempotencyRecord, expired_before: int) -> IdempotencyRecord | None:
+        """Take ``record``'s key for a new create, or return the live record that holds it.
+
+        A record created before ``expired_before`` no longer holds its key: it is replaced.
+        Two concurrent claims of one key: exactly one gets None.
+        """
+        ...
+
+    def complete(self, account_id: str, key: str, result_id: str) -> None:
+        """The create of a claimed key made ``result_id`` (a task id, ``element:<id>``)."""
+        ...
+
+    def release(self, account_id: str, key: str) -> None:
+        """The create of a claimed key failed: the key is free again."""
+        ...
+
+
 @dataclass
 class Stores:
     """Every store of one database, handed to the service as one thing."""
@@ -301,4 +320,5 @@ class Stores:
     assets: AssetStore
     outbox: Outbox
     packs: PackStore
+    idempotency: IdempotencyStore
     close: Callable[[], None] = lambda: None

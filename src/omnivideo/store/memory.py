@@ -32,6 +32,7 @@ from omnivideo.store.records import (
     AssetRecord,
     CallbackRecord,
     ElementRecord,
+    IdempotencyRecord,
     KeyRecord,
     PackRecord,
 )
@@ -76,6 +77,7 @@ class _Memory:
     elements: dict[int, tuple[ElementRecord, bool]] = field(default_factory=dict)
     assets: list[AssetRecord] = field(default_factory=list)
     packs: dict[str, PackRecord] = field(default_factory=dict)
+    idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def add_callback(self, task: Task, callback_for: CallbackFor) -> None:
@@ -573,6 +575,40 @@ class MemoryPackStore:
                 self.mem.packs[pack_id] = replace(pack, used_milli=used)
 
 
+class MemoryIdempotencyStore:
+    def __init__(self, mem: _Memory) -> None:
+        self.mem = mem
+
+    def claim(self, record: IdempotencyRecord, expired_before: int) -> IdempotencyRecord | None:
+        at = (record.account_id, record.key)
+        with self.mem.lock:
+            expired = [
+                k
+                for k, r in self.mem.idempotency.items()
+                if k[0] == record.account_id and r.created_at < expired_before
+            ]
+            for k in expired:
+                del self.mem.idempotency[k]
+            held = self.mem.idempotency.get(at)
+            if held is not None and held.created_at >= expired_before:
+                return held
+            self.mem.idempotency[at] = record
+            return None
+
+    def complete(self, account_id: str, key: str, result_id: str) -> None:
+        at = (account_id, key)
+        with self.mem.lock:
+            held = self.mem.idempotency.get(at)
+            if held is not None:
+                self.mem.idempotency[at] = replace(held, result_id=result_id)
+
+    def release(self, account_id: str, key: str) -> None:
+        with self.mem.lock:
+            held = self.mem.idempotency.get((account_id, key))
+            if held is not None and held.result_id is None:
+                del self.mem.idempotency[(account_id, key)]
+
+
 def memory_stores() -> Stores:
     """A fresh, empty in-memory store."""
     mem = _Memory()
@@ -583,4 +619,5 @@ def memory_stores() -> Stores:
         assets=MemoryAssetStore(mem),
         outbox=MemoryOutbox(mem),
         packs=MemoryPackStore(mem),
+        idempotency=MemoryIdempotencyStore(mem),
     )

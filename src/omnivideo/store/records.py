@@ -97,3 +97,17 @@ class PackRecord:
     @property
     def remaining_milli(self) -> int:
         return max(self.total_milli - self.used_milli, 0)
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """A create made with an ``Idempotency-Key``: the request it was made with, and what it
+    made (None while the create is still running)."""
+
+    account_id: str
+    key: str
+    #: sha256 of the route and the body, as :mod:`omnivideo.service.idempotency` computes it
+    request_hash: str
+    #: a task id, or ``element:<id>`` for an element
+    result_id: str | None
+    created_at: int

@@ -65,3 +65,23 @@ def test_sound_on_is_refused_at_submit(wan_server: Server) -> None:
     assert created.status_code == 400
     body = created.json()
     assert body["code"] == 1201 and "no audio" in body["message"]
+
+
+@pytest.mark.slow
+def test_openai_size_is_rendered_natively_and_resized(wan_server: Server, tmp_path: Path) -> None:
+    created = httpx.post(
+        f"{wan_server.base_url}/v1/videos",
+        json={"prompt": "A red fox", "size": "640x352", "seconds": "4", "model": "sora-2"},
+        headers=wan_server.headers(),
+    )
+    assert created.status_code == 200, created.text
+    task = wan_server.wait(created.json()["id"].removeprefix("video_"), timeout=180)
+    assert task["task_status"] == "succeed", task
+    target = tmp_path / "out.mp4"
+    target.write_bytes(httpx.get(task["task_result"]["videos"][0]["url"], timeout=60).content)
+    out = decode(target)
+    assert (out.width, out.height, out.frames) == (640, 352, 96)
+    video = httpx.get(
+        f"{wan_server.base_url}/v1/videos/{created.json()['id']}", headers=wan_server.headers()
+    ).json()
+    assert (video["size"], video["seconds"], video["model"]) == ("640x352", "4", "sora-2")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import Request
@@ -9,7 +10,14 @@ from starlette.concurrency import run_in_threadpool
 
 from omnivideo.contract.request import OmniRequest
 from omnivideo.dialects import cometapi, kling
-from omnivideo.server.deps import AccountDep, JsonBody, RuntimeDep, SimulateHeader
+from omnivideo.server.deps import (
+    AccountDep,
+    IdempotencyKey,
+    JsonBody,
+    RuntimeDep,
+    SimulateHeader,
+    create_once,
+)
 from omnivideo.server.errors import face_router, request_id
 from omnivideo.server.faces.kling import LIST_ERRORS, LIST_QUERY, page_params
 from omnivideo.server.openapi.errors import NOT_FOUND, SUBMIT
@@ -37,15 +45,22 @@ async def create_task(
     account: AccountDep,
     body: JsonBody,
     simulate_header: SimulateHeader = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     req = cometapi.parse_create(body)
-    task = await run_in_threadpool(
-        tasks.submit,
+    task = await create_once(
+        request,
         rt,
         account,
-        req,
-        simulate.parse(simulate_header),
-        tasks.SubmitExtras(face="cometapi"),
+        idempotency_key,
+        functools.partial(
+            tasks.submit,
+            rt,
+            account,
+            req,
+            simulate.parse(simulate_header),
+            tasks.SubmitExtras(face="cometapi"),
+        ),
     )
     return kling.envelope(kling.render_created(task), request_id(request))
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from omnivideo.dialects import kling
-from omnivideo.server.deps import AccountDep, JsonBody, RuntimeDep
+from omnivideo.server.deps import (
+    AccountDep,
+    IdempotencyKey,
+    JsonBody,
+    RuntimeDep,
+    create_element_once,
+)
 from omnivideo.server.errors import face_router, request_id
 from omnivideo.server.faces.kling import PAGE_QUERY, page_params
 from omnivideo.server.openapi.errors import NOT_FOUND
@@ -30,9 +37,19 @@ def _url_for(rt: Runtime) -> Any:
 @router.post("/custom-elements")
 @describe(body=wire.CustomElementCreate, answer=wire.KlingElement, errors=CREATE_ERRORS)
 async def create_custom(
-    request: Request, rt: RuntimeDep, account: AccountDep, body: JsonBody
+    request: Request,
+    rt: RuntimeDep,
+    account: AccountDep,
+    body: JsonBody,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    record = await run_in_threadpool(elements.create_custom, rt, account, body)
+    record = await create_element_once(
+        request,
+        rt,
+        account,
+        idempotency_key,
+        functools.partial(elements.create_custom, rt, account, body),
+    )
     return kling.envelope(kling.render_element(record, _url_for(rt)), request_id(request))
 
 
@@ -59,9 +76,19 @@ async def list_presets(request: Request, rt: RuntimeDep, account: AccountDep) ->
 @router.post("/advanced-custom-elements")
 @describe(body=wire.AdvancedElementCreate, answer=wire.KlingElementCreated, errors=CREATE_ERRORS)
 async def create_advanced(
-    request: Request, rt: RuntimeDep, account: AccountDep, body: JsonBody
+    request: Request,
+    rt: RuntimeDep,
+    account: AccountDep,
+    body: JsonBody,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    record = await run_in_threadpool(elements.create_advanced, rt, account, body)
+    record = await create_element_once(
+        request,
+        rt,
+        account,
+        idempotency_key,
+        functools.partial(elements.create_advanced, rt, account, body),
+    )
     task = kling.render_element_task(record, _url_for(rt))
     created = {k: task[k] for k in ("task_id", "task_status", "created_at", "updated_at")}
     created["task_info"] = {"external_task_id": record.external_task_id or ""}

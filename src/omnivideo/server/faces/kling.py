@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import Request
@@ -10,7 +11,14 @@ from starlette.concurrency import run_in_threadpool
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.request import OmniRequest
 from omnivideo.dialects import kling
-from omnivideo.server.deps import AccountDep, JsonBody, RuntimeDep, SimulateHeader
+from omnivideo.server.deps import (
+    AccountDep,
+    IdempotencyKey,
+    JsonBody,
+    RuntimeDep,
+    SimulateHeader,
+    create_once,
+)
 from omnivideo.server.errors import face_router, request_id
 from omnivideo.server.openapi.errors import NOT_FOUND, SUBMIT
 from omnivideo.server.openapi.operation import describe, query_param
@@ -76,11 +84,18 @@ async def create_task(
     account: AccountDep,
     body: JsonBody,
     simulate_header: SimulateHeader = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Create an Omni video task. The body is Kling's; the answer is Kling's envelope."""
     req = kling.parse_create(body)
     simulation = simulate.parse(simulate_header)
-    task = await run_in_threadpool(tasks.submit, rt, account, req, simulation)
+    task = await create_once(
+        request,
+        rt,
+        account,
+        idempotency_key,
+        functools.partial(tasks.submit, rt, account, req, simulation),
+    )
     return kling.envelope(kling.render_created(task), request_id(request))
 
 

@@ -9,6 +9,7 @@ route or method there answers Kling's envelope with 1202 instead of falling to t
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,7 +20,14 @@ from omnivideo.contract import legacy
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.legacy.requests import MODELS_OF
 from omnivideo.dialects import kling
-from omnivideo.server.deps import AccountDep, JsonBody, RuntimeDep, SimulateHeader
+from omnivideo.server.deps import (
+    AccountDep,
+    IdempotencyKey,
+    JsonBody,
+    RuntimeDep,
+    SimulateHeader,
+    create_once,
+)
 from omnivideo.server.errors import Face, face_router, request_id
 from omnivideo.server.faces.kling import LIST_ERRORS, PAGE_QUERY, page_params
 from omnivideo.server.openapi.errors import NOT_FOUND, SUBMIT
@@ -80,10 +88,15 @@ def _add_endpoint(router: APIRouter, endpoint: str) -> None:
         account: AccountDep,
         body: JsonBody,
         simulate_header: SimulateHeader = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
         simulation = simulate.parse(simulate_header)
-        task = await run_in_threadpool(
-            legacy_service.submit, rt, account, endpoint, body, simulation
+        task = await create_once(
+            request,
+            rt,
+            account,
+            idempotency_key,
+            functools.partial(legacy_service.submit, rt, account, endpoint, body, simulation),
         )
         return kling.envelope(kling.render_created(task), request_id(request))
 

@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
-from fastapi import Path, Query
-from fastapi.responses import FileResponse, Response, StreamingResponse
+from fastapi import Path, Query, Request
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from omnivideo.contract.errors import OmniError, invalid
 from omnivideo.dialects import openai
-from omnivideo.server.deps import AccountDep, FormOrJson, RuntimeDep, SimulateHeader
+from omnivideo.server.deps import (
+    AccountDep,
+    FormOrJson,
+    IdempotencyKey,
+    JsonBody,
+    RuntimeDep,
+    SimulateHeader,
+    create_once,
+)
 from omnivideo.server.errors import face_router
+from omnivideo.server.files import serve_blob
 from omnivideo.server.openapi.errors import NOT_FOUND, SUBMIT
-from omnivideo.server.openapi.operation import describe
+from omnivideo.server.openapi.operation import describe, query_param
 from omnivideo.server.openapi.wire import openai as wire
-from omnivideo.service import simulate, tasks
+from omnivideo.service import openai_videos, simulate, tasks, variants
 from omnivideo.service.runtime import Runtime
 
 router = face_router("openai", prefix="/v1/videos", tags=["OpenAI Videos"])
+
+#: how long the SDKs' poll() waits before reading an unfinished video again
+POLL_AFTER_HEADER = "openai-poll-after-ms"
+POLL_AFTER_MS = 1000
 
 # Only `video_…` ids reach this face: any other name under /v1/videos/ is Kling's (1202).
 VideoId = Annotated[
@@ -35,16 +49,20 @@ VideoId = Annotated[
     errors=SUBMIT,
 )
 async def create_video(
-    rt: RuntimeDep, account: AccountDep, fields: FormOrJson, simulate_header: SimulateHeader = None
+    request: Request,
+    rt: RuntimeDep,
+    account: AccountDep,
+    fields: FormOrJson,
+    simulate_header: SimulateHeader = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    req = openai.parse_create(fields)
-    task = await run_in_threadpool(
-        tasks.submit,
+    simulation = simulate.parse(simulate_header)
+    task = await create_once(
+        request,
         rt,
         account,
-        req,
-        simulate.parse(simulate_header),
-        tasks.SubmitExtras(face="openai"),
+        idempotency_key,
+        functools.partial(openai_videos.create, rt, account, fields, simulation),
     )
     return openai.render_video(task)
 
@@ -69,21 +87,62 @@ async def list_videos(
 
 @router.get("/{ident}")
 @describe(answer=wire.Video, errors=NOT_FOUND)
-async def get_video(rt: RuntimeDep, account: AccountDep, ident: VideoId) -> dict[str, Any]:
-    return openai.render_video(
-        await run_in_threadpool(tasks.get, rt, account, openai.task_id_of(ident))
+async def get_video(
+    rt: RuntimeDep, account: AccountDep, ident: VideoId, response: Response
+) -> dict[str, Any]:
+    task = await run_in_threadpool(tasks.get, rt, account, openai.task_id_of(ident))
+    if not task.status.is_final:
+        # The SDKs' poll() waits this long before asking again.
+        response.headers[POLL_AFTER_HEADER] = str(POLL_AFTER_MS)
+    return openai.render_video(task)
+
+
+@router.post("/{ident}/remix")
+@describe(body=wire.VideoRemix, answer=wire.Video, errors=SUBMIT)
+async def remix_video(
+    request: Request,
+    rt: RuntimeDep,
+    account: AccountDep,
+    ident: VideoId,
+    body: JsonBody,
+    simulate_header: SimulateHeader = None,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """A new video: the completed source re-rendered with a new prompt (a base-video edit)."""
+    if not isinstance(body, dict):
+        raise OmniError(1201, "the request body must be a JSON object")
+    simulation = simulate.parse(simulate_header)
+    task = await create_once(
+        request,
+        rt,
+        account,
+        idempotency_key,
+        functools.partial(openai_videos.remix, rt, account, ident, body, simulation),
     )
+    return openai.render_video(task)
 
 
 @router.get("/{ident}/content")
-@describe(media_type="video/mp4", errors=(1201, 1203))
+@describe(
+    media_type="video/mp4",
+    errors=(1201, 1203),
+    query=(
+        query_param(
+            "variant",
+            {"type": "string", "enum": list(variants.VARIANTS), "default": "video"},
+            "The MP4 (`video`), a JPEG of its middle frame (`thumbnail`) or a JPEG grid of "
+            "frames (`spritesheet`).",
+        ),
+    ),
+)
 async def get_content(
-    rt: RuntimeDep, account: AccountDep, ident: VideoId, variant: str = Query("video")
+    request: Request, rt: RuntimeDep, account: AccountDep, ident: VideoId
 ) -> Response:
-    """The MP4 of a completed video (`variant=video`)."""
+    """A completed video's MP4 or one of its images; Range is honoured."""
+    variant = request.query_params.get("variant") or "video"
+    if variant not in variants.VARIANTS:
+        raise invalid(f"variant: must be one of {', '.join(variants.VARIANTS)}, got {variant!r}")
     task = await run_in_threadpool(tasks.get, rt, account, openai.task_id_of(ident))
-    if variant != "video":
-        raise invalid(f"variant: only 'video' is available, got {variant!r}")
     if not task.videos:
         raise OmniError(
             1203,
@@ -92,10 +151,8 @@ async def get_content(
     key = rt.urls.key_of(task.videos[0].url)
     if key is None:
         raise OmniError(1203, "the video's content has expired")
-    path = rt.blobs.local_path(key)
-    if path is not None:
-        return FileResponse(path, media_type="video/mp4")
-    return StreamingResponse(rt.blobs.read(key), media_type="video/mp4")
+    media_type = variants.IMAGES[variant][1] if variant in variants.IMAGES else "video/mp4"
+    return await serve_blob(request, rt, variants.key_of(key, variant), media_type)
 
 
 @router.delete("/{ident}")

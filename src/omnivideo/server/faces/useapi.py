@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import Query, Request
@@ -10,7 +11,14 @@ from starlette.concurrency import run_in_threadpool
 
 from omnivideo.contract.errors import OmniError
 from omnivideo.dialects import useapi
-from omnivideo.server.deps import AccountDep, FormOrJson, RuntimeDep, SimulateHeader
+from omnivideo.server.deps import (
+    AccountDep,
+    FormOrJson,
+    IdempotencyKey,
+    RuntimeDep,
+    SimulateHeader,
+    create_once,
+)
 from omnivideo.server.errors import face_router
 from omnivideo.server.openapi.errors import NOT_FOUND, STORED, SUBMIT
 from omnivideo.server.openapi.operation import describe
@@ -64,10 +72,22 @@ def _find(rt: Runtime, account: str, ident: str) -> Any:
     body=wire.UseapiOmniCreate, uploads=wire.UPLOADS, answer=wire.UseapiTaskDocument, errors=SUBMIT
 )
 async def create_omni(
-    rt: RuntimeDep, account: AccountDep, fields: FormOrJson, simulate_header: SimulateHeader = None
+    request: Request,
+    rt: RuntimeDep,
+    account: AccountDep,
+    fields: FormOrJson,
+    simulate_header: SimulateHeader = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Create an Omni video the way useapi.net's `POST /videos/omni` does."""
-    task = await run_in_threadpool(_submit, rt, account, fields, simulate.parse(simulate_header))
+    simulation = simulate.parse(simulate_header)
+    task = await create_once(
+        request,
+        rt,
+        account,
+        idempotency_key,
+        functools.partial(_submit, rt, account, fields, simulation),
+    )
     return useapi.render_task(task)
 
 

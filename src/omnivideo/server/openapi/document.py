@@ -30,6 +30,7 @@ from omnivideo.server.errors import Face
 from omnivideo.server.openapi import content, errors
 from omnivideo.server.openapi.components import Components
 from omnivideo.server.openapi.operation import JSON, Operation, declared
+from omnivideo.service import idempotency
 
 #: FastAPI's schemas for the 422 this server never answers
 FASTAPI_422_SCHEMAS = ("HTTPValidationError", "ValidationError")
@@ -155,4 +156,10 @@ def _complete_operation(
             "description": errors.describe_codes(status_codes),
             "content": {JSON: {"schema": error_body}},
             **({"headers": errors.RETRY_AFTER} if status == 503 else {}),
+        }
+    if any(p.alias == idempotency.HEADER for p in route.dependant.header_params):
+        responses[str(idempotency.CONFLICT)] = {
+            "description": f"1201: the {idempotency.HEADER} was used with another request in "
+            "the last 24 hours, or its first request is still being created",
+            "content": {JSON: {"schema": error_body}},
         }

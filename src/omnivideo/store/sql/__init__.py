@@ -8,6 +8,7 @@ from omnivideo.store.sql.accounts import SqlAccountStore
 from omnivideo.store.sql.assets import SqlAssetStore
 from omnivideo.store.sql.database import Database
 from omnivideo.store.sql.elements import SqlElementStore
+from omnivideo.store.sql.idempotency import SqlIdempotencyStore
 from omnivideo.store.sql.outbox import SqlOutbox
 from omnivideo.store.sql.packs import SqlPackStore
 from omnivideo.store.sql.tasks import SqlTaskStore
@@ -21,6 +22,7 @@ def sql_stores(db: Database) -> Stores:
         assets=SqlAssetStore(db),
         outbox=SqlOutbox(db),
         packs=SqlPackStore(db),
+        idempotency=SqlIdempotencyStore(db),
         close=db.engine.dispose,
     )
 

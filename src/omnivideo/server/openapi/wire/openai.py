@@ -9,7 +9,9 @@ from typing_extensions import TypedDict
 
 class ImageReference(TypedDict):
     #: a URL or Base64 image
-    image_url: str
+    image_url: NotRequired[str]
+    #: an image uploaded to this account (`POST /v1/kling/assets`): its file name
+    file_id: NotRequired[str]
 
 
 class VideoCreate(TypedDict):
@@ -21,8 +23,10 @@ class VideoCreate(TypedDict):
     seconds: NotRequired[str | int]
     #: WIDTHxHEIGHT: picks the aspect ratio, and pro mode from a short side of 1080
     size: NotRequired[str]
-    #: the first frame: a URL or Base64 image, or ``{"image_url": ...}``
+    #: the first frame: a URL or Base64 image, ``{"image_url": ...}`` or ``{"file_id": ...}``
     input_reference: NotRequired[str | ImageReference]
+    #: characters (``char_…``) to cast: elements of the account
+    character_ids: NotRequired[list[str]]
 
 
 class VideoCreateForm(TypedDict):
@@ -58,7 +62,8 @@ class Video(TypedDict):
     #: WIDTHxHEIGHT
     size: str
     prompt: str | None
-    remixed_from_video_id: None
+    #: the source of a remix
+    remixed_from_video_id: str | None
     error: VideoError | None
 
 
@@ -74,3 +79,52 @@ class VideoDeleted(TypedDict):
     id: str
     object: Literal["video.deleted"]
     deleted: bool
+
+
+class VideoRemix(TypedDict):
+    prompt: str
+
+
+class VideoReference(TypedDict):
+    #: a completed video of the account (``video_…``)
+    id: str
+
+
+class VideoEdit(TypedDict):
+    """An edit: the source video (by id, or a file part) and how to change it."""
+
+    prompt: str
+    video: VideoReference | str
+
+
+class VideoExtend(TypedDict):
+    """An extension: the source continued by ``seconds``."""
+
+    prompt: str
+    #: 4, 8, 12, 16 or 20
+    seconds: str | int
+    video: VideoReference | str
+
+
+class CharacterCreate(TypedDict):
+    #: at most 20 characters
+    name: str
+    #: a 3-8 s video (a file part), or ``{"id": "video_…"}``
+    video: VideoReference | str
+
+
+class Character(TypedDict):
+    #: ``char_`` and the element id
+    id: str
+    created_at: int
+    name: str
+
+
+class VideoSourceForm(TypedDict):
+    """An edit, extension or character as a form: ``video`` is a file part (or send
+    ``video[id]`` with a video id)."""
+
+    prompt: NotRequired[str]
+    seconds: NotRequired[str]
+    name: NotRequired[str]
+    video: str
