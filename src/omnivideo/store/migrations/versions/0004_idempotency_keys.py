@@ -1,6 +1,6 @@
 """idempotency keys
 
-Revision ID: openai_parity_0004
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-06 03:00:00
 """
