@@ -24,6 +24,8 @@ class Worker:
     storage: str
     public_url: str
     env: dict[str, str]
+    #: more `omnivideo worker` options (e.g. --concurrency)
+    args: list[str] = field(default_factory=list)
     proc: subprocess.Popen[str] | None = None
     log: list[str] = field(default_factory=list)
 
@@ -32,7 +34,7 @@ class Worker:
             sys.executable, "-m", "omnivideo.cli.main", "worker",
             "--database-url", self.database_url, "--storage", self.storage,
             "--data-dir", str(self.data_dir), "--public-url", self.public_url,
-            "--allow-host", "127.0.0.1", "--log-level", "info",
+            "--allow-host", "127.0.0.1", "--log-level", "info", *self.args,
         ]  # fmt: skip
         self.proc = subprocess.Popen(
             cmd,

@@ -127,6 +127,9 @@ def start(rt: Runtime, *, render: bool | None = None, callbacks: bool = True) ->
         rt.callbacks.start()
     if not render:
         return
+    from omnivideo.service import scratch
+
+    scratch.sweep_quietly()  # what killed workers on this host left behind
     if isinstance(rt.queue, LocalQueue):
         # One process owns the embedded database: whatever was unfinished was ours.
         resumed = rt.stores.tasks.unfinished()

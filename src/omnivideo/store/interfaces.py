@@ -150,9 +150,12 @@ class TaskStore(Protocol):
         another worker rendering it sent a heartbeat within ``stale_ms``."""
         ...
 
-    def heartbeat(self, task_id: str, progress: float | None = None) -> bool:
+    def heartbeat(
+        self, task_id: str, progress: float | None = None, *, worker: str | None = None
+    ) -> bool:
         """Record that the render is alive (and its progress); False once the task is final
-        (cancelled elsewhere), so the render stops."""
+        (cancelled elsewhere), or, given ``worker``, once another worker holds it (a take-over):
+        either way the render stops."""
         ...
 
     def merge_options(self, task_id: str, **changes: Any) -> None: ...
@@ -171,7 +174,11 @@ class TaskStore(Protocol):
         videos: Sequence[VideoResult] = (),
         units: str = "0",
         error_code: int | None = None,
-    ) -> Task | None: ...
+        worker: str | None = None,
+    ) -> Task | None:
+        """End the task; None if it was final already or, given ``worker``, if another worker
+        holds it now (this one was taken over and must not finish it twice)."""
+        ...
 
     def cancel(self, account_id: str, task_id: str, callback_for: CallbackFor) -> Task | None:
         """End an unfinished task as failed ("cancelled"); None if it was already final."""

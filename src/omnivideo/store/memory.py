@@ -256,10 +256,14 @@ class MemoryTaskStore:
                 self.mem.add_callback(task, callback_for)
             return entry.task, entry.attempts
 
-    def heartbeat(self, task_id: str, progress: float | None = None) -> bool:
+    def heartbeat(
+        self, task_id: str, progress: float | None = None, *, worker: str | None = None
+    ) -> bool:
         with self.mem.lock:
             entry = self.mem.tasks.get(task_id)
             if entry is None or entry.task.status.value not in ACTIVE:
+                return False
+            if worker is not None and entry.worker != worker:
                 return False
             entry.heartbeat_at = now_ms()
             if progress is not None:
@@ -289,10 +293,13 @@ class MemoryTaskStore:
         videos: Sequence[VideoResult] = (),
         units: str = "0",
         error_code: int | None = None,
+        worker: str | None = None,
     ) -> Task | None:
         with self.mem.lock:
             entry = self.mem.tasks.get(task_id)
             if entry is None or entry.task.status.value not in ACTIVE:
+                return None
+            if worker is not None and entry.worker != worker:
                 return None
             task = self._update(
                 task_id,
