@@ -25,7 +25,7 @@ from omnivideo.contract.task import Task, TaskStatus, VideoResult
 from omnivideo.dialects import useapi
 from omnivideo.dialects.kling import callback_payload
 from omnivideo.engines.base import Cancelled, Interrupted, RenderedVideo, RunContext
-from omnivideo.service import inputs, metrics, packs, scratch, transient
+from omnivideo.service import inputs, metrics, packs, reserve, scratch, transient
 from omnivideo.service.liveness import Heartbeat, Liveness
 from omnivideo.service.runtime import Runtime
 from omnivideo.service.simulate import Simulation
@@ -385,6 +385,8 @@ def _run(rt: Runtime, task_id: str, ctx: RunContext, watch: Liveness) -> bool:
     finally:
         beating.stop()
         shutil.rmtree(work_dir, ignore_errors=True)
+        if not rt.settings.distributed:
+            reserve.keep(rt.settings.data_dir)  # again, once the disk has room
     return False
 
 
@@ -407,10 +409,17 @@ def _db(rt: Runtime, watch: Liveness, what: str, op: Callable[[], T]) -> T:
         what=what,
         window_s=rt.settings.stall_after_s,
         stop=lambda: watch.lost is not None,
-        full_disk=True,
+        full_disk=lambda: _make_room(rt),
     )
     watch.reached()
     return result
+
+
+def _make_room(rt: Runtime) -> None:
+    """A write failed for a full disk: give back what the server holds back (all-in-one)."""
+    if not rt.settings.distributed:
+        reserve.release(rt.settings.data_dir)
+    rt.stores.tasks.make_room()
 
 
 def _bucket(rt: Runtime, watch: Liveness, what: str, op: Callable[[], T]) -> T:

@@ -103,13 +103,14 @@ def retrying(
     what: str,
     window_s: float,
     stop: Callable[[], bool] = lambda: False,
-    full_disk: bool = False,
+    full_disk: Callable[[], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """``op()``, tried again with backoff while it fails for a dependency's blip, for at most
     ``window_s`` seconds (or until ``stop()``); then :class:`Unreachable`. Other errors are
-    raised at once; a full disk too, unless ``full_disk`` (a write that space freed meanwhile
-    lets through), after which it is raised as it was."""
+    raised at once; a full disk too, unless ``full_disk`` is given: it is called to make room
+    before the next try (space freed meanwhile may let the write through), and past the
+    window the error is raised as it was."""
     started = time.monotonic()
     backoff = FIRST_BACKOFF_S
     tries = 0
@@ -118,7 +119,7 @@ def retrying(
             result = op()
         except Exception as exc:
             dependency = dependency_of(exc)
-            full = full_disk and is_storage_full(exc)
+            full = full_disk is not None and is_storage_full(exc)
             if dependency is None and not full:
                 raise
             tries += 1
@@ -131,6 +132,11 @@ def retrying(
             # One line when the trouble starts, not one per try.
             level = logging.WARNING if tries == 1 else logging.DEBUG
             trouble = f"the {dependency} is unreachable" if dependency else "the disk is full"
+            if full and full_disk is not None:
+                try:
+                    full_disk()
+                except Exception:
+                    log.debug("%s: no room made", what, exc_info=True)
             log.log(level, "%s: %s (%s); retrying", what, trouble, _short(exc))
             sleep(min(backoff * random.uniform(0.5, 1.0), max(0.0, window_s - waited)))
             backoff = min(backoff * 2, MAX_BACKOFF_S)

@@ -131,6 +131,9 @@ def start(rt: Runtime, *, render: bool | None = None, callbacks: bool = True) ->
 
     scratch.sweep_quietly()  # what killed workers on this host left behind
     if isinstance(rt.queue, LocalQueue):
+        from omnivideo.service import reserve
+
+        reserve.keep(rt.settings.data_dir)
         # One process owns the embedded database: whatever was unfinished was ours.
         resumed = rt.stores.tasks.unfinished()
         for task_id, not_before in resumed:

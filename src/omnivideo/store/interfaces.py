@@ -184,6 +184,11 @@ class TaskStore(Protocol):
         """End an unfinished task as failed ("cancelled"); None if it was already final."""
         ...
 
+    def make_room(self) -> None:
+        """A write failed for a full disk: give back the space the store can (SQLite's
+        write-ahead log), so the next write, a task's failure, may land."""
+        ...
+
 
 class AccountStore(Protocol):
     def create_account(self, account_id: str, name: str, webhook_secret: str) -> Account: ...

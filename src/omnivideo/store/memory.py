@@ -314,6 +314,9 @@ class MemoryTaskStore:
             self.mem.add_callback(task, callback_for)
             return task
 
+    def make_room(self) -> None:
+        return None  # no disk
+
     def cancel(self, account_id: str, task_id: str, callback_for: CallbackFor) -> Task | None:
         with self.mem.lock:
             entry = self.mem.tasks.get(task_id)

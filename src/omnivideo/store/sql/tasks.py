@@ -354,6 +354,9 @@ class SqlTaskStore:
             enqueue_callback(s, done, callback_for)
             return done
 
+    def make_room(self) -> None:
+        self.db.make_room()
+
     def cancel(self, account_id: str, task_id: str, callback_for: CallbackFor) -> Task | None:
         with self.db.write() as s:
             row = s.get(TaskRow, task_id, with_for_update=True)
