@@ -351,7 +351,12 @@ def _run(rt: Runtime, task_id: str, ctx: RunContext, watch: Liveness) -> bool:
         # start, or on another worker), without this run counting against its attempts.
         # Unreachable: its heartbeat goes silent, and it is taken over after the stall window.
         with contextlib.suppress(Unreachable):
-            _db(rt, watch, f"task {task_id}: hand back", lambda: rt.stores.tasks.release(task_id))
+            _db(
+                rt,
+                watch,
+                f"task {task_id}: hand back",
+                lambda: rt.stores.tasks.release(task_id, worker=rt.worker),
+            )
         log.info("task %s handed back (worker stopping)", task_id)
         return True
     except Cancelled:

@@ -160,8 +160,9 @@ class TaskStore(Protocol):
 
     def merge_options(self, task_id: str, **changes: Any) -> None: ...
 
-    def release(self, task_id: str) -> None:
-        """A run stopped by a shutdown: it does not count as an attempt."""
+    def release(self, task_id: str, *, worker: str | None = None) -> None:
+        """A run stopped by a shutdown: it does not count as an attempt. Given ``worker``, only
+        while that worker holds the task (not one taken over meanwhile)."""
         ...
 
     def finish(

@@ -276,10 +276,12 @@ class MemoryTaskStore:
                 options = self.mem.tasks[task_id].task.options
                 self._update(task_id, options={**options, **changes})
 
-    def release(self, task_id: str) -> None:
+    def release(self, task_id: str, *, worker: str | None = None) -> None:
         with self.mem.lock:
             entry = self.mem.tasks.get(task_id)
-            if entry is not None and entry.attempts > 0:
+            if entry is None or (worker is not None and entry.worker != worker):
+                return
+            if entry.attempts > 0:
                 entry.attempts -= 1
                 entry.worker, entry.heartbeat_at = "", 0
 

@@ -316,11 +316,14 @@ class SqlTaskStore:
             if row is not None:
                 row.options = {**(row.options or {}), **changes}
 
-    def release(self, task_id: str) -> None:
+    def release(self, task_id: str, *, worker: str | None = None) -> None:
+        held = [TaskRow.task_id == task_id, TaskRow.attempts > 0]
+        if worker is not None:
+            held.append(TaskRow.worker == worker)
         with self.db.write() as s:
             s.execute(
                 update(TaskRow)
-                .where(TaskRow.task_id == task_id, TaskRow.attempts > 0)
+                .where(*held)
                 .values(attempts=TaskRow.attempts - 1, worker="", heartbeat_at=0)
             )
 
