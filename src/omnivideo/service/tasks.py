@@ -345,7 +345,7 @@ def _run(rt: Runtime, task_id: str, ctx: RunContext, watch: Liveness) -> bool:
         log.info("task %s succeed in %.1fs", task_id, time.monotonic() - started)
     except Interrupted:
         if watch.lost is not None:
-            _abandon(task_id, watch.lost)
+            _abandon(rt, task_id, watch.lost)
             return False
         # The worker is stopping: the task stays `processing` and runs again (here at the next
         # start, or on another worker), without this run counting against its attempts.
@@ -364,7 +364,7 @@ def _run(rt: Runtime, task_id: str, ctx: RunContext, watch: Liveness) -> bool:
         log.info("task %s cancelled after %.1fs", task_id, time.monotonic() - started)
     except Unreachable as exc:
         if exc.dependency == "database" or watch.lost is not None:
-            _abandon(task_id, watch.lost or str(exc))
+            _abandon(rt, task_id, watch.lost or str(exc))
             return False
         message = f"the {exc.dependency} could not be reached for {exc.seconds:.0f} s; retry later"
         _fail(rt, watch, task_id, 5000, message)
@@ -401,8 +401,13 @@ def _later(rt: Runtime, task_id: str) -> None:
         rt.queue.defer(task_id, now_ms() + int(rt.settings.stall_after_s * 1000))
 
 
-def _abandon(task_id: str, why: str) -> None:
-    log.warning("task %s abandoned: %s; the worker that takes it over renders it", task_id, why)
+def _abandon(rt: Runtime, task_id: str, why: str) -> None:
+    """Leave the task unfinished: another worker takes it over once its heartbeat is silent
+    (the queue's janitor); on the embedded shape, where no one else would, it runs here
+    again after the stall window."""
+    log.warning("task %s abandoned: %s; it will be taken over", task_id, why)
+    if not rt.settings.distributed:
+        _later(rt, task_id)
 
 
 def _db(rt: Runtime, watch: Liveness, what: str, op: Callable[[], T]) -> T:
@@ -516,7 +521,7 @@ def _fail(rt: Runtime, watch: Liveness, task_id: str, code: int, message: str) -
             ),
         )
     except Unreachable as exc:
-        _abandon(task_id, f"its failure ({message}) could not be written: {exc}")
+        _abandon(rt, task_id, f"its failure ({message}) could not be written: {exc}")
         return
     except Exception as exc:
         if not is_storage_full(exc):
