@@ -36,6 +36,8 @@ def is_postgres(url: str) -> bool:
 
 #: request handlers that may run at once in one process (anyio's default thread limit)
 REQUEST_THREADS = 40
+#: seconds a new PostgreSQL connection may take
+CONNECT_TIMEOUT_S = 10
 
 
 def make_engine(url: str) -> Engine:
@@ -52,7 +54,15 @@ def make_engine(url: str) -> Engine:
     # As many pooled connections as request threads (anyio's default limit is 40): a pool
     # smaller than that opened and closed "overflow" connections under load, and each new
     # PostgreSQL connection is a process started on the server.
-    engine = create_engine(url, pool_size=REQUEST_THREADS, max_overflow=10)
+    engine = create_engine(
+        url,
+        pool_size=REQUEST_THREADS,
+        max_overflow=10,
+        # A database host that drops packets (a partition, a dead VM) would hold a connect for
+        # minutes of TCP retries; bounded, a worker's heartbeat notices within its stall window
+        # (a connect_timeout given in the URL's query wins).
+        connect_args={} if "connect_timeout=" in url else {"connect_timeout": CONNECT_TIMEOUT_S},
+    )
     _ping_after_idle(engine)
     return engine
 
