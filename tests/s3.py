@@ -38,10 +38,10 @@ def s3_server() -> Iterator[str]:
         server.stop()
 
 
-def make_bucket(endpoint: str) -> str:
+def make_bucket(endpoint: str, name: str | None = None) -> str:
     import boto3
 
-    name = "omnivideo-" + secrets.token_hex(4)
+    name = name or "omnivideo-" + secrets.token_hex(4)
     client = boto3.client(
         "s3",
         endpoint_url=endpoint,

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     heartbeat_s: float = Field(default=5.0, gt=0)
     #: ... and a task whose worker stayed silent this long is taken over by another worker
     stall_after_s: float = Field(default=30.0, gt=0)
+    #: a worker retries an unreachable bucket this long (seconds) before a task fails for it
+    storage_retry_s: float = Field(default=300.0, ge=0)
     #: tasks an account may have submitted or processing at once (Kling's concurrency limit)
     max_concurrent_tasks: int = Field(default=5, ge=1)
     #: seconds a verified key is remembered (0: off); a revocation still reaches every

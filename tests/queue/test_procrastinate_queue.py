@@ -1,14 +1,19 @@
-"""The PostgreSQL queue keeps taking tasks when procrastinate's own worker gives up."""
+"""The PostgreSQL queue keeps taking tasks when procrastinate's own worker gives up, leaves a
+live render's job alone, and puts a rescued task at the front of its queue."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
-from omnivideo.queue.postgres import ProcrastinateQueue
+from omnivideo.contract.task import TaskStatus
+from omnivideo.queue.postgres import RESCUE_PRIORITY, ProcrastinateQueue
 from omnivideo.store.sql import open_sql_stores
 from tests import pg
 
@@ -42,6 +47,94 @@ def test_a_worker_whose_connections_die_takes_the_next_task(database: str) -> No
         queue.defer("second")
         assert took.wait(30), "after losing its connections the worker took nothing"
         assert ran == ["first", "second"]
+    finally:
+        queue.stop()
+        stores.close()
+
+
+class _Tasks:
+    """The two questions the janitor asks the task store, answered from a dict."""
+
+    def __init__(self, statuses: dict[str, TaskStatus], silent: list[str]) -> None:
+        self.statuses = statuses
+        self.silent = silent
+
+    def needing_job(self, queue: str, now: int, stall_ms: int) -> list[tuple[str, int]]:
+        return [(task_id, 0) for task_id in self.silent]
+
+    def get(self, task_id: str) -> Any:
+        status = self.statuses.get(task_id)
+        return None if status is None else SimpleNamespace(status=status)
+
+
+def _jobs(database: str) -> dict[str, tuple[str, int]]:
+    import psycopg
+
+    with psycopg.connect(database) as conn:
+        rows = conn.execute(
+            "SELECT args->>'task_id', status::text, priority FROM procrastinate_jobs"
+        ).fetchall()
+    return {task_id: (status, priority) for task_id, status, priority in rows}
+
+
+def test_the_janitor_retries_a_stalled_job_only_when_its_task_is_silent(database: str) -> None:
+    import psycopg
+
+    rendering, silent = "rendering-elsewhere", "silent"
+    tasks = _Tasks(
+        {rendering: TaskStatus.PROCESSING, silent: TaskStatus.PROCESSING}, silent=[silent]
+    )
+    queue = ProcrastinateQueue(database, "q", tasks, heartbeat_s=0.5, stall_after_s=5)  # type: ignore[arg-type]
+    try:
+        queue.defer(rendering)
+        queue.defer(silent)
+        queue.defer("waiting")
+        # Both jobs are taken by a worker whose *queue* heartbeat is an hour old (its queue
+        # connection is down), though only one task's own heartbeat went silent.
+        with psycopg.connect(database, autocommit=True) as conn:
+            (worker,) = conn.execute(
+                "INSERT INTO procrastinate_workers (last_heartbeat) "
+                "VALUES (now() - interval '1 hour') RETURNING id"
+            ).fetchone()
+            conn.execute(
+                "UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s "
+                "WHERE args->>'task_id' = ANY(%s)",
+                (worker, [rendering, silent]),
+            )
+
+        async def tidy() -> None:
+            async with queue._worker_app.open_async():
+                await queue._tidy()
+
+        asyncio.run(tidy())
+        jobs = _jobs(database)
+        assert jobs[rendering] == ("doing", 0)  # still rendering: left alone
+        # The silent task's job is retried at the front of the queue, ahead of the waiting one.
+        assert jobs[silent] == ("todo", RESCUE_PRIORITY)
+        assert jobs["waiting"] == ("todo", 0)
+    finally:
+        queue.stop()
+
+
+def test_a_rescued_task_is_taken_before_the_backlog(database: str) -> None:
+    stores = open_sql_stores(database)
+    queue = ProcrastinateQueue(database, "q", stores.tasks, heartbeat_s=0.5, stall_after_s=30)
+    ran: list[str] = []
+    done = threading.Event()
+
+    def run(task_id: str) -> bool:
+        ran.append(task_id)
+        if len(ran) == 4:
+            done.set()
+        return False
+
+    try:
+        for task_id in ("backlog-1", "backlog-2", "backlog-3"):
+            queue.defer(task_id)
+        queue.rescue("taken-over")
+        queue.start(run)
+        assert done.wait(30), ran
+        assert ran == ["taken-over", "backlog-1", "backlog-2", "backlog-3"]
     finally:
         queue.stop()
         stores.close()

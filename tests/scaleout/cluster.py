@@ -26,7 +26,7 @@ class Worker:
     env: dict[str, str]
     proc: subprocess.Popen[str] | None = None
     log: list[str] = field(default_factory=list)
-    #: more `omnivideo worker` options (its engine and model)
+    #: more `omnivideo worker` options (its engine and model, --concurrency)
     args: list[str] = field(default_factory=list)
 
     def start(self) -> Worker:

@@ -168,6 +168,22 @@ def test_heartbeat_writes_progress_and_reports_a_cancel(stores: Stores) -> None:
     assert not tasks.heartbeat("1", 0.5)  # the render learns it was cancelled
 
 
+def test_a_taken_over_worker_can_neither_beat_nor_finish_nor_hand_back(stores: Stores) -> None:
+    tasks = stores.tasks
+    tasks.insert(_task("1"), max_active=5, callback_for=_cb)
+    tasks.claim("1", _cb, worker="a", stale_ms=30_000)
+    assert tasks.heartbeat("1", 0.5, worker="a")
+    # a went silent; b took it over.
+    assert tasks.claim("1", _cb, worker="b", stale_ms=0) is not None
+    assert not tasks.heartbeat("1", 0.6, worker="a")
+    assert tasks.finish("1", TaskStatus.SUCCEED, _cb, worker="a") is None
+    tasks.release("1", worker="a")
+    assert tasks.claim("1", _cb, worker="c", stale_ms=30_000) is None  # still b's
+    assert tasks.heartbeat("1", 0.7, worker="b")
+    done = tasks.finish("1", TaskStatus.SUCCEED, _cb, worker="b")
+    assert done is not None and done.status is TaskStatus.SUCCEED
+
+
 def test_tasks_are_found_and_listed_under_their_endpoint(stores: Stores) -> None:
     tasks = stores.tasks
     tasks.insert(_task("1", "ext-1"), max_active=5, callback_for=_cb)

@@ -31,6 +31,9 @@ from omnivideo.store.interfaces import TaskStore, now_ms
 log = logging.getLogger(__name__)
 
 TASK_NAME = "omnivideo.render"
+#: procrastinate fetches higher priorities first: a task taken over from a silent worker (or
+#: one whose job went missing) goes to the front of its queue, not behind the backlog
+RESCUE_PRIORITY = 100
 #: serialises procrastinate's schema creation between processes starting together
 _SCHEMA_LOCK = 0x6F6D6E6A
 #: most connections of the pool that defers jobs (any thread), and of the worker's own pool
@@ -98,7 +101,7 @@ class ProcrastinateQueue:
             )
         )
         self._worker_app.task(name=TASK_NAME, pass_context=True)(self._job)
-        self._batches: Batcher[tuple[str, int, str]] = Batcher(self._defer_batch)
+        self._batches: Batcher[tuple[str, int, str, int]] = Batcher(self._defer_batch)
         self._run: RunTask | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -110,18 +113,28 @@ class ProcrastinateQueue:
         """Defer ``task_id``'s job on ``queue``. Defers arriving together go to the database as
         one batch (one round trip and one commit), as the creates that make them do (group
         commit)."""
-        self._batches.run((task_id, not_before_ms, queue or self.queue))
+        self._batches.run((task_id, not_before_ms, queue or self.queue, 0))
 
-    def _job_of(self, task_id: str, not_before_ms: int, queue: str) -> procrastinate.jobs.Job:
-        options: dict[str, Any] = {"queue": queue, "queueing_lock": task_id}
+    def rescue(self, task_id: str, not_before_ms: int = 0, queue: str | None = None) -> None:
+        """Defer a task that lost its job (its worker went silent) at the front of its queue."""
+        self._batches.run((task_id, not_before_ms, queue or self.queue, RESCUE_PRIORITY))
+
+    def _job_of(
+        self, task_id: str, not_before_ms: int, queue: str, priority: int
+    ) -> procrastinate.jobs.Job:
+        options: dict[str, Any] = {
+            "queue": queue,
+            "queueing_lock": task_id,
+            "priority": priority,
+        }
         if not_before_ms > now_ms():
             options["schedule_at"] = datetime.datetime.fromtimestamp(
                 not_before_ms / 1000, tz=datetime.UTC
             )
         return self.app.configure_task(TASK_NAME, **options).make_new_job(task_id=task_id)
 
-    def _defer_batch(self, batch: list[tuple[str, int, str]]) -> None:
-        jobs = [self._job_of(task_id, not_before, queue) for task_id, not_before, queue in batch]
+    def _defer_batch(self, batch: list[tuple[str, int, str, int]]) -> None:
+        jobs = [self._job_of(*item) for item in batch]
         try:
             self.app.job_manager.batch_defer_jobs(jobs)
         except AlreadyEnqueued:
@@ -138,7 +151,7 @@ class ProcrastinateQueue:
         assert self._run is not None
         if self._run(task_id):
             # Handed back by this stopping worker: another worker of its queue takes it now.
-            self.defer(task_id, queue=context.job.queue if context.job else None)
+            self.rescue(task_id, queue=context.job.queue if context.job else None)
 
     def start(self, run: RunTask) -> None:
         self._run = run
@@ -209,22 +222,32 @@ class ProcrastinateQueue:
 
     async def _tidy_queue(self, queue: str) -> None:
         manager = self._worker_app.job_manager
+        stall_ms = int(self.stall_after_s * 1000)
+        lost = await asyncio.to_thread(self.tasks.needing_job, queue, now_ms(), stall_ms)
+        silent = {task_id for task_id, _ in lost}
         for job in await manager.get_stalled_jobs(
             queue=queue, seconds_since_heartbeat=self.stall_after_s
         ):
-            log.info(
-                "job %s of task %s stalled (its worker is silent); retrying",
-                job.id,
-                job.task_kwargs.get("task_id"),
-            )
+            task_id = str(job.task_kwargs.get("task_id"))
+            # procrastinate calls a job stalled when its *queue* worker stopped beating, which
+            # a live worker does too while its queue connection is down. The task's own
+            # heartbeat decides: a task still rendering keeps its job (retrying it would only
+            # make a duplicate, or bump its attempts); a silent or finished one is retried.
+            if task_id not in silent and await asyncio.to_thread(self._still_rendering, task_id):
+                continue
+            log.info("job %s of task %s stalled (its worker is silent); retrying", job.id, task_id)
             try:
-                await manager.retry_job(job)
+                await manager.retry_job(job, priority=RESCUE_PRIORITY)
             except Exception:
                 log.debug("stalled job %s not retried", job.id, exc_info=True)
-        stall_ms = int(self.stall_after_s * 1000)
-        lost = await asyncio.to_thread(self.tasks.needing_job, queue, now_ms(), stall_ms)
         for task_id, not_before in lost:
-            await asyncio.to_thread(self.defer, task_id, not_before, queue)
+            await asyncio.to_thread(self.rescue, task_id, not_before, queue)
+
+    def _still_rendering(self, task_id: str) -> bool:
+        """Whether ``task_id`` is unfinished (and, not being in ``needing_job``'s answer, has
+        a fresh heartbeat or is not yet due)."""
+        task = self.tasks.get(task_id)
+        return task is not None and not task.status.is_final
 
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None:

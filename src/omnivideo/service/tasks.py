@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import secrets
 import shutil
-import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from omnivideo.contract import rules
 from omnivideo.contract import spec as specs
@@ -34,13 +32,16 @@ from omnivideo.engines.base import (
     RenderedVideo,
     RunContext,
 )
-from omnivideo.service import inputs, metrics, outages, packs, variants
+from omnivideo.service import inputs, metrics, outages, packs, reserve, scratch, transient, variants
+from omnivideo.service.liveness import Heartbeat, Liveness
 from omnivideo.service.runtime import Runtime
 from omnivideo.service.simulate import Simulation
 from omnivideo.service.storage_full import STORAGE_FULL, is_storage_full
+from omnivideo.service.transient import Unreachable
 from omnivideo.store.interfaces import CallbackFor, now_ms
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: a task whose render was interrupted this often (crashes, kills) fails instead of looping
 MAX_ATTEMPTS = 3
@@ -302,9 +303,40 @@ def run(rt: Runtime, task_id: str) -> bool:
     """Render one task to its end. Called by workers; never raises for a task's own failure.
 
     True when the task was handed back unfinished (the worker is stopping): the queue must
-    run it again elsewhere.
+    run it again elsewhere. A dependency's blip on the way (the database, the bucket) is
+    retried; a worker that stays cut off from the database past the stall window gives the
+    task up, unfinished and unwritten, to the worker that takes it over.
     """
-    claimed = rt.stores.tasks.claim(task_id, CALLBACK_FOR, rt.worker, rt.stale_ms)
+    watch = Liveness(rt, task_id)
+    ctx = RunContext(_progress_writer(rt, task_id, watch))
+    watch.ctx = ctx
+    # A second queue job of a task this process renders now (its job was retried while this
+    # worker's queue heartbeat lagged) neither renders it again nor counts an attempt.
+    if rt.running.setdefault(task_id, ctx) is not ctx:
+        log.info("task %s is rendering here already; its duplicate job is dropped", task_id)
+        return False
+    try:
+        return _run(rt, task_id, ctx, watch)
+    finally:
+        rt.running.pop(task_id, None)
+
+
+def _run(rt: Runtime, task_id: str, ctx: RunContext, watch: Liveness) -> bool:
+    try:
+        claimed = _db(
+            rt,
+            watch,
+            f"task {task_id}: claim",
+            lambda: rt.stores.tasks.claim(task_id, CALLBACK_FOR, rt.worker, rt.stale_ms),
+        )
+    except Exception as exc:
+        if not isinstance(exc, Unreachable) and not is_storage_full(exc):
+            raise
+        # Not taken: it stays as it was, and runs again once the database answers or the
+        # disk has room (the queue's janitor defers it again; the embedded shape, here).
+        log.warning("task %s not taken (%s); it will be tried again", task_id, exc)
+        _later(rt, task_id)
+        return False
     if claimed is None:
         return False
     task, attempt = claimed
@@ -312,6 +344,7 @@ def run(rt: Runtime, task_id: str) -> bool:
     if attempt > MAX_ATTEMPTS:
         _fail(
             rt,
+            watch,
             task_id,
             5000,
             f"rendering was interrupted {MAX_ATTEMPTS} times (worker crashes or restarts); "
@@ -321,22 +354,21 @@ def run(rt: Runtime, task_id: str) -> bool:
     try:
         spec = specs.load(task.spec or {})
     except ValueError as exc:
-        _fail(rt, task_id, 5000, str(exc))
+        _fail(rt, watch, task_id, 5000, str(exc))
         return False
     engine = _renderer_for(rt, spec)
     if engine is None:
         _fail(
             rt,
+            watch,
             task_id,
             5000,
             f"no engine of this server renders route {spec.route!r} any more; "
             "submit the task again",
         )
         return False
-    ctx = RunContext(_progress_writer(rt, task_id))
-    rt.running[task_id] = ctx
-    beating = _Heartbeat(rt, task_id, ctx)
-    work_dir = Path(tempfile.mkdtemp(prefix=f"omnivideo-{task_id}-"))
+    beating = Heartbeat(rt, watch)
+    work_dir = scratch.task_dir(task_id)
     started = time.monotonic()
     face = task.options.get("face", "kling")
     log.info(
@@ -352,7 +384,9 @@ def run(rt: Runtime, task_id: str) -> bool:
         _simulated_delay(ctx, sim.delay_s, SIMULATED_SHARE if sim.delay_s else 0.0)
         if sim.fail_code is not None:
             raise OmniError(sim.fail_code, sim.fail_msg or default_message(sim.fail_code))
-        job = inputs.job_of(rt, task, work_dir)
+        job = _bucket(
+            rt, watch, f"task {task_id}: inputs", lambda: inputs.job_of(rt, task, work_dir)
+        )
         saved: dict[str, Any] = dict(task.options.get("engine_state") or {})
         rendered = []
         render_started = time.monotonic()
@@ -361,26 +395,43 @@ def run(rt: Runtime, task_id: str) -> bool:
             part = RunContext(
                 _share_of(ctx, i, spec.count, SIMULATED_SHARE if sim.delay_s else 0.0),
                 state=saved.get(str(i)),
-                on_save=_state_saver(rt, task_id, saved, i),
+                on_save=_state_saver(rt, watch, task_id, saved, i),
                 parent=ctx,
             )
             rendered.append(
                 engine.render(replace(job, seed=job.seed + i, work_dir=work_dir / str(i)), part)
             )
         metrics.RENDER_SECONDS.labels(engine.name).observe(time.monotonic() - render_started)
-        _succeed(rt, task, spec, rendered)
+        _succeed(rt, watch, task, spec, rendered)
         log.info("task %s succeed in %.1fs", task_id, time.monotonic() - started)
     except Interrupted:
+        if watch.lost is not None:
+            _abandon(rt, task_id, watch.lost)
+            return False
         # The worker is stopping: the task stays `processing` and runs again (here at the next
         # start, or on another worker), without this run counting against its attempts.
-        rt.stores.tasks.release(task_id)
+        # Unreachable: its heartbeat goes silent, and it is taken over after the stall window.
+        with contextlib.suppress(Unreachable):
+            _db(
+                rt,
+                watch,
+                f"task {task_id}: hand back",
+                lambda: rt.stores.tasks.release(task_id, worker=rt.worker),
+            )
         log.info("task %s handed back (worker stopping)", task_id)
         return True
     except Cancelled:
-        _fail(rt, task_id, 5000, "cancelled")
+        _fail(rt, watch, task_id, 5000, "cancelled")
         log.info("task %s cancelled after %.1fs", task_id, time.monotonic() - started)
+    except Unreachable as exc:
+        if exc.dependency == "database" or watch.lost is not None:
+            _abandon(rt, task_id, watch.lost or str(exc))
+            return False
+        message = f"the {exc.dependency} could not be reached for {exc.seconds:.0f} s; retry later"
+        _fail(rt, watch, task_id, 5000, message)
+        log.info("task %s failed (5000: %s)", task_id, message)
     except OmniError as exc:
-        _fail(rt, task_id, exc.code, exc.message)
+        _fail(rt, watch, task_id, exc.code, exc.message)
         log.info(
             "task %s failed after %.1fs (%d: %s)",
             task_id,
@@ -390,15 +441,18 @@ def run(rt: Runtime, task_id: str) -> bool:
         )
     except Exception as exc:
         if is_storage_full(exc):
-            _fail(rt, task_id, 5000, STORAGE_FULL)
+            # What the render wrote goes first: the failure itself must find room to be written.
+            shutil.rmtree(work_dir, ignore_errors=True)
+            _fail(rt, watch, task_id, 5000, STORAGE_FULL)
             log.info("task %s failed (5000: %s)", task_id, STORAGE_FULL)
             return False
         log.exception("task %s failed while rendering", task_id)
-        _fail(rt, task_id, 5000, f"internal error while rendering ({type(exc).__name__})")
+        _fail(rt, watch, task_id, 5000, "internal error while rendering; the worker's log has why")
     finally:
         beating.stop()
-        rt.running.pop(task_id, None)
         shutil.rmtree(work_dir, ignore_errors=True)
+        if not rt.settings.distributed:
+            reserve.keep(rt.settings.data_dir)  # again, once the disk has room
     return False
 
 
@@ -419,38 +473,67 @@ def _engine_name(rt: Runtime, task: Task | None) -> str:
     return descriptor.name if descriptor is not None else ""
 
 
-class _Heartbeat:
-    """Tells the store the render is alive, also between the engine's progress reports (a long
-    VAE decode), so no other worker takes the task over; stops the render once the task was
-    cancelled from any host."""
+def _later(rt: Runtime, task_id: str) -> None:
+    """Run ``task_id`` again after the stall window."""
+    with contextlib.suppress(Exception):
+        rt.queue.defer(task_id, now_ms() + int(rt.settings.stall_after_s * 1000))
 
-    def __init__(self, rt: Runtime, task_id: str, ctx: RunContext) -> None:
-        self._done = threading.Event()
-        self._thread = threading.Thread(
-            target=self._beat, args=(rt, task_id, ctx), name=f"heartbeat-{task_id}", daemon=True
-        )
-        self._thread.start()
 
-    def _beat(self, rt: Runtime, task_id: str, ctx: RunContext) -> None:
-        while not self._done.wait(rt.settings.heartbeat_s):
-            try:
-                if not rt.stores.tasks.heartbeat(task_id):
-                    ctx.cancel()
-            except Exception:
-                log.warning("task %s: heartbeat failed; retrying", task_id, exc_info=True)
+def _abandon(rt: Runtime, task_id: str, why: str) -> None:
+    """Leave the task unfinished: another worker takes it over once its heartbeat is silent
+    (the queue's janitor); on the embedded shape, where no one else would, it runs here
+    again after the stall window."""
+    log.warning("task %s abandoned: %s; it will be taken over", task_id, why)
+    if not rt.settings.distributed:
+        _later(rt, task_id)
 
-    def stop(self) -> None:
-        self._done.set()
+
+def _db(rt: Runtime, watch: Liveness, what: str, op: Callable[[], T]) -> T:
+    """``op`` (a database write of the task), retried through a dropped connection or a
+    restart for the stall window: past it, the task may be another worker's already. A full
+    disk is retried too: the render's scratch, removed meanwhile, may have made room."""
+    result = transient.retrying(
+        op,
+        what=what,
+        window_s=rt.settings.stall_after_s,
+        stop=lambda: watch.lost is not None,
+        full_disk=lambda: _make_room(rt),
+    )
+    watch.reached()
+    return result
+
+
+def _make_room(rt: Runtime) -> None:
+    """A write failed for a full disk: give back what the server holds back (all-in-one)."""
+    if not rt.settings.distributed:
+        reserve.release(rt.settings.data_dir)
+    rt.stores.tasks.make_room()
+
+
+def _bucket(rt: Runtime, watch: Liveness, what: str, op: Callable[[], T]) -> T:
+    """``op`` (a bucket read or write of the task), retried through an outage of up to
+    ``storage_retry_s`` while the task's heartbeat goes on."""
+    return transient.retrying(
+        op,
+        what=what,
+        window_s=rt.settings.storage_retry_s,
+        stop=lambda: watch.lost is not None,
+    )
 
 
 def _state_saver(
-    rt: Runtime, task_id: str, saved: dict[str, Any], index: int
+    rt: Runtime, watch: Liveness, task_id: str, saved: dict[str, Any], index: int
 ) -> Callable[[dict[str, Any]], None]:
     """Persist video ``index``'s engine state with the task, so a restart can resume it."""
 
     def save(state: dict[str, Any]) -> None:
         saved[str(index)] = state
-        rt.stores.tasks.merge_options(task_id, engine_state=dict(saved))
+        _db(
+            rt,
+            watch,
+            f"task {task_id}: engine state",
+            lambda: rt.stores.tasks.merge_options(task_id, engine_state=dict(saved)),
+        )
 
     return save
 
@@ -467,17 +550,27 @@ def _share_of(
     return report
 
 
-def _progress_writer(rt: Runtime, task_id: str) -> Callable[[float, str], None]:
+def _progress_writer(rt: Runtime, task_id: str, watch: Liveness) -> Callable[[float, str], None]:
     """Writes progress and a heartbeat at most every PROGRESS_EVERY_S; a task that became
-    final meanwhile (cancelled from any host) stops the render at this report."""
+    final meanwhile (cancelled from any host) or was taken over stops the render at this
+    report. A write that fails does not: the render goes on (see liveness)."""
     last = [0.0]
 
     def write(fraction: float, _note: str) -> None:
         now = time.monotonic()
         if now - last[0] >= PROGRESS_EVERY_S or fraction >= 1.0:
             last[0] = now
-            if not rt.stores.tasks.heartbeat(task_id, fraction):
-                raise Cancelled()
+            try:
+                alive = rt.stores.tasks.heartbeat(task_id, fraction, worker=rt.worker)
+            except Exception as exc:
+                watch.missed(exc)
+                alive = True
+            else:
+                watch.reached()
+            if not alive:
+                watch.ended(rt)
+            if watch.ctx is not None:
+                watch.ctx.check()  # raises once the render must stop
 
     return write
 
@@ -490,17 +583,41 @@ def _simulated_delay(ctx: RunContext, seconds: float, share: float) -> None:
         time.sleep(min(left, 0.1))
 
 
-def _fail(rt: Runtime, task_id: str, code: int, message: str) -> None:
-    failed = rt.stores.tasks.finish(
-        task_id, TaskStatus.FAILED, CALLBACK_FOR, status_msg=message, error_code=code
-    )
+def _fail(rt: Runtime, watch: Liveness, task_id: str, code: int, message: str) -> None:
+    try:
+        failed = _db(
+            rt,
+            watch,
+            f"task {task_id}: finish",
+            lambda: rt.stores.tasks.finish(
+                task_id,
+                TaskStatus.FAILED,
+                CALLBACK_FOR,
+                status_msg=message,
+                error_code=code,
+                worker=rt.worker,
+            ),
+        )
+    except Unreachable as exc:
+        _abandon(rt, task_id, f"its failure ({message}) could not be written: {exc}")
+        return
+    except Exception as exc:
+        if not is_storage_full(exc):
+            raise
+        # Even the failure cannot be written: the task runs again once there is room, and
+        # ends then (with this message, if the disk is still short), never stuck.
+        log.error("task %s: its failure (%s) could not be written: %s", task_id, message, exc)
+        _later(rt, task_id)
+        return
     if failed is not None:  # None: it had ended already (cancelled), and was settled then
-        packs.settle(rt.stores.packs, failed, None)
+        _settle(rt, watch, failed, None)
     metrics.count_finished(failed, _engine_name(rt, failed))
     rt.poke_callbacks(failed)
 
 
-def _store_tracks(rt: Runtime, task: Task, rendered: list[RenderedVideo]) -> list[dict[str, Any]]:
+def _store_tracks(
+    rt: Runtime, watch: Liveness, task: Task, rendered: list[RenderedVideo]
+) -> list[dict[str, Any]]:
     """The audio endpoints' tracks, as Kling's ``task_result.audios`` shows them."""
     audios = []
     for output in rendered:
@@ -511,16 +628,23 @@ def _store_tracks(rt: Runtime, task: Task, rendered: list[RenderedVideo]) -> lis
         item: dict[str, Any] = {"id": audio_id}
         for ext, path in (("mp3", output.track_mp3), ("wav", output.track_wav)):
             key = f"outputs/{task.task_id}/{audio_id}.{ext}"
-            rt.blobs.put_file(key, path)
+            _bucket(
+                rt,
+                watch,
+                f"task {task.task_id}: result upload",
+                lambda key=key, path=path: rt.blobs.put_file(key, path),  # type: ignore[misc]
+            )
             item[f"url_{ext}"] = rt.signed_url(key)
             item[f"duration_{ext}"] = seconds
         audios.append(item)
     return audios
 
 
-def _succeed(rt: Runtime, task: Task, spec: TaskSpec, rendered: list[RenderedVideo]) -> None:
+def _succeed(
+    rt: Runtime, watch: Liveness, task: Task, spec: TaskSpec, rendered: list[RenderedVideo]
+) -> None:
     videos = []
-    audios = _store_tracks(rt, task, rendered)
+    audios = _store_tracks(rt, watch, task, rendered)
     for output in rendered:
         if output.track_wav is not None and output.path == output.track_wav:
             continue  # text-to-audio: a track and no video
@@ -528,11 +652,21 @@ def _succeed(rt: Runtime, task: Task, spec: TaskSpec, rendered: list[RenderedVid
         key = f"outputs/{task.task_id}/{video_id}.mp4"
         # Before the MP4 is stored: a local store moves the file away.
         variants.store(rt, key, output.path)
-        rt.blobs.put_file(key, output.path)
+        _bucket(
+            rt,
+            watch,
+            f"task {task.task_id}: result upload",
+            lambda key=key, path=output.path: rt.blobs.put_file(key, path),  # type: ignore[misc]
+        )
         watermark_url = None
         if output.watermarked_path is not None:
             wm_key = f"outputs/{task.task_id}/{video_id}-watermark.mp4"
-            rt.blobs.put_file(wm_key, output.watermarked_path)
+            _bucket(
+                rt,
+                watch,
+                f"task {task.task_id}: result upload",
+                lambda key=wm_key, path=output.watermarked_path: rt.blobs.put_file(key, path),  # type: ignore[misc]
+            )
             watermark_url = rt.signed_url(wm_key)
         videos.append(
             VideoResult(
@@ -559,14 +693,64 @@ def _succeed(rt: Runtime, task: Task, spec: TaskSpec, rendered: list[RenderedVid
     info: dict[str, Any] = {}
     for output in rendered:
         info.update(output.info)
+    task_id = task.task_id
     if info:
-        rt.stores.tasks.merge_options(task.task_id, task_info=info)
+        _db(
+            rt,
+            watch,
+            f"task {task_id}: task info",
+            lambda: rt.stores.tasks.merge_options(task_id, task_info=info),
+        )
     if audios:
-        rt.stores.tasks.merge_options(task.task_id, audios=audios)
-    done = rt.stores.tasks.finish(
-        task.task_id, TaskStatus.SUCCEED, CALLBACK_FOR, videos=videos, units=cost
+        _db(
+            rt,
+            watch,
+            f"task {task_id}: audio tracks",
+            lambda: rt.stores.tasks.merge_options(task_id, audios=audios),
+        )
+    done = _db(
+        rt,
+        watch,
+        f"task {task_id}: finish",
+        lambda: rt.stores.tasks.finish(
+            task_id, TaskStatus.SUCCEED, CALLBACK_FOR, videos=videos, units=cost, worker=rt.worker
+        ),
     )
-    if done is not None:
-        packs.settle(rt.stores.packs, done, cost)
+    if done is None:
+        _drop_unused_outputs(rt, watch, task_id, [v.id for v in videos])
+    else:
+        _settle(rt, watch, done, cost)
     metrics.count_finished(done, _engine_name(rt, done))
     rt.poke_callbacks(done)
+
+
+def _settle(rt: Runtime, watch: Liveness, task: Task, billed: str | None) -> None:
+    try:
+        _db(
+            rt,
+            watch,
+            f"task {task.task_id}: settle",
+            lambda: packs.settle(rt.stores.packs, task, billed),
+        )
+    except Unreachable as exc:
+        log.error("task %s: its resource pack was not settled: %s", task.task_id, exc)
+
+
+def _drop_unused_outputs(rt: Runtime, watch: Liveness, task_id: str, video_ids: list[str]) -> None:
+    """The task ended without this render's videos (cancelled meanwhile, or finished by the
+    worker that took it over): remove them from the bucket rather than leave them orphaned."""
+    try:
+        now = rt.stores.tasks.get(task_id)
+        if now is not None and any(v.id in video_ids for v in now.videos):
+            return  # the finish did land (its answer was lost with the connection)
+        for video_id in video_ids:
+            _bucket(
+                rt,
+                watch,
+                f"task {task_id}: unused output",
+                lambda video_id=video_id: rt.blobs.delete_prefix(  # type: ignore[misc]
+                    f"outputs/{task_id}/{video_id}"
+                ),
+            )
+    except Exception:
+        log.warning("task %s: unused outputs left in storage", task_id, exc_info=True)

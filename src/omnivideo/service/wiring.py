@@ -206,7 +206,13 @@ def start(rt: Runtime, *, render: bool | None = None, callbacks: bool = True) ->
         rt.callbacks.start()
     if not render:
         return
+    from omnivideo.service import scratch
+
+    scratch.sweep_quietly()  # what killed workers on this host left behind
     if isinstance(rt.queue, LocalQueue):
+        from omnivideo.service import reserve
+
+        reserve.keep(rt.settings.data_dir)
         # One process owns the embedded database: whatever was unfinished was ours.
         resumed = rt.stores.tasks.unfinished()
         for task_id, not_before in resumed:

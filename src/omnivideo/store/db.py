@@ -42,6 +42,8 @@ REQUEST_THREADS = 40
 #: connections a pool opens beyond that in a burst (PostgreSQL's max_connections must fit
 #: REQUEST_THREADS + MAX_OVERFLOW per process, plus the queue's pools: see deploy/compose.yaml)
 MAX_OVERFLOW = 10
+#: seconds a new PostgreSQL connection may take
+CONNECT_TIMEOUT_S = 10
 
 
 def make_engine(url: str) -> Engine:
@@ -58,7 +60,15 @@ def make_engine(url: str) -> Engine:
     # As many pooled connections as request threads (anyio's default limit is 40): a pool
     # smaller than that opened and closed "overflow" connections under load, and each new
     # PostgreSQL connection is a process started on the server.
-    engine = create_engine(url, pool_size=REQUEST_THREADS, max_overflow=MAX_OVERFLOW)
+    engine = create_engine(
+        url,
+        pool_size=REQUEST_THREADS,
+        max_overflow=MAX_OVERFLOW,
+        # A database host that drops packets (a partition, a dead VM) would hold a connect for
+        # minutes of TCP retries; bounded, a worker's heartbeat notices within its stall window
+        # (a connect_timeout given in the URL's query wins).
+        connect_args={} if "connect_timeout=" in url else {"connect_timeout": CONNECT_TIMEOUT_S},
+    )
     _ping_after_idle(engine)
     return engine
 

@@ -151,15 +151,19 @@ class TaskStore(Protocol):
         another worker rendering it sent a heartbeat within ``stale_ms``."""
         ...
 
-    def heartbeat(self, task_id: str, progress: float | None = None) -> bool:
+    def heartbeat(
+        self, task_id: str, progress: float | None = None, *, worker: str | None = None
+    ) -> bool:
         """Record that the render is alive (and its progress); False once the task is final
-        (cancelled elsewhere), so the render stops."""
+        (cancelled elsewhere), or, given ``worker``, once another worker holds it (a take-over):
+        either way the render stops."""
         ...
 
     def merge_options(self, task_id: str, **changes: Any) -> None: ...
 
-    def release(self, task_id: str) -> None:
-        """A run stopped by a shutdown: it does not count as an attempt."""
+    def release(self, task_id: str, *, worker: str | None = None) -> None:
+        """A run stopped by a shutdown: it does not count as an attempt. Given ``worker``, only
+        while that worker holds the task (not one taken over meanwhile)."""
         ...
 
     def finish(
@@ -172,10 +176,19 @@ class TaskStore(Protocol):
         videos: Sequence[VideoResult] = (),
         units: str = "0",
         error_code: int | None = None,
-    ) -> Task | None: ...
+        worker: str | None = None,
+    ) -> Task | None:
+        """End the task; None if it was final already or, given ``worker``, if another worker
+        holds it now (this one was taken over and must not finish it twice)."""
+        ...
 
     def cancel(self, account_id: str, task_id: str, callback_for: CallbackFor) -> Task | None:
         """End an unfinished task as failed ("cancelled"); None if it was already final."""
+        ...
+
+    def make_room(self) -> None:
+        """A write failed for a full disk: give back the space the store can (SQLite's
+        write-ahead log), so the next write, a task's failure, may land."""
         ...
 
 

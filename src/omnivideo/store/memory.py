@@ -258,10 +258,14 @@ class MemoryTaskStore:
                 self.mem.add_callback(task, callback_for)
             return entry.task, entry.attempts
 
-    def heartbeat(self, task_id: str, progress: float | None = None) -> bool:
+    def heartbeat(
+        self, task_id: str, progress: float | None = None, *, worker: str | None = None
+    ) -> bool:
         with self.mem.lock:
             entry = self.mem.tasks.get(task_id)
             if entry is None or entry.task.status.value not in ACTIVE:
+                return False
+            if worker is not None and entry.worker != worker:
                 return False
             entry.heartbeat_at = now_ms()
             if progress is not None:
@@ -274,10 +278,12 @@ class MemoryTaskStore:
                 options = self.mem.tasks[task_id].task.options
                 self._update(task_id, options={**options, **changes})
 
-    def release(self, task_id: str) -> None:
+    def release(self, task_id: str, *, worker: str | None = None) -> None:
         with self.mem.lock:
             entry = self.mem.tasks.get(task_id)
-            if entry is not None and entry.attempts > 0:
+            if entry is None or (worker is not None and entry.worker != worker):
+                return
+            if entry.attempts > 0:
                 entry.attempts -= 1
                 entry.worker, entry.heartbeat_at = "", 0
 
@@ -291,10 +297,13 @@ class MemoryTaskStore:
         videos: Sequence[VideoResult] = (),
         units: str = "0",
         error_code: int | None = None,
+        worker: str | None = None,
     ) -> Task | None:
         with self.mem.lock:
             entry = self.mem.tasks.get(task_id)
             if entry is None or entry.task.status.value not in ACTIVE:
+                return None
+            if worker is not None and entry.worker != worker:
                 return None
             task = self._update(
                 task_id,
@@ -308,6 +317,9 @@ class MemoryTaskStore:
             )
             self.mem.add_callback(task, callback_for)
             return task
+
+    def make_room(self) -> None:
+        return None  # no disk
 
     def cancel(self, account_id: str, task_id: str, callback_for: CallbackFor) -> Task | None:
         with self.mem.lock:

@@ -43,6 +43,15 @@ class Database:
         with self._one_writer, self.engine.begin() as conn:
             yield conn
 
+    def make_room(self) -> None:
+        """Give back the disk space SQLite's write-ahead log holds: it grows with every write
+        until a checkpoint, and on a full disk it is what a small write can still be made in.
+        PostgreSQL manages its own WAL: nothing to do there."""
+        if not self.is_sqlite:
+            return
+        with self._one_writer, self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def read(self) -> Session:
         return self._sessions()
 

@@ -300,17 +300,18 @@ class SqlTaskStore:
                 enqueue_callback(s, rows.task(row), callback_for)
             return rows.task(row), row.attempts
 
-    def heartbeat(self, task_id: str, progress: float | None = None) -> bool:
+    def heartbeat(
+        self, task_id: str, progress: float | None = None, *, worker: str | None = None
+    ) -> bool:
         # Progress is not a status change: no updated_at bump, no callback.
         values: dict[str, Any] = {"heartbeat_at": now_ms()}
         if progress is not None:
             values["progress"] = progress
+        held = [TaskRow.task_id == task_id, TaskRow.status.in_(ACTIVE)]
+        if worker is not None:
+            held.append(TaskRow.worker == worker)
         with self.db.write() as s:
-            result = s.execute(
-                update(TaskRow)
-                .where(TaskRow.task_id == task_id, TaskRow.status.in_(ACTIVE))
-                .values(**values)
-            )
+            result = s.execute(update(TaskRow).where(*held).values(**values))
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def merge_options(self, task_id: str, **changes: Any) -> None:
@@ -319,11 +320,14 @@ class SqlTaskStore:
             if row is not None:
                 row.options = {**(row.options or {}), **changes}
 
-    def release(self, task_id: str) -> None:
+    def release(self, task_id: str, *, worker: str | None = None) -> None:
+        held = [TaskRow.task_id == task_id, TaskRow.attempts > 0]
+        if worker is not None:
+            held.append(TaskRow.worker == worker)
         with self.db.write() as s:
             s.execute(
                 update(TaskRow)
-                .where(TaskRow.task_id == task_id, TaskRow.attempts > 0)
+                .where(*held)
                 .values(attempts=TaskRow.attempts - 1, worker="", heartbeat_at=0)
             )
 
@@ -337,11 +341,14 @@ class SqlTaskStore:
         videos: Sequence[VideoResult] = (),
         units: str = "0",
         error_code: int | None = None,
+        worker: str | None = None,
     ) -> Task | None:
         with self.db.write() as s:
             row = s.get(TaskRow, task_id, with_for_update=True)
             if row is None or row.status not in ACTIVE:
                 return None
+            if worker is not None and row.worker != worker:
+                return None  # taken over: the other worker's render finishes it
             row.status = status.value
             row.status_msg = status_msg
             row.videos = [v.__dict__.copy() for v in videos]
@@ -353,6 +360,9 @@ class SqlTaskStore:
             done = rows.task(row)
             enqueue_callback(s, done, callback_for)
             return done
+
+    def make_room(self) -> None:
+        self.db.make_room()
 
     def cancel(self, account_id: str, task_id: str, callback_for: CallbackFor) -> Task | None:
         with self.db.write() as s:
