@@ -1,8 +1,10 @@
-"""Ids that no row can hold get each face's 4xx on both databases, never a 500.
+"""Ids that no row can hold, and numbers JSON cannot carry, get each face's 4xx on both
+databases, never a 500.
 
 PostgreSQL refuses a NUL character in a text parameter and an integer wider than its column
 before it runs a query; SQLite just finds nothing. Each id here reaches SQL from a request: a
-path, a query parameter, a body field or a token's claim.
+path, a query parameter, a body field or a token's claim. PostgreSQL's json type also refuses
+the NaN and Infinity that Python would write for a body's ``NaN`` or ``1e999``.
 """
 
 from __future__ import annotations
@@ -107,3 +109,23 @@ def test_a_token_naming_an_access_key_with_a_nul_is_refused(server: Server) -> N
     )
     assert r.status_code == 401, r.text
     assert r.json()["code"] in (1000, 1002)
+
+
+@pytest.mark.parametrize(
+    ("face", "path", "body"),
+    [
+        ("kling", "/v1/videos/omni-video", '{"prompt": "x", "cfg_scale": 1e999}'),
+        ("kling", "/v1/videos/omni-video", '{"prompt": "x", "cfg_scale": NaN}'),
+        ("kling", "/v1/videos/text2video", '{"prompt": "x", "unknown": [-Infinity]}'),
+        ("kling", "/v1/videos/text2video", '{"prompt": "x", "cfg_scale": 1e400}'),
+        ("useapi", "/v1/kling/videos/omni", '{"prompt": "x", "duration": 1e999}'),
+        ("openai", "/v1/videos", '{"prompt": "x", "extra": {"n": Infinity}}'),
+    ],
+)
+def test_a_number_json_cannot_carry_is_refused(
+    server: Server, face: str, path: str, body: str
+) -> None:
+    headers = server.headers(**{"Content-Type": "application/json"})
+    r = httpx.post(server.base_url + path, content=body, headers=headers, timeout=30)
+    assert r.status_code == 400, r.text
+    _face_error(face, r)

@@ -172,6 +172,38 @@ def test_after_its_connections_are_terminated_nothing_answers_500(
         conn.close()
 
 
+def test_an_event_stream_waits_out_a_database_outage(
+    pg_behind_proxy: tuple[Server, TcpProxy, str],
+) -> None:
+    server, proxy, _ = pg_behind_proxy
+    lines: list[str] = []
+    broken: list[Exception] = []
+
+    def listen() -> None:
+        url = f"{server.base_url}/v1/omnivideo/events"
+        try:
+            with httpx.stream("GET", url, headers=server.headers(), timeout=60) as r:
+                for line in r.iter_lines():
+                    lines.append(line)
+        except httpx.HTTPError as exc:  # the server stopping at the end ends it too
+            broken.append(exc)
+
+    def seen(words: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(words in line for line in lines):
+            assert time.monotonic() < deadline, f"no {words!r} in {lines}"
+            time.sleep(0.1)
+
+    threading.Thread(target=listen, daemon=True).start()
+    seen("retry:")
+    proxy.cut()
+    seen(": database unavailable")
+    proxy.restore()
+    task_id = server.create(OMNI).json()["data"]["task_id"]
+    seen(task_id)  # the same stream, still open, goes on with the new task
+    assert broken == []
+
+
 # -- the storage ---------------------------------------------------------------------------
 
 

@@ -29,8 +29,12 @@ DEFAULT_MODEL = "kling-video-o1"
 
 
 class _Wire(BaseModel):
-    # Unknown fields are ignored, as Kling does; known fields are type-checked.
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+    # Unknown fields are ignored, as Kling does; known fields are type-checked. Numbers are
+    # finite: JSON has no NaN or Infinity (Python's parser takes them, and 1e999 overflows to
+    # inf), and PostgreSQL's json type refuses what Python would write for them.
+    model_config = ConfigDict(
+        extra="ignore", populate_by_name=True, frozen=True, allow_inf_nan=False
+    )
 
 
 def _shown(value: Any, limit: int = 40) -> str:

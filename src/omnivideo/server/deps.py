@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import secrets
 from collections.abc import AsyncIterator, Callable
 from functools import partial
@@ -61,13 +62,26 @@ SimulateHeader = Annotated[
 MAX_TEXT_FIELD_BYTES = 14 * 1024 * 1024
 
 
+def _finite(text: str) -> float:
+    # 1e999 overflows to inf, which no JSON can carry on (PostgreSQL's json type refuses it).
+    value = float(text)
+    if not math.isfinite(value):
+        raise OmniError(1201, f"request body: the number {text[:40]} is too large")
+    return value
+
+
+def _not_a_number(name: str) -> Any:
+    # Python's parser takes NaN and Infinity; JSON has neither.
+    raise OmniError(1201, f"request body: {name} is not a JSON number")
+
+
 async def json_body(request: Request) -> Any:
     """The decoded JSON body; malformed JSON is 1200, not a framework error page."""
     raw = await request.body()
     if not raw.strip():
         raise OmniError(1200, "request body is empty; expected a JSON object")
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_float=_finite, parse_constant=_not_a_number)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise OmniError(1200, f"request body is not valid JSON: {exc}") from None
     except (ValueError, RecursionError):

@@ -7,7 +7,8 @@
 
 Both read the store every ``events_poll_s`` seconds, so they work behind several API replicas
 sharing a database. Data lines carry the same object as the Kling face's query answer
-(progress in ``task_info.progress`` while processing).
+(progress in ``task_info.progress`` while processing). While the database is down, a stream
+stays open (keep-alive comments go on) and resumes with the changes made meanwhile.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from omnivideo.server.errors import face_router
 from omnivideo.server.openapi.errors import NOT_FOUND
 from omnivideo.server.openapi.operation import EVENT_STREAM, describe
 from omnivideo.server.openapi.wire.kling import KlingTask
-from omnivideo.service import tasks
+from omnivideo.service import outages, tasks
 from omnivideo.service.events import ACCOUNT_WINDOW, ChangeTracker
 
 router = face_router("kling", tags=["Events"])
@@ -55,8 +56,21 @@ async def _stream(
     sent = 0
     last_write = time.monotonic()
     yield f"retry: {RETRY_MS}\n\n"
+    down = False
     while not await request.is_disconnected():
-        for task in tracker.changed(await run_in_threadpool(read)):
+        try:
+            found = await run_in_threadpool(read)
+            down = False
+        except Exception as exc:
+            # An answer that has begun cannot become a 503: the stream waits for the database.
+            if not outages.is_outage(exc):
+                raise
+            found = []
+            if not down:
+                down = True
+                last_write = time.monotonic()
+                yield ": database unavailable; waiting for it\n\n"
+        for task in tracker.changed(found):
             sent += 1
             last_write = time.monotonic()
             yield frame("task", kling.render_task(task), sent)

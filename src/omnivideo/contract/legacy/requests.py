@@ -45,7 +45,8 @@ from omnivideo.contract.request import (
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Finite numbers only, as in the Omni request (see contract.request).
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
