@@ -114,6 +114,9 @@ class TaskSpec(_Frozen):
     references: tuple[tuple[ReferenceKind, int], ...] = ()
     #: engine-specific settings fixed at submit (e.g. the relay's upstream endpoint)
     engine_options: dict[str, Any] = Field(default_factory=dict)
+    #: motion control: the character (the reference image) follows the video's motion, facing
+    #: as in the image or as in the video
+    character_orientation: Literal["image", "video"] | None = None
 
     @property
     def duration_s(self) -> float:
@@ -176,6 +179,8 @@ def plan(
     camera: Camera | None = None,
     engine_options: dict[str, Any] | None = None,
     extend_s: float = 0.0,
+    short_side: int | None = None,
+    character_orientation: Literal["image", "video"] | None = None,
 ) -> TaskSpec:
     """The spec of a checked request whose inputs were stored and probed.
 
@@ -188,7 +193,7 @@ def plan(
         follow = (video.width, video.height)
     elif first is not None:
         follow = (first.width, first.height)
-    width, height = output_size(req.mode, resolved_aspect_ratio(req), follow)
+    width, height = output_size(req.mode, resolved_aspect_ratio(req), follow, short_side)
     if video is not None and video.refer_type == "base":
         # video-extend continues the base video by ``extend_s`` seconds.
         frames = frame_count(video.duration_s + extend_s)
@@ -218,6 +223,7 @@ def plan(
         elements=tuple(elements),
         references=tuple(find_references(prompt_text)),
         engine_options=dict(engine_options or {}),
+        character_orientation=character_orientation,
     )
 
 

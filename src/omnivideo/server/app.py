@@ -15,6 +15,7 @@ from omnivideo.server import metrics as metrics_routes
 from omnivideo.server.faces import cometapi as cometapi_face
 from omnivideo.server.faces import elements as elements_face
 from omnivideo.server.faces import kling as kling_face
+from omnivideo.server.faces import kling3 as kling3_face
 from omnivideo.server.faces import kling_video as kling_video_face
 from omnivideo.server.faces import openai as openai_face
 from omnivideo.server.faces import useapi as useapi_face
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     app.include_router(kling_face.router)
     app.include_router(kling_video_face.build_router())
+    app.include_router(kling3_face.build_router())
     app.include_router(events.router)
     app.include_router(elements_face.router)
     # Kling's 1202 for the rest of its tree, before the OpenAI face: OpenAI's `/v1/videos/{id}`
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(openai_face.router)
     app.include_router(cometapi_face.router)
     app.include_router(kling_video_face.build_router("/kling"))
+    app.include_router(kling3_face.build_router("/kling"))
     app.include_router(useapi_face.router)
     app.include_router(files.router)
     app.include_router(metrics_routes.router)

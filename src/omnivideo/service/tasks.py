@@ -15,18 +15,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from omnivideo.contract import rules
 from omnivideo.contract import spec as specs
-from omnivideo.contract.billing import units
+from omnivideo.contract.billing import has_3x_price, units, units_3x
 from omnivideo.contract.errors import OmniError, default_message
+from omnivideo.contract.output import resolution_of
 from omnivideo.contract.request import OmniRequest
 from omnivideo.contract.spec import Camera, TaskSpec
 from omnivideo.contract.task import Task, TaskStatus, VideoResult
-from omnivideo.dialects import useapi
+from omnivideo.dialects import kling3, useapi
 from omnivideo.dialects.kling import callback_payload
 from omnivideo.engines.base import Cancelled, Interrupted, RenderedVideo, RunContext
+from omnivideo.media.frames import extract_audio
 from omnivideo.service import inputs, metrics, packs
 from omnivideo.service.runtime import Runtime
 from omnivideo.service.simulate import Simulation
@@ -80,6 +82,13 @@ class SubmitExtras:
     extend_s: float = 0.0
     #: the face the request came through (a metrics label)
     face: str = "kling"
+    #: check the Omni rules although ``endpoint`` is a classic one (the 3.x API's routes)
+    omni_rules: bool = False
+    #: the output's short side instead of the mode's (the 3.x API's 4k)
+    short_side: int | None = None
+    #: shortest and longest input video instead of Kling's 3-10 s (motion control)
+    video_seconds: tuple[float, float] | None = None
+    character_orientation: Literal["image", "video"] | None = None
 
 
 OMNI_VIDEO = "omni-video"
@@ -90,6 +99,9 @@ def _callback_for(task: Task) -> tuple[str, dict[str, Any]] | None:
         return None
     if task.options.get("callback_format") == "useapi":
         return task.callback_url, useapi.render_task(task)
+    if task.options.get("callback_format") == "kling3":
+        # The 3.x API's callback is its task object (reference §4).
+        return task.callback_url, kling3.render_task(task)
     return task.callback_url, callback_payload(task)
 
 
@@ -120,7 +132,7 @@ def submit(
     # Most requests name no element: skip the library lookup then (a create is a hot path).
     visible_records = rt.stores.elements.visible_to(account_id, ids) if ids else []
     visible = {e.element_id: inputs.element_info(e) for e in visible_records}
-    if extras.endpoint == OMNI_VIDEO:
+    if extras.endpoint == OMNI_VIDEO or extras.omni_rules:
         # A classic endpoint's request was checked by its own rules (contract.legacy).
         rules.check(req, strict=rt.settings.strict, elements=visible)
     callback_url = extras.callback_url or req.callback_url
@@ -137,7 +149,7 @@ def submit(
     if req.image_list or req.video_list:
         packs.refuse_if_short(rt.stores.packs, account_id, cost)
     try:
-        images, video = inputs.prepare(rt, req, task_id)
+        images, video = inputs.prepare(rt, req, task_id, extras.video_seconds)
         spec = specs.plan(
             req,
             images=images,
@@ -150,6 +162,8 @@ def submit(
             cfg_scale=extras.cfg_scale,
             camera=extras.camera,
             extend_s=extras.extend_s,
+            short_side=extras.short_side,
+            character_orientation=extras.character_orientation,
         )
         rt.engine.check(spec)
         now = now_ms()
@@ -434,6 +448,14 @@ def _succeed(rt: Runtime, task: Task, spec: TaskSpec, rendered: list[RenderedVid
             wm_key = f"outputs/{task.task_id}/{video_id}-watermark.mp4"
             rt.blobs.put_file(wm_key, output.watermarked_path)
             watermark_url = rt.signed_url(wm_key)
+        audio_url = None
+        if task.options.get("api_route"):
+            # The 3.x answers list the sound as an output of its own.
+            audio = extract_audio(output.path, output.path.with_suffix(".m4a"))
+            if audio is not None:
+                audio_key = f"outputs/{task.task_id}/{video_id}.m4a"
+                rt.blobs.put_file(audio_key, audio)
+                audio_url = rt.signed_url(audio_key)
         videos.append(
             VideoResult(
                 id=video_id,
@@ -442,13 +464,24 @@ def _succeed(rt: Runtime, task: Task, spec: TaskSpec, rendered: list[RenderedVid
                 watermark_url=watermark_url,
                 width=output.width,
                 height=output.height,
+                audio_url=audio_url,
             )
         )
     seconds = rendered[0].duration_s
     video_input = spec.video is not None
     # A base video is billed on its length rounded to the nearest second (reference §1.4).
     billed = max(1, round(seconds)) if video_input else seconds
-    cost = units(spec.mode, billed * len(rendered), video_input=video_input, sound=spec.sound)
+    if has_3x_price(spec.model):
+        cost = units_3x(
+            spec.model,
+            resolution_of(spec.width, spec.height),
+            billed * len(rendered),
+            video_input=video_input,
+            sound=spec.sound,
+            motion_control=spec.character_orientation is not None,
+        )
+    else:
+        cost = units(spec.mode, billed * len(rendered), video_input=video_input, sound=spec.sound)
     if all(output.units is not None for output in rendered):
         # The engine knows the real cost (the relay reports its upstream's deduction).
         cost = format(

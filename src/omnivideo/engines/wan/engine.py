@@ -200,6 +200,13 @@ class WanEngine(Engine):
 
     def check(self, spec: TaskSpec) -> None:
         """Refuse (1201) what the loaded checkpoint cannot render, naming what is missing."""
+        if spec.character_orientation is not None:
+            # No Wan pipeline here transfers a video's motion onto a character image.
+            raise OmniError(
+                1201,
+                "motion-control: the wan engine of this server cannot animate a character "
+                "along a reference video's motion; use the preview or relay engine",
+            )
         if spec.sound:
             raise OmniError(
                 1201,
