@@ -320,7 +320,9 @@ class BaseClient:
         if not task_ids and not external_task_ids:
             raise InvalidRequestError("give task_ids or external_task_ids")
         name, ids = ("task_ids", task_ids) if task_ids else ("external_task_ids", external_task_ids)
-        return Call("query3", "GET", self._kling3_path("/tasks"), params={name: ",".join(ids or [])})
+        return Call(
+            "query3", "GET", self._kling3_path("/tasks"), params={name: ",".join(ids or [])}
+        )
 
     def kling3_get_call(self, task_id: str, *, external: bool = False) -> Call:
         if not task_id or "," in task_id:

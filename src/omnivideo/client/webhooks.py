@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from omnivideo.client.errors import InvalidRequestError, WebhookVerificationError
 from omnivideo.contract.task import TaskView
-from omnivideo.dialects import cometapi, kling, useapi
+from omnivideo.dialects import cometapi, kling, kling3, useapi
 
 if TYPE_CHECKING:
     from omnivideo.client._async_client import AsyncClient
@@ -126,6 +126,8 @@ def parse(
     try:
         if isinstance(payload, Mapping) and "task_id" in payload:
             return kling.parse_task(dict(payload))
+        if isinstance(payload, Mapping) and "id" in payload and "status" in payload:
+            return kling3.parse_task(dict(payload))  # the 3.x API's task object
         if isinstance(payload, Mapping) and isinstance(payload.get("task"), Mapping):
             return useapi.parse_task(dict(payload))
         return cometapi.parse_query(payload)

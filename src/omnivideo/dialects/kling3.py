@@ -83,7 +83,7 @@ MOTION_SECONDS: Final = {"image": (3.0, 10.0), "video": (3.0, 30.0)}
 #: a feature (reference) video may last up to 15 s
 FEATURE_SECONDS: Final = (3.0, 15.0)
 #: what the prompt of a motion-control task reads when the client sent none
-MOTION_PROMPT: Final = "motion control: <<<image_1>>> moves as in <<<video_1>>>"
+MOTION_PROMPT: Final = "motion control: the character moves as in the video"
 
 STATUS_WORDS: Final = {
     TaskStatus.SUBMITTED: "submitted",
@@ -225,7 +225,9 @@ def parse_shots(text: str, path: str) -> list[dict[str, Any]] | None:
         number, seconds, words = match.groups()
         if "." in seconds and not float(seconds).is_integer():
             raise invalid(f"{path}: shot {n} lasts {seconds} s; shots last whole seconds")
-        shots.append({"index": int(number), "prompt": words.strip(), "duration": int(float(seconds))})
+        shots.append(
+            {"index": int(number), "prompt": words.strip(), "duration": int(float(seconds))}
+        )
     return shots
 
 

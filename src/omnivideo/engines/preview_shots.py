@@ -213,9 +213,7 @@ class ShotPainter:
         self.motion: MotionPainter | None = None
         if self.base and job.character_orientation is not None and job.reference_images:
             # Motion control: the character follows the video's motion over the video.
-            self.motion = MotionPainter(
-                job.reference_images[0], w, h, job.character_orientation
-            )
+            self.motion = MotionPainter(job.reference_images[0], w, h, job.character_orientation)
         self.cross = (0.0, 0.0)
         pan = (float(rng.uniform(-0.9, 0.9)), float(rng.uniform(-0.7, 0.7)))
         if self.base:

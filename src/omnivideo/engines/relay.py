@@ -194,9 +194,7 @@ class RelayEngine(Engine):
                 # A 3.x task goes to the upstream's same 3.x route.
                 product, _, model = job.api_route.partition("/")
                 body = self._api_body(job, external_task_id)
-                view = client.kling3._create(
-                    client.kling3_create_call(product, model, body)
-                )
+                view = client.kling3._create(client.kling3_create_call(product, model, body))
             elif job.endpoint == OMNI_VIDEO:
                 request = self._upstream_request(job, client, external_task_id)
                 view = client.videos.create(request=request)

@@ -120,7 +120,9 @@ def parse_list(body: Any) -> ListQuery:
     if size is None:
         size = DEFAULT_PAGE_SIZE
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_PAGE_SIZE:
-        raise invalid(f"page_size: must be an integer from 1 to {MAX_PAGE_SIZE}, got {_shown(size)}")
+        raise invalid(
+            f"page_size: must be an integer from 1 to {MAX_PAGE_SIZE}, got {_shown(size)}"
+        )
     cursor = body.get("cursor")
     if cursor is not None and not isinstance(cursor, str):
         raise invalid(f"cursor: must be the next_cursor of an earlier answer, got {_shown(cursor)}")

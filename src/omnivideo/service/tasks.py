@@ -442,20 +442,21 @@ def _succeed(rt: Runtime, task: Task, spec: TaskSpec, rendered: list[RenderedVid
     for output in rendered:
         video_id = str(uuid.uuid4())
         key = f"outputs/{task.task_id}/{video_id}.mp4"
+        audio_url = None
+        if task.options.get("api_route"):
+            # The 3.x answers list the sound as an output of its own (before the blob store
+            # takes the file).
+            audio = extract_audio(output.path, output.path.with_suffix(".m4a"))
+            if audio is not None:
+                audio_key = f"outputs/{task.task_id}/{video_id}.m4a"
+                rt.blobs.put_file(audio_key, audio)
+                audio_url = rt.signed_url(audio_key)
         rt.blobs.put_file(key, output.path)
         watermark_url = None
         if output.watermarked_path is not None:
             wm_key = f"outputs/{task.task_id}/{video_id}-watermark.mp4"
             rt.blobs.put_file(wm_key, output.watermarked_path)
             watermark_url = rt.signed_url(wm_key)
-        audio_url = None
-        if task.options.get("api_route"):
-            # The 3.x answers list the sound as an output of its own.
-            audio = extract_audio(output.path, output.path.with_suffix(".m4a"))
-            if audio is not None:
-                audio_key = f"outputs/{task.task_id}/{video_id}.m4a"
-                rt.blobs.put_file(audio_key, audio)
-                audio_url = rt.signed_url(audio_key)
         videos.append(
             VideoResult(
                 id=video_id,
