@@ -23,7 +23,7 @@ import httpx
 import numpy as np
 import pytest
 
-from omnivideo.client import Client
+from omnivideo.client import Client, InvalidRequestError
 from omnivideo.client.webhooks import parse as parse_callback
 from tests.mp4 import decode
 from tests.server.conftest import Receiver
@@ -382,7 +382,7 @@ def test_jwt_and_the_sdk_speak_the_3x_routes(server: Server, tmp_path: Path) -> 
         assert [t.task_id for t in both] == [view.task_id]
         page, _ = client.kling3.list(product_type="text-to-video", page_size=1)
         assert len(page) == 1
-        with pytest.raises(Exception, match="settings.duration"):
+        with pytest.raises(InvalidRequestError, match=r"^settings\.duration: "):
             client.kling3.create("text-to-video", "kling-3.0", prompt="x", settings={"duration": 2})
 
 
@@ -652,7 +652,7 @@ def test_motion_control_moves_the_character_along_the_videos_motion(
             # The character's band (the square runs across the middle); overlays sit elsewhere.
             rgb = frame.to_ndarray(format="rgb24").astype(np.int16)[220:500]
             magenta = (rgb[..., 0] > 180) & (rgb[..., 2] > 180) & (rgb[..., 1] < 90)
-            ys, xs = np.nonzero(magenta)
+            _, xs = np.nonzero(magenta)
             assert xs.size > 1000
             centres.append(float(xs.mean()))
     square = [square_x(i, 72, 1280) for i in range(72)]
@@ -661,3 +661,40 @@ def test_motion_control_moves_the_character_along_the_videos_motion(
     assert len(inside) > 40
     assert max(abs(c - s) for c, s in inside) < 40, inside
     assert centres[-1] - centres[0] > 600
+
+
+# -- the classic API, as a real client calls it -------------------------------------------------
+
+
+def test_rawgenai_extend_body_with_cfg_scale_extends_a_kling_v1_video(
+    server: Server, tmp_path: Path
+) -> None:
+    source = post(server, "/v1/videos/text2video", {"model_name": "kling-v1", "prompt": "a lake"})
+    source_id = source.json()["data"]["task_id"]
+    deadline = time.time() + 120
+    while True:
+        task = get(server, f"/v1/videos/text2video/{source_id}").json()["data"]
+        if task["task_status"] in ("succeed", "failed") or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert task["task_status"] == "succeed", task
+    video_id = task["task_result"]["videos"][0]["id"]
+    # rawgenai's `kling video extend` body (WHQ25/rawgenai, internal/cli/kling/video/extend.go):
+    # video_id and cfg_scale always (its flag defaults to Kling's 0.5), prompt when given.
+    body = {"video_id": video_id, "cfg_scale": 0.5, "prompt": "a boat sails in"}
+    r = post(server, "/v1/videos/video-extend", body)
+    assert r.status_code == 200 and r.json()["code"] == 0, r.text
+    extend_id = r.json()["data"]["task_id"]
+    while True:
+        task = get(server, f"/v1/videos/video-extend/{extend_id}").json()["data"]
+        if task["task_status"] in ("succeed", "failed") or time.time() > deadline + 120:
+            break
+        time.sleep(0.2)
+    assert task["task_status"] == "succeed", task
+    # The 3.x query shows classic tasks too: the extension is 10 s of video.
+    (row,) = get(server, "/tasks", task_ids=extend_id).json()["data"]
+    assert row["product_type"] == "video-extend" and row["outputs"][0]["duration"] == 10.0
+    # A negative prompt would be dropped silently by kling-v1's extend: it is refused.
+    r = post(server, "/v1/videos/video-extend", {**body, "negative_prompt": "rain"})
+    assert (r.status_code, r.json()["code"]) == (400, 1201)
+    assert r.json()["message"].startswith("negative_prompt: ")
