@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -698,3 +702,29 @@ def test_rawgenai_extend_body_with_cfg_scale_extends_a_kling_v1_video(
     r = post(server, "/v1/videos/video-extend", {**body, "negative_prompt": "rain"})
     assert (r.status_code, r.json()["code"]) == (400, 1201)
     assert r.json()["message"].startswith("negative_prompt: ")
+
+
+def test_cli_generate_targets_a_3x_route(server: Server, tmp_path: Path) -> None:
+    env = {**os.environ, "OMNIVIDEO_BASE_URL": server.base_url,
+           "OMNIVIDEO_API_KEY": server.api_key, "OMNIVIDEO_HOME": str(tmp_path / "home")}  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "omnivideo.cli.main", "generate",
+         "shot 1, 1s, a red door; shot 2, 2s, a blue sky", "--route", "text-to-video/kling-3.0",
+         "--duration", "3", "--aspect", "9:16", "--sound", "--json",
+         "-o", str(tmp_path / "cli.mp4")],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["status"] == "succeed" and result["external_task_id"].startswith("ov-")
+    d = decode(Path(result["files"][0]))
+    assert (d.width, d.height, d.frames, d.has_audio) == (720, 1280, 72, True)
+    (row,) = get(server, "/tasks", task_ids=result["task_id"]).json()["data"]
+    # kling-3.0 720p with native audio: 0.9 a second.
+    assert row["product_type"] == "text-to-video" and row["billing"][0]["amount"] == 2.7
+    bad = subprocess.run(
+        [sys.executable, "-m", "omnivideo.cli.main", "generate", "x", "--route",
+         "text-to-video/kling-3.0", "--resolution", "4k", "--duration", "2", "--json"],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "settings.duration" in bad.stdout
