@@ -214,6 +214,11 @@ def test_multi_shot_omni_with_native_audio_is_cut_where_the_shots_say(
     assert classic["final_unit_deduction"] == "5"
     assert classic["task_info"]["external_task_id"] == "shots-1"
 
+    # The OpenAI face shows it too.
+    openai_view = get(server, f"/v1/videos/video_{made['id']}").json()
+    assert (openai_view["status"], openai_view["size"]) == ("completed", "1920x1080")
+    assert openai_view["model"] == "kling-3.0-omni"
+
     # The callback is the same task object, signed as every callback is.
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -614,6 +619,16 @@ def test_tasks_queries_refuse_bad_input(server: Server) -> None:
         assert r.status_code == (404 if code == 1203 else 400)
     r = httpx.get(f"{server.base_url}/tasks", params={"task_ids": "1"}, timeout=10)
     assert r.status_code == 401 and r.json()["code"] in (1000, 1001, 1002, 1003, 1004)
+
+
+def test_4k_is_2160_on_the_short_side(server: Server) -> None:
+    fail = {"X-Omnivideo-Simulate": "fail=1301"}  # planned at submit; no 4k render needed
+    for aspect, size in (("16:9", "3840x2160"), ("9:16", "2160x3840"), ("1:1", "2160x2160")):
+        body = {"prompt": "x", "settings": {"resolution": "4k", "aspect_ratio": aspect}}
+        r = post(server, "/text-to-video/kling-3.0", body, **fail)
+        assert r.status_code == 200, r.text
+        task_id = r.json()["data"]["id"]
+        assert get(server, f"/v1/videos/video_{task_id}").json()["size"] == size
 
 
 def test_a_failed_task_shows_its_message_and_costs_nothing(server: Server) -> None:

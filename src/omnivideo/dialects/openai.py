@@ -96,8 +96,12 @@ def render_video(task: Task) -> dict[str, Any]:
     """The Video object."""
     request = task.request
     video = task.videos[0] if task.videos else None
+    planned = task.spec or {}
     if video is not None and video.width and video.height:
         size = f"{video.width}x{video.height}"
+    elif planned.get("width") and planned.get("height"):
+        # The size decided at submit (a 3.x task's 4k, a first frame's shape).
+        size = f"{planned['width']}x{planned['height']}"
     else:
         # Not rendered yet: the size the contract will deliver (a first frame sets the shape).
         first = next(
