@@ -391,7 +391,9 @@ def test_jwt_and_the_sdk_speak_the_3x_routes(server: Server, tmp_path: Path) -> 
         assert [t.task_id for t in both] == [view.task_id]
         page, _ = client.kling3.list(product_type="text-to-video", page_size=1)
         assert len(page) == 1
-        with pytest.raises(InvalidRequestError, match=r"^settings\.duration: "):
+        with pytest.raises(
+            InvalidRequestError, match=r"settings\.duration: must be between 3 and 15 s"
+        ):
             client.kling3.create("text-to-video", "kling-3.0", prompt="x", settings={"duration": 2})
 
 
@@ -743,3 +745,26 @@ def test_cli_generate_targets_a_3x_route(server: Server, tmp_path: Path) -> None
         capture_output=True, text=True, timeout=120, env=env,
     )  # fmt: skip
     assert bad.returncode == 2 and "settings.duration" in bad.stdout
+
+
+def test_the_async_sdk_speaks_the_3x_routes(server: Server) -> None:
+    import asyncio
+
+    from omnivideo.client import AsyncClient
+
+    async def run() -> None:
+        async with AsyncClient("cometapi", base_url=server.base_url, api_key=server.api_key) as c:
+            view = await c.kling3.create(
+                "omni-video",
+                "kling-3.0-omni",
+                contents=[{"type": "prompt", "text": "shot 1, 1s, a; shot 2, 2s, b"}],
+                settings={"duration": 3},
+            )
+            done = await c.kling3.wait(view, timeout=120, interval=0.2)
+            assert done.status.value == "succeed" and done.videos
+            found = await c.kling3.query(external_task_ids=[view.external_task_id or ""])
+            assert [t.task_id for t in found] == [view.task_id]
+            page, _ = await c.kling3.list(product_type="omni-video", page_size=3)
+            assert view.task_id in [t.task_id for t in page]
+
+    asyncio.run(run())

@@ -15,7 +15,7 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -279,6 +279,28 @@ class BaseClient:
         if self.provider.wire == "useapi":
             raise UnsupportedError(f"{self.provider.name} has no Kling 3.x routes")
         return f"{self.provider.prefix}{path}"
+
+    @staticmethod
+    def kling3_body(
+        contents: Sequence[Mapping[str, Any]] | None,
+        prompt: str | None,
+        settings: Mapping[str, Any] | None,
+        options: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        """A 3.x body from its parts; local files in ``url`` items become Base64."""
+        body: dict[str, Any] = {}
+        if contents is not None:
+            body["contents"] = [
+                {**item, "url": endpoint_media(item["url"])} if "url" in item else dict(item)
+                for item in contents
+            ]
+        if prompt is not None:
+            body["prompt"] = prompt
+        if settings is not None:
+            body["settings"] = dict(settings)
+        if options is not None:
+            body["options"] = dict(options)
+        return body
 
     def kling3_create_call(
         self,

@@ -18,7 +18,6 @@ from omnivideo.client._base import (
     BaseClient,
     Call,
     content_type_of,
-    endpoint_media,
     map_network_errors,
     media_input,
 )
@@ -353,19 +352,8 @@ class Kling3Videos(Videos):
     ) -> TaskView:
         """Create a task on ``/{product}/{model}``; media ``url`` items may be local files
         (sent as Base64)."""
-        body: dict[str, Any] = {}
-        if contents is not None:
-            body["contents"] = [
-                {**item, "url": endpoint_media(item["url"])} if "url" in item else dict(item)
-                for item in contents
-            ]
-        if prompt is not None:
-            body["prompt"] = prompt
-        if settings is not None:
-            body["settings"] = dict(settings)
-        if options is not None:
-            body["options"] = dict(options)
         c = self._client
+        body = c.kling3_body(contents, prompt, settings, options)
         return self._create(c.kling3_create_call(product, model, body, extra_headers))
 
     def _look_up(self, call: Call, original: OmniVideoError) -> TaskView | None:
