@@ -208,7 +208,9 @@ _SHOT = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _SHOT_START = re.compile(r"^\s*(?:shot|镜头)\s*\d+\s*[,，]", re.IGNORECASE)
-_SHOT_SPLIT = re.compile(r"[;；]\s*(?=(?:shot|镜头)\s*\d+\s*[,，])", re.IGNORECASE)
+# A ";" followed by "shot <n>" starts the next shot (one that then does not read right is an
+# error, not words of the shot before).
+_SHOT_SPLIT = re.compile(r"[;；]\s*(?=(?:shot|镜头)\s*\d+(?!\d))", re.IGNORECASE)
 
 
 def parse_shots(text: str, path: str) -> list[dict[str, Any]] | None:
