@@ -768,3 +768,26 @@ def test_the_async_sdk_speaks_the_3x_routes(server: Server) -> None:
             assert view.task_id in [t.task_id for t in page]
 
     asyncio.run(run())
+
+
+def test_a_resource_pack_pays_the_3x_price(server: Server) -> None:
+    cli = [sys.executable, "-m", "omnivideo.cli.main", "keys"]
+    made = subprocess.run([*cli, "create", "--name", "packed-3x", "--units", "5", "--json",
+                           *server.admin_args()],
+                          capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    headers = {"Authorization": f"Bearer {json.loads(made.stdout)['api_key']}"}
+
+    def create(settings: dict[str, Any]) -> httpx.Response:
+        body = {"prompt": "a lamp", "settings": settings}
+        return httpx.post(f"{server.base_url}/text-to-video/kling-3.0", json=body,
+                          headers={**headers, "X-Omnivideo-Simulate": "delay=20s"}, timeout=60)  # fmt: skip
+
+    # 1080p with native audio, 5 s: 1.2 a second is 6 units, more than the pack holds.
+    r = create({"resolution": "1080p", "audio": "native", "duration": 5})
+    assert (r.status_code, r.json()["code"]) == (429, 1102), r.text
+    # 720p without audio, 3 s: 0.6 a second is 1.8 units, reserved at once.
+    assert create({"duration": 3}).json()["code"] == 0
+    r = httpx.get(f"{server.base_url}/account/costs?start_time=0&end_time=99999999999999",
+                  headers=headers)  # fmt: skip
+    (pack,) = r.json()["data"]["resource_pack_subscribe_infos"]
+    assert pack["remaining_quantity"] == pytest.approx(3.2)

@@ -144,7 +144,13 @@ def submit(
     wire = req.to_wire()
     # Pre-paid accounts pay this from their packs as the task is stored, or get 1102.
     cost = packs.milli(
-        packs.estimate(req, count=extras.count, seconds=extras.options.get("estimate_s"))
+        packs.estimate(
+            req,
+            count=extras.count,
+            seconds=extras.options.get("estimate_s"),
+            short_side=extras.short_side,
+            motion_control=extras.character_orientation is not None,
+        )
     )
     if req.image_list or req.video_list:
         packs.refuse_if_short(rt.stores.packs, account_id, cost)
