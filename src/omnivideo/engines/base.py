@@ -224,7 +224,16 @@ class Engine:
 
     name: ClassVar[str] = ""
     #: model names this engine serves
-    models: ClassVar[frozenset[str]] = frozenset({"kling-video-o1", "kling-v3-omni"})
+    models: ClassVar[frozenset[str]] = frozenset(
+        {
+            "kling-video-o1",
+            "kling-v3-omni",
+            "kling-3.0",
+            "kling-3.0-turbo",
+            "kling-3.0-omni",
+            "kling-o1",
+        }
+    )
     #: longest output in seconds
     max_duration_s: ClassVar[float] = 15.0
     supports_sound: ClassVar[bool] = True
