@@ -29,6 +29,7 @@ import pytest
 
 from omnivideo.client import Client, InvalidRequestError
 from omnivideo.client.webhooks import parse as parse_callback
+from omnivideo.dialects import kling3
 from tests.mp4 import decode
 from tests.server.conftest import Receiver
 from tests.server.harness import Server
@@ -759,9 +760,12 @@ def test_the_async_sdk_speaks_the_3x_routes(server: Server) -> None:
                 "kling-3.0-omni",
                 contents=[{"type": "prompt", "text": "shot 1, 1s, a; shot 2, 2s, b"}],
                 settings={"duration": 3},
+                options={"watermark_info": {"enabled": True}},
             )
             done = await c.kling3.wait(view, timeout=120, interval=0.2)
             assert done.status.value == "succeed" and done.videos
+            # The watermarked copy asked for is an output's watermark_url.
+            assert "-watermark.mp4?" in (done.videos[0].watermark_url or "")
             found = await c.kling3.query(external_task_ids=[view.external_task_id or ""])
             assert [t.task_id for t in found] == [view.task_id]
             page, _ = await c.kling3.list(product_type="omni-video", page_size=3)
@@ -791,3 +795,43 @@ def test_a_resource_pack_pays_the_3x_price(server: Server) -> None:
                   headers=headers)  # fmt: skip
     (pack,) = r.json()["data"]["resource_pack_subscribe_infos"]
     assert pack["remaining_quantity"] == pytest.approx(3.2)
+
+
+def test_every_model_of_every_route_is_accepted(server: Server, files: Files) -> None:
+    first = files.put("every.png", picture((720, 720), 10, "E"), "image/png")
+    fail = {"X-Omnivideo-Simulate": "fail=1301"}  # accepted is what is checked; no render
+    bodies = {
+        "text-to-video": {"prompt": "a fox"},
+        "image-to-video": {"contents": [{"type": "prompt", "text": "a fox"},
+                                        {"type": "first_frame", "url": first}]},
+        "omni-video": {"contents": [{"type": "prompt", "text": "a fox"}]},
+    }  # fmt: skip
+    for product, models in kling3.ROUTES.items():
+        if product == "motion-control":
+            continue  # rendered in its own tests
+        for model in models:
+            for prefix in ("", "/kling"):
+                r = post(server, f"{prefix}/{product}/{model}", bodies[product], **fail)
+                assert r.status_code == 200, (product, model, r.text)
+    # external_task_id is unique per account, whatever the route.
+    body = {"prompt": "a fox", "options": {"external_task_id": "dup-3x"}}
+    assert post(server, "/text-to-video/kling-3.0", body, **fail).status_code == 200
+    r = post(server, "/omni-video/kling-3.0-omni",
+             {"contents": [{"type": "prompt", "text": "x"}], "options": body["options"]}, **fail)  # fmt: skip
+    assert (r.status_code, r.json()["code"]) == (400, 1201)
+    assert r.json()["message"].startswith("options.external_task_id: 'dup-3x' is already used")
+    # A GIF is not an input Kling takes; a feature video lasts at most 15 s.
+    gif = io.BytesIO()
+    from PIL import Image
+
+    Image.new("RGB", (400, 400), (9, 9, 9)).save(gif, "GIF")
+    long_clip = files.put("sixteen.mp4", moving_square_video(16.0), "video/mp4")
+    for contents, message in (
+        ([{"type": "first_frame", "url": b64(gif.getvalue())}],
+         "contents[1].url: image format is GIF"),
+        ([{"type": "feature_video", "url": long_clip}],
+         "contents[1].url: video lasts 16 s; it must last 3 to 15 s"),
+    ):  # fmt: skip
+        body = {"contents": [{"type": "prompt", "text": "x"}, *contents]}
+        r = post(server, "/omni-video/kling-3.0-omni", body)
+        assert r.json()["message"].startswith(message), r.text
