@@ -40,7 +40,8 @@ def test_unknown_model_is_1203() -> None:
         capability("x")
     assert info.value.code == 1203
     assert info.value.message == (
-        "model_name: unknown model 'x'; supported: kling-video-o1, kling-v3-omni"
+        "model_name: unknown model 'x'; supported: kling-video-o1, kling-v3-omni, kling-3.0, "
+        "kling-3.0-turbo, kling-3.0-omni, kling-o1"
     )
     assert info.value.http_status == 404
 
@@ -58,3 +59,17 @@ def test_unknown_mode_is_1201() -> None:
         1201,
         "mode: must be one of 'std' or 'pro', got 'ultra'",
     )
+
+
+def test_3x_models_are_rows_of_the_same_table() -> None:
+    """The 3.x API's models differ from their classic twins only where its reference says."""
+    omni = capability("kling-3.0-omni", "pro")
+    assert omni.max_prompt_chars == 3072 and omni.max_shots == 6 and omni.sound
+    assert omni.resolutions == {"720p", "1080p", "4k"} and not omni.shots_with_frames
+    o1 = capability("kling-o1", "std")
+    assert o1.fixed_durations_s == {5, 10} and not o1.multi_shot and not o1.sound
+    assert o1.resolutions == {"720p", "1080p"}
+    assert capability("kling-3.0").shots_with_frames and not capability("kling-3.0").always_sound
+    turbo = capability("kling-3.0-turbo", "std")
+    assert turbo.always_sound and turbo.resolutions == {"720p", "1080p"}
+    assert capability("kling-v3-omni").max_prompt_chars == 2500

@@ -71,7 +71,11 @@ CASES: list[tuple[str, Any, dict[str, Any], tuple[int, str] | None]] = [
         "model-unknown",
         body(model_name="kling-v9"),
         {},
-        (1203, "model_name: unknown model 'kling-v9'; supported: kling-video-o1, kling-v3-omni"),
+        (
+            1203,
+            "model_name: unknown model 'kling-v9'; supported: kling-video-o1, kling-v3-omni, "
+            "kling-3.0, kling-3.0-turbo, kling-3.0-omni, kling-o1",
+        ),
     ),
     (
         "model-wrong-type",

@@ -247,3 +247,48 @@ def test_again_with_changes_refills_the_form(page: Any) -> None:
     page.click("li.task:has(.prompt:text-is('A very slow sunrise')) .again")
     assert page.input_value("#prompt") == "A very slow sunrise"
     assert page.input_value("select[name=duration]") == "3"
+
+
+def test_again_with_changes_keeps_the_images_and_curl_keeps_base64_whole(
+    page: Any, tmp_path: Path
+) -> None:
+    # Noise does not compress: the Base64 of these is far past what localStorage keeps.
+    import base64
+
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    paths = []
+    for name in ("start.png", "style.png"):
+        Image.fromarray(rng.integers(0, 255, (420, 420, 3), dtype=np.uint8)).save(tmp_path / name)
+        paths.append(str(tmp_path / name))
+    encoded = [base64.b64encode(Path(p).read_bytes()).decode() for p in paths]
+    assert min(len(e) for e in encoded) > 200_000
+    choose(page, duration="3")
+    page.set_input_files("#image-files", paths)
+    page.wait_for_selector("#images li:nth-child(2)")
+    page.fill("#prompt", "<<<image_1>>> in the style of <<<image_2>>>")
+    task_id = create(page, simulate="delay=1s")
+    item = f"li.task[data-task-id='{task_id}']"
+    # The curl command carries every input whole, so it runs as copied.
+    page.click(f"{item} .curl")
+    text = page.inner_text("#curl-text")
+    assert all(e in text for e in encoded) and "chars)" not in text
+    page.click("#curl-dialog button")
+    # Clear the form, then "again with changes": the prompt and both images come back.
+    for _ in range(2):
+        page.click("#images li:first-child .remove")
+    page.fill("#prompt", "")
+    page.click(f"{item} .again")
+    assert page.input_value("#prompt") == "<<<image_1>>> in the style of <<<image_2>>>"
+    assert len(page.query_selector_all("#images li")) == 2
+    assert page.input_value("#images li:first-child select") == "first_frame"
+    assert page.input_value("#images li:nth-child(2) select") == ""
+    again = create(page, simulate="delay=1s")
+    page.click(f"li.task[data-task-id='{again}'] .curl")
+    resent = page.inner_text("#curl-text")
+    page.click("#curl-dialog button")
+    assert all(e in resent for e in encoded)
+    assert watch(page, again)[0] == "succeed"
+    for _ in range(2):
+        page.click("#images li:first-child .remove")

@@ -356,6 +356,24 @@ def generate(
     video_id: Annotated[
         str | None, typer.Option("--video-id", help="Video to extend (video-extend).")
     ] = None,
+    route: Annotated[
+        str | None,
+        typer.Option(
+            "--route",
+            help="Kling 3.x route PRODUCT/MODEL, e.g. omni-video/kling-3.0-omni, "
+            "text-to-video/kling-3.0, motion-control/kling-3.0 (docs/kling-3x.md).",
+        ),
+    ] = None,
+    resolution: Annotated[
+        Literal["720p", "1080p", "4k"] | None,
+        typer.Option("--resolution", help="3.x routes: 720p, 1080p or 4k."),
+    ] = None,
+    orientation: Annotated[
+        Literal["image", "video"] | None,
+        typer.Option(
+            "--orientation", help="Motion control: the character faces as in the image or video."
+        ),
+    ] = None,
 ) -> None:
     """Generate a video and save it as MP4; prints where (JSON when piped)."""
     as_json = want_json(as_json)
@@ -363,6 +381,17 @@ def generate(
     shots = _shots(shot or [])
     headers = _headers(header or [])
     client = make_client(provider, base_url, as_json)
+    if route is not None:
+        from omnivideo.cli.kling3 import run_3x
+
+        flags = {
+            "prompt": prompt, "image": image, "first_frame": first_frame,
+            "end_frame": end_frame, "element": element, "video": video,
+            "refer_type": refer_type, "keep_sound": keep_sound, "sound": sound,
+            "resolution": resolution, "aspect": aspect, "duration": duration,
+            "orientation": orientation, "callback_url": callback_url, "external_id": external_id,
+        }  # fmt: skip
+        run_3x(client, route, flags, headers, output, as_json, timeout, no_wait, started)
     from omnivideo.cli.classic import OMNI_VIDEO, camera_control, pick_endpoint, run_classic
 
     chosen = pick_endpoint(

@@ -102,11 +102,12 @@ def _open(
 
 def find_task(client: Client, ident: str) -> tuple[Videos, TaskView]:
     """A task and the endpoint resource it lives under: omni-video first, then Kling's classic
-    endpoints (a task is found only under the endpoint that created it)."""
+    endpoints (a task is found only under the endpoint that created it), then the 3.x
+    ``/tasks`` query (which finds any product, motion control included)."""
     resources = [client.videos]
     if client.provider.wire == "kling":
         resources += [client.text2video, client.image2video, client.multi_image2video,
-                      client.video_extend]  # fmt: skip
+                      client.video_extend, client.kling3]  # fmt: skip
     for videos in resources[:-1]:
         try:
             return videos, videos.get(ident)

@@ -15,9 +15,14 @@ Imports only pydantic, httpx and PyJWT (plus :mod:`omnivideo.contract` and
 from __future__ import annotations
 
 from omnivideo.client import webhooks
-from omnivideo.client._async_client import AsyncClient, AsyncEndpointVideos, AsyncVideos
+from omnivideo.client._async_client import (
+    AsyncClient,
+    AsyncEndpointVideos,
+    AsyncKling3Videos,
+    AsyncVideos,
+)
 from omnivideo.client._auth import KlingSigner
-from omnivideo.client._client import Client, EndpointVideos, Generation, Videos
+from omnivideo.client._client import Client, EndpointVideos, Generation, Kling3Videos, Videos
 from omnivideo.client.errors import (
     AuthenticationError,
     BillingError,
@@ -40,6 +45,7 @@ __all__ = [
     "PROVIDERS",
     "AsyncClient",
     "AsyncEndpointVideos",
+    "AsyncKling3Videos",
     "AsyncVideos",
     "AuthenticationError",
     "BillingError",
@@ -48,6 +54,7 @@ __all__ = [
     "EndpointVideos",
     "Generation",
     "InvalidRequestError",
+    "Kling3Videos",
     "KlingSigner",
     "NetworkError",
     "NotFoundError",

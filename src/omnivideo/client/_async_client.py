@@ -142,6 +142,9 @@ class AsyncVideos:
         view: TaskView = await self._client.send(call)
         return view
 
+    def _get_call(self, task_id: str) -> Call:
+        return self._client.get_call(task_id, None, self.endpoint)
+
     async def list(self, *, page: int = 1, page_size: int = 30) -> list[TaskView]:
         """A page of the account's tasks, newest first (not offered by useapi)."""
         call = self._client.list_call(page, page_size, self.endpoint)
@@ -170,7 +173,7 @@ class AsyncVideos:
             error: OmniVideoError | None = None
             try:
                 # Retries inside one poll stop at the wait's own deadline too.
-                get = self._client.get_call(task_id, None, self.endpoint)
+                get = self._get_call(task_id)
                 call = replace(get, deadline=poller.deadline)
                 view = await self._client.send(call)
             except (ServerError, RateLimitError) as exc:
@@ -269,6 +272,77 @@ class AsyncEndpointVideos(AsyncVideos):
         return await self._create(c.endpoint_create_call(self.endpoint, body, extra_headers))
 
 
+class AsyncKling3Videos(AsyncVideos):
+    """``client.kling3`` of :class:`AsyncClient`; same methods as :class:`Kling3Videos`,
+    awaited."""
+
+    async def create(  # type: ignore[override]
+        self,
+        product: str,
+        model: str,
+        *,
+        contents: Sequence[Mapping[str, Any]] | None = None,
+        prompt: str | None = None,
+        settings: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> TaskView:
+        """Create a task on ``/{product}/{model}``; see :meth:`Kling3Videos.create`."""
+        c = self._client
+        body = c.kling3_body(contents, prompt, settings, options)
+        return await self._create(c.kling3_create_call(product, model, body, extra_headers))
+
+    async def _look_up(self, call: Call, original: OmniVideoError) -> TaskView | None:
+        try:
+            found: TaskView = await self._client.send(
+                self._client.kling3_get_call(call.external_task_id or "", external=True)
+            )
+            return found
+        except NotFoundError:
+            return None
+        except OmniVideoError as exc:
+            raise self._client.unconfirmed(original, call) from exc
+
+    def _get_call(self, task_id: str) -> Call:
+        return self._client.kling3_get_call(task_id)
+
+    async def get(
+        self, task: TaskRef, *, extra_headers: Mapping[str, str] | None = None
+    ) -> TaskView:
+        """A task of any product by its id (``GET /tasks?task_ids=``)."""
+        view: TaskView = await self._client.send(self._get_call(task_id_of(task)))
+        return view
+
+    async def query(
+        self,
+        task_ids: Sequence[str] | None = None,
+        *,
+        external_task_ids: Sequence[str] | None = None,
+    ) -> builtins.list[TaskView]:
+        """Several tasks in one ``GET /tasks``."""
+        call = self._client.kling3_query_call(
+            list(task_ids) if task_ids else None,
+            list(external_task_ids) if external_task_ids else None,
+        )
+        found: builtins.list[TaskView] = await self._client.send(call)
+        return found
+
+    async def list(  # type: ignore[override]
+        self,
+        *,
+        status: str | builtins.list[str] | None = None,
+        product_type: str | builtins.list[str] | None = None,
+        page_size: int = 20,
+        cursor: str | None = None,
+    ) -> tuple[builtins.list[TaskView], str | None]:
+        """A page of tasks (``POST /tasks``) and the next page's cursor."""
+        call = self._client.kling3_list_call(
+            status=status, product_type=product_type, page_size=page_size, cursor=cursor
+        )
+        page: tuple[builtins.list[TaskView], str | None] = await self._client.send(call)
+        return page
+
+
 class AsyncClient(BaseClient):
     """The async twin of :class:`Client`: same arguments, same methods, awaited."""
 
@@ -305,6 +379,7 @@ class AsyncClient(BaseClient):
         #: Kling's audio endpoints: ``create(prompt=..., duration=5)``, ``create(video_id=...)``
         self.text_to_audio = AsyncEndpointVideos(self, "text-to-audio")
         self.video_to_audio = AsyncEndpointVideos(self, "video-to-audio")
+        self.kling3 = AsyncKling3Videos(self)
         self.sleep: Callable[[float], Awaitable[None]] = anyio.sleep
         self.clock: Callable[[], float] = time.monotonic
 

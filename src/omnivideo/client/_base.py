@@ -15,7 +15,7 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +50,9 @@ from omnivideo.contract.errors import OmniError
 if TYPE_CHECKING:
     from omnivideo.contract.request import OmniRequest
 
-Kind = Literal["create", "get", "list", "cancel", "upload", "probe"]
+Kind = Literal[
+    "create", "get", "list", "cancel", "upload", "probe", "create3", "get3", "query3", "list3"
+]
 
 OMNI_VIDEO = "omni-video"
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
@@ -296,6 +298,102 @@ class BaseClient:
             external_task_id=req.external_task_id if self.provider.external_ids else None,
         )
 
+    # -- the 3.x API (model in the path) -------------------------------------------------
+
+    def _kling3_path(self, path: str) -> str:
+        if self.provider.wire == "useapi":
+            raise UnsupportedError(f"{self.provider.name} has no Kling 3.x routes")
+        return f"{self.provider.prefix}{path}"
+
+    @staticmethod
+    def kling3_body(
+        contents: Sequence[Mapping[str, Any]] | None,
+        prompt: str | None,
+        settings: Mapping[str, Any] | None,
+        options: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        """A 3.x body from its parts; local files in ``url`` items become Base64."""
+        body: dict[str, Any] = {}
+        if contents is not None:
+            body["contents"] = [
+                {**item, "url": endpoint_media(item["url"])} if "url" in item else dict(item)
+                for item in contents
+            ]
+        if prompt is not None:
+            body["prompt"] = prompt
+        if settings is not None:
+            body["settings"] = dict(settings)
+        if options is not None:
+            body["options"] = dict(options)
+        return body
+
+    def kling3_create_call(
+        self,
+        product: str,
+        model: str,
+        body: Mapping[str, Any],
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Call:
+        """A 3.x create, checked by the server's rules first (elements unseen), with an
+        ``options.external_task_id`` added where the provider knows them."""
+        from omnivideo.contract import rules
+        from omnivideo.dialects import kling3
+
+        path = self._kling3_path(f"/{product}/{model}")
+        body = dict(body)
+        try:
+            parsed = kling3.parse_create(product, model, body)
+            try:
+                rules.check(parsed.request, elements=None)
+            except OmniError as exc:
+                raise parsed.explain(exc) from None
+        except OmniError as exc:
+            raise for_code(exc.code, exc.message) from None
+        options = dict(body.get("options") or {})
+        if not options.get("external_task_id") and self.provider.external_ids:
+            options["external_task_id"] = new_external_id()
+            body["options"] = options
+        return Call(
+            "create3",
+            "POST",
+            path,
+            json=body,
+            headers=dict(extra_headers or {}),
+            idempotent=False,
+            external_task_id=options.get("external_task_id") or None,
+        )
+
+    def kling3_query_call(
+        self, task_ids: list[str] | None = None, external_task_ids: list[str] | None = None
+    ) -> Call:
+        """``GET /tasks`` for several tasks by id (or by external id)."""
+        if not task_ids and not external_task_ids:
+            raise InvalidRequestError("give task_ids or external_task_ids")
+        name, ids = ("task_ids", task_ids) if task_ids else ("external_task_ids", external_task_ids)
+        return Call(
+            "query3", "GET", self._kling3_path("/tasks"), params={name: ",".join(ids or [])}
+        )
+
+    def kling3_get_call(self, task_id: str, *, external: bool = False) -> Call:
+        if not task_id or "," in task_id:
+            raise InvalidRequestError(f"not a task id: {task_id!r}")
+        name = "external_task_ids" if external else "task_ids"
+        return Call("get3", "GET", self._kling3_path("/tasks"), params={name: task_id})
+
+    def kling3_list_call(
+        self,
+        *,
+        status: str | list[str] | None = None,
+        product_type: str | list[str] | None = None,
+        page_size: int = 20,
+        cursor: str | None = None,
+    ) -> Call:
+        body: dict[str, Any] = {"page_size": page_size}
+        for key, value in (("status", status), ("product_type", product_type), ("cursor", cursor)):
+            if value:
+                body[key] = value
+        return Call("list3", "POST", self._kling3_path("/tasks"), json=body)
+
     def _email_params(self) -> dict[str, str]:
         return {"email": self.email} if self.email and self.provider.wire == "useapi" else {}
 
@@ -424,7 +522,7 @@ class BaseClient:
             raise ServerError(f"unexpected answer to {call.method} {call.path}: {exc}") from exc
 
     def _parse(self, call: Call, body: Any) -> Any:
-        from omnivideo.dialects import cometapi, kling, useapi
+        from omnivideo.dialects import cometapi, kling, kling3, useapi
 
         wire, name = self.provider.wire, self.provider.name
         if call.kind in ("probe",):
@@ -433,6 +531,19 @@ class BaseClient:
             return str(body["url"])
         if call.kind == "list":
             return [kling.parse_task(item) for item in body.get("data") or []]
+        if call.kind == "create3":
+            return kling3.parse_task(body["data"])
+        if call.kind in ("get3", "query3"):
+            found = [kling3.parse_task(item) for item in body.get("data") or []]
+            if call.kind == "query3":
+                return found
+            if not found:
+                raise ValueError("no task in the answer")
+            return found[0]
+        if call.kind == "list3":
+            data = body.get("data") or {}
+            page = [kling3.parse_task(item) for item in data.get("tasks") or []]
+            return page, (data.get("next_cursor") or None)
         if wire == "useapi":
             return useapi.parse_task(body)
         if name == "cometapi":

@@ -189,6 +189,9 @@ class Videos:
         view: TaskView = self._client.send(call)
         return view
 
+    def _get_call(self, task_id: str) -> Call:
+        return self._client.get_call(task_id, None, self.endpoint)
+
     def list(self, *, page: int = 1, page_size: int = 30) -> list[TaskView]:
         """A page of the account's tasks, newest first (not offered by useapi)."""
         call = self._client.list_call(page, page_size, self.endpoint)
@@ -220,7 +223,7 @@ class Videos:
             error: OmniVideoError | None = None
             try:
                 # Retries inside one poll stop at the wait's own deadline too.
-                get = self._client.get_call(task_id, None, self.endpoint)
+                get = self._get_call(task_id)
                 call = replace(get, deadline=poller.deadline)
                 view = self._client.send(call)
             except (ServerError, RateLimitError) as exc:
@@ -326,6 +329,83 @@ class EndpointVideos(Videos):
         return self._create(c.endpoint_create_call(self.endpoint, body, extra_headers))
 
 
+class Kling3Videos(Videos):
+    """``client.kling3``: Kling's 3.x API, the model in the path (``/omni-video/kling-3.0-omni``,
+    ``/text-to-video/kling-3.0``, …): create, get, wait, download and the ``/tasks`` queries.
+
+    Creates are checked before sending and never made twice (an ``options.external_task_id``
+    is added, and a create whose answer was lost is looked up by it), as ``client.videos``'.
+
+    >>> client.kling3.create("omni-video", "kling-3.0-omni", contents=[  # doctest: +SKIP
+    ...     {"type": "prompt", "text": "shot 1, 2s, a lake; shot 2, 3s, a city"}])
+    """
+
+    def create(  # type: ignore[override]
+        self,
+        product: str,
+        model: str,
+        *,
+        contents: Sequence[Mapping[str, Any]] | None = None,
+        prompt: str | None = None,
+        settings: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> TaskView:
+        """Create a task on ``/{product}/{model}``; media ``url`` items may be local files
+        (sent as Base64)."""
+        c = self._client
+        body = c.kling3_body(contents, prompt, settings, options)
+        return self._create(c.kling3_create_call(product, model, body, extra_headers))
+
+    def _look_up(self, call: Call, original: OmniVideoError) -> TaskView | None:
+        try:
+            found: TaskView = self._client.send(
+                self._client.kling3_get_call(call.external_task_id or "", external=True)
+            )
+            return found
+        except NotFoundError:
+            return None
+        except OmniVideoError as exc:
+            raise self._client.unconfirmed(original, call) from exc
+
+    def _get_call(self, task_id: str) -> Call:
+        return self._client.kling3_get_call(task_id)
+
+    def get(self, task: TaskRef, *, extra_headers: Mapping[str, str] | None = None) -> TaskView:
+        """A task of any product by its id (``GET /tasks?task_ids=``)."""
+        view: TaskView = self._client.send(self._get_call(task_id_of(task)))
+        return view
+
+    def query(
+        self,
+        task_ids: Sequence[str] | None = None,
+        *,
+        external_task_ids: Sequence[str] | None = None,
+    ) -> builtins.list[TaskView]:
+        """Several tasks in one ``GET /tasks`` (ids that name no task are left out)."""
+        call = self._client.kling3_query_call(
+            list(task_ids) if task_ids else None,
+            list(external_task_ids) if external_task_ids else None,
+        )
+        found: builtins.list[TaskView] = self._client.send(call)
+        return found
+
+    def list(  # type: ignore[override]
+        self,
+        *,
+        status: str | builtins.list[str] | None = None,
+        product_type: str | builtins.list[str] | None = None,
+        page_size: int = 20,
+        cursor: str | None = None,
+    ) -> tuple[builtins.list[TaskView], str | None]:
+        """A page of tasks (``POST /tasks``), newest first, and the next page's cursor."""
+        call = self._client.kling3_list_call(
+            status=status, product_type=product_type, page_size=page_size, cursor=cursor
+        )
+        page: tuple[builtins.list[TaskView], str | None] = self._client.send(call)
+        return page
+
+
 class Client(BaseClient):
     """A client of one provider's Omni video API.
 
@@ -366,6 +446,7 @@ class Client(BaseClient):
         #: Kling's audio endpoints: ``create(prompt=..., duration=5)``, ``create(video_id=...)``
         self.text_to_audio = EndpointVideos(self, "text-to-audio")
         self.video_to_audio = EndpointVideos(self, "video-to-audio")
+        self.kling3 = Kling3Videos(self)
         self.sleep: Callable[[float], None] = time.sleep
         self.clock: Callable[[], float] = time.monotonic
 

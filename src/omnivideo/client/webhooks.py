@@ -116,7 +116,7 @@ def parse(
 ) -> TaskView:
     """The task a callback reports: Kling's flat payload, useapi's task document, or a
     CometAPI wrapper. With ``secret``, the signature is verified first."""
-    from omnivideo.dialects import cometapi, kling, useapi  # on first use: a fast SDK import
+    from omnivideo.dialects import cometapi, kling, kling3, useapi  # on first use: fast import
 
     if secret is not None:
         verify(_raw(body), headers or {}, secret, tolerance_s=tolerance_s)
@@ -127,6 +127,8 @@ def parse(
     try:
         if isinstance(payload, Mapping) and "task_id" in payload:
             return kling.parse_task(dict(payload))
+        if isinstance(payload, Mapping) and "id" in payload and "status" in payload:
+            return kling3.parse_task(dict(payload))  # the 3.x API's task object
         if isinstance(payload, Mapping) and isinstance(payload.get("task"), Mapping):
             return useapi.parse_task(dict(payload))
         return cometapi.parse_query(payload)

@@ -8,7 +8,16 @@
 
     * 3-10 s when a reference video is given.
 
-std renders 720p and pro 1080p on both models. The rules in :mod:`omnivideo.contract.rules`
+The 3.x API's models (model in the path, see docs/kling-3x.md) are rows of the same table:
+
+    model            like            differences
+    kling-3.0-omni   kling-v3-omni   prompt up to 3072 characters; 4k
+    kling-o1         kling-video-o1  prompt up to 3072 characters
+    kling-3.0        kling-v3-omni   shots may start on a first frame; 4k
+    kling-3.0-turbo  kling-v3-omni   shots may start on a first frame; always with sound
+
+std renders 720p and pro 1080p on every model (the 3.x ``settings.resolution`` picks the mode:
+720p std, 1080p and 4k pro). The rules in :mod:`omnivideo.contract.rules`
 read this table instead of naming models, so a new model is one more row.
 """
 
@@ -20,7 +29,9 @@ from typing import Final
 from omnivideo.contract.errors import OmniError, invalid
 from omnivideo.contract.request import _shown
 
-MODELS: Final = ("kling-video-o1", "kling-v3-omni")
+#: the 3.x API's models (the model is in the path there)
+MODELS_3X: Final = ("kling-3.0", "kling-3.0-turbo", "kling-3.0-omni", "kling-o1")
+MODELS: Final = ("kling-video-o1", "kling-v3-omni", *MODELS_3X)
 MODES: Final = ("std", "pro")
 
 
@@ -55,6 +66,13 @@ class Capability:
     max_references_with_video: int = 4
     max_elements_with_first_frame: int = 3
     max_videos: int = 1
+    max_prompt_chars: int = 2500
+    #: multi-shot may start on a first frame (text/image-to-video models)
+    shots_with_frames: bool = False
+    #: the 3.x ``settings.resolution`` values the model renders
+    resolutions: frozenset[str] = frozenset({"720p", "1080p"})
+    #: every output has sound, asked for or not (kling-3.0-turbo)
+    always_sound: bool = False
 
     @property
     def multi_shot(self) -> bool:
@@ -62,7 +80,8 @@ class Capability:
 
 
 def _row(model_name: str, mode: str) -> Capability:
-    o1 = model_name == "kling-video-o1"
+    o1 = model_name in ("kling-video-o1", "kling-o1")
+    three = model_name in MODELS_3X
     return Capability(
         model_name=model_name,
         mode=mode,
@@ -76,6 +95,14 @@ def _row(model_name: str, mode: str) -> Capability:
         video_character_elements=not o1,
         elements_with_end_frame=not o1,
         end_frame_max_images=2 if o1 else None,
+        max_prompt_chars=3072 if three else 2500,
+        shots_with_frames=model_name in ("kling-3.0", "kling-3.0-turbo"),
+        resolutions=frozenset(
+            {"720p", "1080p", "4k"}
+            if model_name in ("kling-3.0", "kling-3.0-omni")
+            else {"720p", "1080p"}
+        ),
+        always_sound=model_name == "kling-3.0-turbo",
     )
 
 

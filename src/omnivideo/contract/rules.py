@@ -68,7 +68,7 @@ def check(
     cap = capability(req.model_name, req.mode)
     _check_text(req)
     _check_multi_shot(req, cap)
-    _check_prompt(req, strict)
+    _check_prompt(req, cap, strict)
     _check_images(req, cap)
     _check_elements(req, cap, elements)
     _check_video_and_sound(req, cap)
@@ -112,7 +112,7 @@ def _check_multi_shot(req: OmniRequest, cap: Capability) -> None:
     if req.shot_type is None:
         raise invalid("shot_type: is required when multi_shot is true (customize or intelligence)")
     for i, image in enumerate(req.image_list):
-        if image.type is not None:
+        if image.type is not None and not cap.shots_with_frames:
             raise invalid(f"image_list[{i}].type: a {image.type} is not supported with multi_shot")
     for i, video in enumerate(req.video_list):
         # Shots fix the length and so does a base video; Kling documents no such combination.
@@ -169,10 +169,10 @@ def _unused_shots_hint(req: OmniRequest) -> str:
     )
 
 
-def _check_prompt(req: OmniRequest, strict: bool) -> None:
+def _check_prompt(req: OmniRequest, cap: Capability, strict: bool) -> None:
     prompt = req.prompt or ""
-    if len(prompt) > MAX_PROMPT_CHARS:
-        raise invalid(f"prompt: {len(prompt)} characters; at most {MAX_PROMPT_CHARS}")
+    if len(prompt) > cap.max_prompt_chars:
+        raise invalid(f"prompt: {len(prompt)} characters; at most {cap.max_prompt_chars}")
     if not prompt.strip() and not (req.multi_shot and req.shot_type == "customize"):
         raise invalid("prompt: must not be empty" + _unused_shots_hint(req))
     if not strict:

@@ -118,6 +118,9 @@ class TaskSpec(_Frozen):
     #: the queue of the route that serves the task (its engine and engine model); empty in
     #: specs from before routes, which the one engine of a worker renders
     route: str = ""
+    #: motion control: the character (the reference image) follows the video's motion, facing
+    #: as in the image or as in the video
+    character_orientation: Literal["image", "video"] | None = None
 
     @property
     def duration_s(self) -> float:
@@ -182,6 +185,8 @@ def plan(
     extend_s: float = 0.0,
     seconds: float | None = None,
     size: tuple[int, int] | None = None,
+    short_side: int | None = None,
+    character_orientation: Literal["image", "video"] | None = None,
 ) -> TaskSpec:
     """The spec of a checked request whose inputs were stored and probed.
 
@@ -196,7 +201,7 @@ def plan(
         follow = (video.width, video.height)
     elif first is not None:
         follow = (first.width, first.height)
-    width, height = size or output_size(req.mode, resolved_aspect_ratio(req), follow)
+    width, height = size or output_size(req.mode, resolved_aspect_ratio(req), follow, short_side)
     if video is not None and video.refer_type == "base":
         # video-extend continues the base video by ``extend_s`` seconds.
         frames = frame_count(video.duration_s + extend_s)
@@ -228,6 +233,7 @@ def plan(
         elements=tuple(elements),
         references=tuple(find_references(prompt_text)),
         engine_options=dict(engine_options or {}),
+        character_orientation=character_orientation,
     )
 
 

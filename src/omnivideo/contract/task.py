@@ -34,6 +34,8 @@ class VideoResult:
     watermark_url: str | None = None
     width: int | None = None
     height: int | None = None
+    #: signed URL of the sound alone (an M4A), where the video has sound and it was asked for
+    audio_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,13 @@ class RenderJob:
     camera: Camera | None = None
     #: Kling's motion brush (image2video): masked parts that move or hold
     motion_brush: MotionBrush | None = None
+    #: motion control: the character (first reference image) follows ``video``'s motion,
+    #: facing as in the image or as in the video
+    character_orientation: Literal["image", "video"] | None = None
+    #: a 3.x API task: its route (``omni-video/kling-3.0-omni``) and body as sent, for engines
+    #: that forward it (relay)
+    api_route: str | None = None
+    api_body: dict[str, Any] = field(default_factory=dict)
 
     @property
     def duration_s(self) -> float:
@@ -288,7 +295,16 @@ class Engine:
 
     name: ClassVar[str] = ""
     #: model names this engine serves
-    models: ClassVar[frozenset[str]] = frozenset({"kling-video-o1", "kling-v3-omni"})
+    models: ClassVar[frozenset[str]] = frozenset(
+        {
+            "kling-video-o1",
+            "kling-v3-omni",
+            "kling-3.0",
+            "kling-3.0-turbo",
+            "kling-3.0-omni",
+            "kling-o1",
+        }
+    )
     #: longest output in seconds
     max_duration_s: ClassVar[float] = 15.0
     supports_sound: ClassVar[bool] = True

@@ -36,6 +36,7 @@ from omnivideo.engines.preview_camera import (
     mix,
     smoothstep,
 )
+from omnivideo.engines.preview_motion import MotionPainter
 from omnivideo.engines.preview_text import (
     Card,
     Sprite,
@@ -209,6 +210,10 @@ class ShotPainter:
         self.end: Photo | None = None
         self.camera: Camera | None = None
         self.brush: BrushPainter | None = None
+        self.motion: MotionPainter | None = None
+        if self.base and job.character_orientation is not None and job.reference_images:
+            # Motion control: the character follows the video's motion over the video.
+            self.motion = MotionPainter(job.reference_images[0], w, h, job.character_orientation)
         self.cross = (0.0, 0.0)
         pan = (float(rng.uniform(-0.9, 0.9)), float(rng.uniform(-0.7, 0.7)))
         if self.base:
@@ -302,6 +307,8 @@ class ShotPainter:
             if self.feature and video is not None:
                 out = images_to_frame(self._driven(frame_images(out), video, t))
         planes = plane_views(out)
+        if self.motion is not None and video is not None:
+            self.motion.paint(planes, video)
         if self.brush is not None:
             self.brush.paint(planes, t)
         for overlay in self.overlays:

@@ -161,7 +161,14 @@ class RelayEngine(Engine):
     )
     # A video id names a video of this server, which no upstream knows.
     endpoints: ClassVar[frozenset[str] | None] = frozenset(
-        {"omni-video", "text2video", "image2video", "multi-image2video", *AUDIO_ENDPOINTS}
+        {
+            "omni-video",
+            "text2video",
+            "image2video",
+            "multi-image2video",
+            "motion-control",
+            *AUDIO_ENDPOINTS,
+        }
     )
 
     def __init__(self, options: dict[str, object] | None = None) -> None:
@@ -258,7 +265,12 @@ class RelayEngine(Engine):
                     return found
         ctx.save_state({"upstream": upstream.provider, "external_task_id": external_task_id})
         try:
-            if job.endpoint == OMNI_VIDEO:
+            if job.api_route:
+                # A 3.x task goes to the upstream's same 3.x route.
+                product, _, model = job.api_route.partition("/")
+                body = self._api_body(job, external_task_id)
+                view = client.kling3._create(client.kling3_create_call(product, model, body))
+            elif job.endpoint == OMNI_VIDEO:
                 request = self._upstream_request(job, client, external_task_id)
                 view = client.videos.create(request=request)
             else:
@@ -299,7 +311,10 @@ class RelayEngine(Engine):
         delay = self.poll_interval_s
         while True:
             try:
-                found = self._resource(client, job).get(external_task_id)
+                if job.api_route:
+                    found = client.send(client.kling3_get_call(external_task_id, external=True))
+                else:
+                    found = self._resource(client, job).get(external_task_id)
             except NotFoundError:
                 return None
             except (ServerError, RateLimitError) as exc:
@@ -436,6 +451,8 @@ class RelayEngine(Engine):
     @staticmethod
     def _resource(client: Client, job: RenderJob) -> Videos:
         """The SDK resource of the endpoint the task came in on: the upstream gets the same."""
+        if job.api_route:
+            return client.kling3
         if job.endpoint == OMNI_VIDEO:
             return client.videos
         resource: Videos = getattr(client, job.endpoint.replace("-", "_"))
@@ -458,6 +475,33 @@ class RelayEngine(Engine):
             body["image_tail"] = inline(job.end_frame)
         if job.endpoint == "multi-image2video":
             body["image_list"] = [{"image": inline(p)} for p in job.reference_images]
+        return body
+
+    @staticmethod
+    def _api_body(job: RenderJob, external_task_id: str) -> dict[str, Any]:
+        """A 3.x body as the upstream gets it: no callback of ours, our own external id, and
+        our local media inline as Base64, item for item."""
+
+        def inline(path: Path) -> str:
+            return base64.b64encode(path.read_bytes()).decode()
+
+        body: dict[str, Any] = dict(job.api_body)
+        images = iter(job.image_files)
+        contents = []
+        for item in body.get("contents") or []:
+            item = dict(item)
+            if item.get("type") in ("video", "base_video", "feature_video") and job.video:
+                item["url"] = inline(job.video.path)
+            elif "url" in item and item.get("type") != "prompt":
+                path = next(images, None)
+                if path is not None:
+                    item["url"] = inline(path)
+            contents.append(item)
+        if contents:
+            body["contents"] = contents
+        options = {k: v for k, v in (body.get("options") or {}).items() if k != "callback_url"}
+        options["external_task_id"] = external_task_id
+        body["options"] = options
         return body
 
     @staticmethod

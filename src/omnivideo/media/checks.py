@@ -52,8 +52,10 @@ def check_image(info: ImageInfo, path_label: str) -> None:
         )
 
 
-def check_video(info: VideoInfo, path_label: str) -> None:
-    """Refuse a video Kling would refuse."""
+def check_video(
+    info: VideoInfo, path_label: str, seconds: tuple[float, float] = VIDEO_SECONDS
+) -> None:
+    """Refuse a video Kling would refuse (``seconds``: its shortest and longest length)."""
     if info.container not in VIDEO_CONTAINERS:
         raise invalid(
             f"{path_label}: video container is {info.container.upper() or 'unknown'}; "
@@ -61,7 +63,7 @@ def check_video(info: VideoInfo, path_label: str) -> None:
         )
     if info.size_bytes > MAX_VIDEO_BYTES:
         raise invalid(f"{path_label}: video is {_mb(info.size_bytes)}; at most 200 MB")
-    low, high = VIDEO_SECONDS
+    low, high = seconds
     if not low - _SECONDS_SLACK <= info.duration_s <= high + _SECONDS_SLACK:
         raise invalid(
             f"{path_label}: video lasts {info.duration_s:g} s; it must last {low:g} to {high:g} s"

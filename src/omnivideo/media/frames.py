@@ -1,5 +1,5 @@
-"""Still frames out of videos: an element's picture from its reference video, a result's
-thumbnail and spritesheet."""
+"""Still frames and sound out of videos: an element's picture from its reference video, a
+result's thumbnail and spritesheet, a 3.x task's audio output."""
 
 from __future__ import annotations
 
@@ -103,3 +103,19 @@ def _duration_s(container: Any, stream: Any) -> float:
     if container.duration:
         return float(container.duration) / 1_000_000
     return 0.0
+
+
+def extract_audio(video: Path, out_m4a: Path) -> Path | None:
+    """Copy the sound track of ``video`` into an M4A (no re-encoding); None when it has none."""
+    with av.open(str(video)) as source:
+        if not source.streams.audio:
+            return None
+        track = source.streams.audio[0]
+        with av.open(str(out_m4a), "w", format="ipod") as target:
+            copied = target.add_stream_from_template(track)
+            for packet in source.demux(track):
+                if packet.dts is None:
+                    continue  # the demuxer's flush packet
+                packet.stream = copied
+                target.mux(packet)
+    return out_m4a

@@ -16,6 +16,7 @@ from omnivideo.server.edge import EdgeMiddleware
 from omnivideo.server.faces import cometapi as cometapi_face
 from omnivideo.server.faces import elements as elements_face
 from omnivideo.server.faces import kling as kling_face
+from omnivideo.server.faces import kling3 as kling3_face
 from omnivideo.server.faces import kling_audio as kling_audio_face
 from omnivideo.server.faces import kling_video as kling_video_face
 from omnivideo.server.faces import openai as openai_face
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(kling_face.router)
     app.include_router(kling_video_face.build_router())
     app.include_router(kling_audio_face.build_router())
+    app.include_router(kling3_face.build_router())
     app.include_router(events.router)
     app.include_router(elements_face.router)
     # Kling's 1202 for the rest of its tree, before the OpenAI face: OpenAI's `/v1/videos/{id}`
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(cometapi_face.router)
     app.include_router(kling_video_face.build_router("/kling"))
     app.include_router(kling_audio_face.build_router("/kling"))
+    app.include_router(kling3_face.build_router("/kling"))
     app.include_router(useapi_face.router)
     app.include_router(files.router)
     app.include_router(metrics_routes.router)

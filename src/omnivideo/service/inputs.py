@@ -70,9 +70,15 @@ def _role(kind: str | None) -> Literal["first_frame", "end_frame", "reference"]:
 
 
 def prepare(
-    rt: Runtime, req: OmniRequest, task_id: str
+    rt: Runtime,
+    req: OmniRequest,
+    task_id: str,
+    video_seconds: tuple[float, float] | None = None,
 ) -> tuple[list[ImageSpec], VideoSpec | None]:
-    """Fetch, probe and check every image and video of ``req``; store them as blobs."""
+    """Fetch, probe and check every image and video of ``req``; store them as blobs.
+
+    ``video_seconds`` replaces Kling's 3-10 s for the video (motion control takes longer ones).
+    """
     prefix = f"inputs/{task_id}"
     images: list[ImageSpec] = []
     video: VideoSpec | None = None
@@ -109,7 +115,10 @@ def prepare(
                 rt, given.video_url, folder / "video_1", max_bytes=MAX_VIDEO_BYTES, label=label
             )
             vinfo = probe_video(path, label=label)
-            check_video(vinfo, label)
+            if video_seconds is None:
+                check_video(vinfo, label)
+            else:
+                check_video(vinfo, label, video_seconds)
             key = f"{prefix}/video_1.{'mov' if vinfo.container == 'mov' else 'mp4'}"
             rt.blobs.put_file(key, path)
             video = VideoSpec(
@@ -146,6 +155,15 @@ def job_of(rt: Runtime, task: Task, work_dir: Path) -> RenderJob:
         raise OmniError(
             5000, "this task was queued by an omnivideo version without task specs; submit it again"
         )
+    route = task.options.get("api_route")
+    if route:
+        # A 3.x task is forwarded (relay) to the same route, in its own body.
+        job = replace(
+            build_job(rt, load_spec(task.spec), task.task_id, task.request, work_dir),
+            api_route=str(route),
+            api_body=dict(task.options.get("endpoint_request") or {}),
+        )
+        return job
     # A classic endpoint's task is forwarded (relay) in that endpoint's own body.
     request = task.options.get("endpoint_request") or task.request
     job = build_job(rt, load_spec(task.spec), task.task_id, request, work_dir)
@@ -262,4 +280,5 @@ def build_job(
         negative_prompt=spec.negative_prompt,
         cfg_scale=spec.cfg_scale,
         camera=spec.camera,
+        character_orientation=spec.character_orientation,
     )

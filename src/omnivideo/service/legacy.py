@@ -140,7 +140,9 @@ def _extension(
         }
     )
     row = legacy.source_row(model)
-    cfg = mapped.cfg_scale if row is not None and row.cfg_scale else None
+    # A source whose model extends without guidance (kling-v1) ignores cfg_scale.
+    guided = row is not None and row.cfg_scale and row.extend_with_guidance
+    cfg = mapped.cfg_scale if guided else None
     parent = {"id": video.id, "url": video.url, "duration": video.duration}
     return (
         legacy.Mapped(

@@ -12,8 +12,8 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from omnivideo.contract.billing import units
-from omnivideo.contract.output import DEFAULT_DURATION_S
+from omnivideo.contract.billing import has_3x_price, units, units_3x
+from omnivideo.contract.output import DEFAULT_DURATION_S, resolution_of
 from omnivideo.contract.request import OmniRequest
 from omnivideo.contract.task import Task
 from omnivideo.store.interfaces import PackStore, now_ms, spending_order, units_short
@@ -27,13 +27,32 @@ def milli(value: str | float | Decimal) -> int:
     return int((Decimal(str(value)) * 1000).to_integral_value())
 
 
-def estimate(req: OmniRequest, *, count: int = 1, seconds: float | None = None) -> str:
-    """Units a task will be billed, as the price table computes them at submit."""
+def estimate(
+    req: OmniRequest,
+    *,
+    count: int = 1,
+    seconds: float | None = None,
+    short_side: int | None = None,
+    motion_control: bool = False,
+) -> str:
+    """Units a task will be billed, as the price table computes them at submit (the 3.x
+    models' own table for them; ``short_side`` is a 3.x resolution's)."""
     video_input = bool(req.video_list)
     length = seconds if seconds is not None else float(req.duration or DEFAULT_DURATION_S)
     if video_input:
         length = max(1, round(length))
-    return units(req.mode, length * count, video_input=video_input, sound=req.sound == "on")
+    sound = req.sound == "on"
+    if has_3x_price(req.model_name):
+        short = short_side or (720 if req.mode == "std" else 1080)
+        return units_3x(
+            req.model_name,
+            resolution_of(short, short),
+            length * count,
+            video_input=video_input,
+            sound=sound,
+            motion_control=motion_control,
+        )
+    return units(req.mode, length * count, video_input=video_input, sound=sound)
 
 
 def grant(

@@ -13,16 +13,17 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from omnivideo.contract import rules
 from omnivideo.contract import spec as specs
-from omnivideo.contract.billing import units
+from omnivideo.contract.billing import has_3x_price, units, units_3x
 from omnivideo.contract.errors import OmniError, default_message
+from omnivideo.contract.output import resolution_of
 from omnivideo.contract.request import OmniRequest
 from omnivideo.contract.spec import Camera, TaskSpec, VideoSpec
 from omnivideo.contract.task import Task, TaskStatus, VideoResult
-from omnivideo.dialects import useapi
+from omnivideo.dialects import kling3, useapi
 from omnivideo.dialects.kling import callback_payload
 from omnivideo.engines.base import (
     Cancelled,
@@ -32,6 +33,7 @@ from omnivideo.engines.base import (
     RenderedVideo,
     RunContext,
 )
+from omnivideo.media.frames import extract_audio
 from omnivideo.service import inputs, metrics, outages, packs, reserve, scratch, transient, variants
 from omnivideo.service.liveness import Heartbeat, Liveness
 from omnivideo.service.runtime import Runtime
@@ -101,6 +103,13 @@ class SubmitExtras:
     check: Callable[[EngineDescriptor], None] | None = None
     #: width and height the output must have (the OpenAI face's ``size``); None: the mode's
     size: tuple[int, int] | None = None
+    #: check the Omni rules although ``endpoint`` is a classic one (the 3.x API's routes)
+    omni_rules: bool = False
+    #: the output's short side instead of the mode's (the 3.x API's 4k)
+    short_side: int | None = None
+    #: shortest and longest input video instead of Kling's 3-10 s (motion control)
+    video_seconds: tuple[float, float] | None = None
+    character_orientation: Literal["image", "video"] | None = None
 
 
 OMNI_VIDEO = "omni-video"
@@ -111,6 +120,9 @@ def _callback_for(task: Task) -> tuple[str, dict[str, Any]] | None:
         return None
     if task.options.get("callback_format") == "useapi":
         return task.callback_url, useapi.render_task(task)
+    if task.options.get("callback_format") == "kling3":
+        # The 3.x API's callback is its task object (reference §4).
+        return task.callback_url, kling3.render_task(task)
     return task.callback_url, callback_payload(task)
 
 
@@ -141,7 +153,7 @@ def submit(
     # Most requests name no element: skip the library lookup then (a create is a hot path).
     visible_records = rt.stores.elements.visible_to(account_id, ids) if ids else []
     visible = {e.element_id: inputs.element_info(e) for e in visible_records}
-    if extras.endpoint == OMNI_VIDEO:
+    if extras.endpoint == OMNI_VIDEO or extras.omni_rules:
         # A classic endpoint's request was checked by its own rules (contract.legacy).
         rules.check(req, strict=rt.settings.strict, elements=visible)
     callback_url = extras.callback_url or req.callback_url
@@ -154,12 +166,18 @@ def submit(
     # Pre-paid accounts pay this from their packs as the task is stored, or get 1102.
     cost = packs.milli(
         extras.units
-        or packs.estimate(req, count=extras.count, seconds=extras.options.get("estimate_s"))
+        or packs.estimate(
+            req,
+            count=extras.count,
+            seconds=extras.options.get("estimate_s"),
+            short_side=extras.short_side,
+            motion_control=extras.character_orientation is not None,
+        )
     )
     if req.image_list or req.video_list or extras.video is not None:
         packs.refuse_if_short(rt.stores.packs, account_id, cost)
     try:
-        images, video = inputs.prepare(rt, req, task_id)
+        images, video = inputs.prepare(rt, req, task_id, extras.video_seconds)
         video = extras.video or video
         spec = specs.plan(
             req,
@@ -176,6 +194,8 @@ def submit(
             seconds=extras.seconds,
             engine_options=extras.engine_options,
             size=extras.size,
+            short_side=extras.short_side,
+            character_orientation=extras.character_orientation,
         )
         # The route of the model (mode, size) decides the engine that checks and renders it.
         route = rt.catalogue.route_for(spec)
@@ -650,6 +670,20 @@ def _succeed(
             continue  # text-to-audio: a track and no video
         video_id = str(uuid.uuid4())
         key = f"outputs/{task.task_id}/{video_id}.mp4"
+        audio_url = None
+        if task.options.get("api_route"):
+            # The 3.x answers list the sound as an output of its own (before the blob store
+            # takes the file).
+            audio = extract_audio(output.path, output.path.with_suffix(".m4a"))
+            if audio is not None:
+                audio_key = f"outputs/{task.task_id}/{video_id}.m4a"
+                _bucket(
+                    rt,
+                    watch,
+                    f"task {task.task_id}: result upload",
+                    lambda key=audio_key, path=audio: rt.blobs.put_file(key, path),  # type: ignore[misc]
+                )
+                audio_url = rt.signed_url(audio_key)
         # Before the MP4 is stored: a local store moves the file away.
         variants.store(rt, key, output.path)
         _bucket(
@@ -676,13 +710,24 @@ def _succeed(
                 watermark_url=watermark_url,
                 width=output.width,
                 height=output.height,
+                audio_url=audio_url,
             )
         )
     seconds = rendered[0].duration_s
     video_input = spec.video is not None
     # A base video is billed on its length rounded to the nearest second (reference §1.4).
     billed = max(1, round(seconds)) if video_input else seconds
-    cost = units(spec.mode, billed * len(rendered), video_input=video_input, sound=spec.sound)
+    if has_3x_price(spec.model):
+        cost = units_3x(
+            spec.model,
+            resolution_of(spec.width, spec.height),
+            billed * len(rendered),
+            video_input=video_input,
+            sound=spec.sound,
+            motion_control=spec.character_orientation is not None,
+        )
+    else:
+        cost = units(spec.mode, billed * len(rendered), video_input=video_input, sound=spec.sound)
     if task.options.get("fixed_units") is not None:
         cost = str(task.options["fixed_units"])
     if all(output.units is not None for output in rendered):

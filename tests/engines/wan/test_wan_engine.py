@@ -154,6 +154,11 @@ def test_vace_serves_every_mode_but_sound(engine_for: Any) -> None:
     with pytest.raises(OmniError) as err:
         engine.check(req(sound="on"))
     assert err.value.code == 1201 and "makes no audio" in err.value.message
+    # Kling 3.x motion control (a character moved as in a video) is no Wan pipeline's mode.
+    motion = req(image_list=[REF], video_list=[{"video_url": "https://x/v.mp4"}])
+    with pytest.raises(OmniError) as err:
+        engine.check(motion.model_copy(update={"character_orientation": "video"}))
+    assert err.value.code == 1201 and err.value.message.startswith("motion-control: the wan")
 
 
 @pytest.mark.parametrize(

@@ -71,12 +71,13 @@ def check_extend_source(
             f"video_id: videos of {_shown(source_model, 40)} cannot be extended; only videos of "
             "kling-v1, kling-v1-5 and kling-v1-6 can"
         )
-    if not source_row.extend_with_guidance:
-        for name in ("negative_prompt", "cfg_scale"):
-            if getattr(req, name) is not None:
-                raise invalid(
-                    f"{name}: not supported when extending a video of {source_row.model_name}"
-                )
+    # cfg_scale is accepted and ignored here, as wherever a model ignores it: clients send it
+    # on every extend (Kling's own example has 0.5); a negative prompt would be dropped
+    # silently, so it is refused.
+    if not source_row.extend_with_guidance and req.negative_prompt is not None:
+        raise invalid(
+            f"negative_prompt: not supported when extending a video of {source_row.model_name}"
+        )
     if source_seconds + EXTEND_SECONDS > MAX_EXTENDED_S:
         raise invalid(
             f"video_id: the video is {source_seconds:.1f} s long; extensions stop at "

@@ -72,7 +72,8 @@ class ModelRow:
     max_shots: int = 0
     #: the source of a ``video-extend`` may come from this model
     extendable: bool = False
-    #: ``video-extend`` of this model takes ``negative_prompt`` and ``cfg_scale``
+    #: ``video-extend`` of this model takes ``negative_prompt`` and honours ``cfg_scale``
+    #: (otherwise a negative prompt is refused and ``cfg_scale`` ignored)
     extend_with_guidance: bool = True
 
 

@@ -28,6 +28,13 @@ def check_spec(
 ) -> None:
     """Refuse (1201) what the checkpoint (and the audio model, if any) cannot render, naming
     what is missing."""
+    if spec.character_orientation is not None:
+        # No Wan pipeline here transfers a video's motion onto a character image.
+        raise OmniError(
+            1201,
+            "motion-control: the wan engine of this server cannot animate a character "
+            "along a reference video's motion; use the preview or relay engine",
+        )
     if spec.endpoint in AUDIO_ENDPOINTS or spec.sound:
         if not audio_model:
             what = spec.endpoint if spec.endpoint in AUDIO_ENDPOINTS else "sound"

@@ -49,7 +49,7 @@ async function signIn() {
 async function main() {
   const caps = await (await fetch("/v1/omnivideo/capabilities")).json();
   list = new TaskList($("#tasks"), {
-    onAgain: (body) => form.load(body),
+    onAgain: (body, inputsLost) => form.load(body, inputsLost),
     onCurl: (text) => {
       $("#curl-text").textContent = text;
       $("#curl-dialog").showModal();

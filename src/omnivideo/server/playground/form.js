@@ -12,6 +12,13 @@ function option(value, text = value) {
   return el;
 }
 
+/** An <img> source for an image input: a URL as it is, Base64 as a data URL of its type. */
+function previewOf(value) {
+  if (/^(https?:|data:)/.test(value)) return value;
+  const type = value.startsWith("/9j/") ? "image/jpeg" : "image/png";
+  return `data:${type};base64,${value}`;
+}
+
 function fill(select, values, keep) {
   const before = keep ?? select.value;
   select.replaceChildren(...values.map((v) => option(String(v))));
@@ -301,8 +308,10 @@ export class TaskForm {
     return simulate ? { "X-Omnivideo-Simulate": simulate } : {};
   }
 
-  /** Fill the form from a request body (for "again with changes"). Inputs are not restored. */
-  load(body) {
+  /** Fill the form from a request body (for "again with changes"), its images, elements and
+   * video included, so the prompt's <<<image_N>>> still point at them. ``inputsLost``: the
+   * body's Base64 inputs were shortened (only a page reload loses them); the form says so. */
+  load(body, inputsLost = false) {
     for (const name of ["model_name", "mode", "aspect_ratio"]) {
       if (body[name]) this.select(name).value = body[name];
     }
@@ -316,6 +325,29 @@ export class TaskForm {
     this.toggleShots();
     this.select("callback_url").value = body.callback_url ?? "";
     this.select("external_task_id").value = "";
+    this.clearErrors();
+    if (inputsLost) {
+      this.images = [];
+      this.video = null;
+      const note = $("#form-error");
+      note.textContent = "The images and video of that task are no longer in this browser (the page was reloaded): add them again before creating.";
+      note.hidden = false;
+    } else {
+      this.images = (body.image_list ?? []).map((item, i) => ({
+        data: item.image_url,
+        name: `image ${i + 1} (from task)`,
+        type: item.type ?? "",
+        preview: previewOf(item.image_url),
+      }));
+      const video = (body.video_list ?? [])[0];
+      this.video = video ? (/^https?:/.test(video.video_url) ? { url: video.video_url } : { data: video.video_url, name: "video (from task)" }) : null;
+      if (video) {
+        $("#video-refer").value = video.refer_type ?? "base";
+        $("#keep-sound").checked = video.keep_original_sound === "yes";
+      }
+    }
+    this.chosen = (body.element_list ?? []).map((e) => e.element_id);
+    this.renderImages();
     this.form.scrollIntoView({ behavior: "smooth" });
   }
 

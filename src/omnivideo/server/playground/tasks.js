@@ -13,13 +13,23 @@ function sentRequests() {
   }
 }
 
+// The whole bodies (Base64 inputs included) of the tasks created since the page loaded: too
+// big for localStorage, needed whole by "open as curl" and "again with changes".
+const FULL = new Map();
+
 export function rememberRequest(taskId, body, headers) {
+  FULL.set(taskId, body);
   const all = sentRequests();
-  // Base64 inputs would fill localStorage: keep them out, the rest is enough to send again.
+  // Base64 inputs would fill localStorage: keep them out, the rest is enough to show the task.
   const slim = JSON.parse(JSON.stringify(body), (key, value) =>
     typeof value === "string" && value.length > 2048 ? `${value.slice(0, 16)}…(${value.length} chars)` : value);
   all[taskId] = { body: slim, full: JSON.stringify(body).length < 200_000 ? body : null, headers };
   localStorage.setItem(SENT, JSON.stringify(all));
+}
+
+/** The body as it was sent, whole; null when only its shortened copy is left (a reload). */
+function fullRequest(taskId) {
+  return FULL.get(taskId) ?? sentRequests()[taskId]?.full ?? null;
 }
 
 export class TaskList {
@@ -68,14 +78,18 @@ export class TaskList {
     item.querySelector(".curl").addEventListener("click", () => this.onCurl(this.curlOf(taskId)));
     item.querySelector(".again").addEventListener("click", () => {
       const sent = sentRequests()[taskId];
-      if (sent) this.onAgain(sent.full ?? sent.body);
+      // Without the whole body the inputs cannot come back: the form says so, never resends
+      // a prompt whose <<<image_N>>> point at nothing.
+      if (sent) this.onAgain(fullRequest(taskId) ?? sent.body, fullRequest(taskId) === null);
     });
     return item;
   }
 
   curlOf(taskId) {
     const sent = sentRequests()[taskId];
-    if (sent) return curl("POST", "/v1/videos/omni-video", sent.body, sent.headers);
+    const full = fullRequest(taskId);
+    // Only the whole body makes a command that runs: a shortened Base64 input never shows.
+    if (sent && full) return curl("POST", "/v1/videos/omni-video", full, sent.headers);
     return curl("GET", `/v1/videos/omni-video/${taskId}`);
   }
 
