@@ -83,7 +83,10 @@ def assert_down(r: httpx.Response, face: str, what: str) -> None:
         assert body["code"] == 503
         message = body["error"]
     elif face == "openai":
-        assert body["error"]["type"] == "server_error" and body["error"]["code"] == "5001"
+        assert (
+            body["error"]["type"] == "server_error"
+            and body["error"]["code"] == "server_is_overloaded"
+        )  # OpenAI's 503 code
         message = body["error"]["message"]
     else:  # Kling's envelope, which CometAPI passes through
         assert body["code"] == 5001 and body["request_id"]

@@ -465,6 +465,15 @@ def worker(
             err=True,
         )
         raise typer.Exit(2)
+    if settings.engine == "wan":
+        # A mistake in the engine's settings is said at once, not after waiting for a database.
+        from omnivideo.engines.wan.options import WanOptions
+
+        try:
+            WanOptions.parse(settings.engine_options())
+        except OmniError as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            raise typer.Exit(2) from None
     _wait_for_database(settings)
 
     def serve_queue() -> None:
