@@ -181,6 +181,7 @@ def test_restart_mid_task_resumes_polling_without_a_second_upstream_task(tmp_pat
         slow.stop()
 
 
+@pytest.mark.system
 def test_polling_overhead_is_at_most_one_poll_interval(tmp_path: Path) -> None:
     """A 5 s upstream task: the relayed task succeeds within one poll interval of it."""
     slow = Server(tmp_path / "slow", env={"OMNIVIDEO_SIMULATE": "delay=5s"}).start()

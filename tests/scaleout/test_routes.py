@@ -18,7 +18,7 @@ from tests.server.harness import Server
 pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.system, pytest.mark.timeout(900)]
 
 #: the wan worker renders a tiny checkpoint on the CPU, fast (see tests/engines/wan)
 WAN_ENV = {

@@ -18,7 +18,7 @@ from tests.scaleout.cluster import Cluster, FileServer
 from tests.server.conftest import Receiver
 from tests.server.harness import Server
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.system, pytest.mark.timeout(900)]
 
 STD = {"model_name": "kling-v3-omni", "mode": "std", "duration": "3"}
 

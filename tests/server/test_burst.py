@@ -37,6 +37,7 @@ async def _burst(base_url: str) -> tuple[Counter[int], list[str]]:
 
 
 @pytest.mark.slow
+@pytest.mark.system
 def test_2000_creates_on_64_connections_get_no_reset(tmp_path: Path) -> None:
     # Tasks wait in the queue, so the burst measures the API, not the renderer.
     srv = Server(

@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import time
 
+import pytest
+
 from tests.server.conftest import Receiver
 from tests.server.harness import Server
 
@@ -76,6 +78,7 @@ def test_callback_to_a_private_host_is_refused_at_submit(server: Server) -> None
     assert r.json()["message"].startswith("callback_url")
 
 
+@pytest.mark.system
 def test_kill_9_mid_task_then_restart_finishes_every_task(fresh_server, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
     srv = fresh_server("--workers", "2").start()
     ids = [

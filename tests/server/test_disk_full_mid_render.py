@@ -19,7 +19,7 @@ import pytest
 from omnivideo.service.storage_full import STORAGE_FULL
 from tests.server.harness import Server
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow, pytest.mark.system, pytest.mark.timeout(300)]
 
 BODY = {"model_name": "kling-v3-omni", "mode": "std", "duration": "3", "aspect_ratio": "1:1"}
 #: what the filler leaves free: nothing (a preview's video is small, and would fit in a little)

@@ -81,6 +81,7 @@ def test_admin_commands_work_against_the_database_url(database: str) -> None:
     assert omnivideo("keys", "revoke", created["access_key"]).returncode == 0
 
 
+@pytest.mark.system
 def test_kill_9_mid_task_then_restart_finishes_it(database: str, tmp_path: Path) -> None:
     srv = _server(tmp_path / "b", database).start()
     task_id = srv.create(BODY, **{"X-Omnivideo-Simulate": "delay=4s"}).json()["data"]["task_id"]

@@ -14,6 +14,7 @@ BENCH = Path(__file__).resolve().parents[3] / "bench" / "wan.py"
 
 
 @pytest.mark.slow
+@pytest.mark.system
 def test_tiny_bench_prints_every_figure() -> None:
     proc = subprocess.run(
         [sys.executable, str(BENCH), "--tiny", "--steps", "6"],
@@ -39,6 +40,7 @@ def test_tiny_bench_prints_every_figure() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.system
 def test_tiny_bench_distilled_profile_alternates_and_counts_four_passes() -> None:
     proc = subprocess.run(
         [sys.executable, str(BENCH), "--tiny", "--steps", "6", "--profile", "distill-4step",

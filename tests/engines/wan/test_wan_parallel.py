@@ -117,6 +117,7 @@ class _CancelAt(RunContext):
 
 
 @pytest.mark.slow
+@pytest.mark.system
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("arch", ["vace", "a14b-t2v"])
 def test_two_cpu_ranks_render_the_frames_of_one_process(
