@@ -12,4 +12,4 @@ from __future__ import annotations
 import os
 
 #: generated bodies per fuzz test
-EXAMPLES = int(os.environ.get("OMNIVIDEO_FUZZ_EXAMPLES", "2000"))
+EXAMPLES = int(os.environ.get("OMNIVIDEO_FUZZ_EXAMPLES", "1000"))

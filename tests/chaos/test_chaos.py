@@ -32,7 +32,7 @@ import httpx
 import pytest
 
 from tests import pg, s3
-from tests.chaos.proxy import TcpProxy
+from tests.proxy import TcpProxy
 from tests.scaleout.cluster import Worker
 from tests.server.harness import Server
 
@@ -136,7 +136,7 @@ def chaos(tmp_path: Path) -> Iterator[Chaos]:
         s3.make_bucket(endpoint, "chaos")
         port = urlsplit(endpoint).port
         assert port is not None
-        proxy = TcpProxy("127.0.0.1", port)
+        proxy = TcpProxy("127.0.0.1", port).start()
         # Short heartbeats and stall window, so take-overs happen within seconds.
         env = {
             **s3.env_for(proxy.url),

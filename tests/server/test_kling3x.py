@@ -798,6 +798,10 @@ def test_a_resource_pack_pays_the_3x_price(server: Server) -> None:
 
 
 def test_every_model_of_every_route_is_accepted(server: Server, files: Files) -> None:
+    if "--database-url" in server.extra_args:
+        # What a route accepts is the dialect's and the rules' work, the same on any database;
+        # one database keeps the suite in its time.
+        pytest.skip("checked on SQLite")
     first = files.put("every.png", picture((720, 720), 10, "E"), "image/png")
     fail = {"X-Omnivideo-Simulate": "fail=1301"}  # accepted is what is checked; no render
     bodies = {
