@@ -78,9 +78,7 @@ class Runtime:
     @property
     def engine(self) -> Engine:
         """The engine of a process that renders one route (a worker, the tests' twin)."""
-        if len(self.renderers) != 1:
-            raise LookupError(f"this process renders {len(self.renderers)} routes, not one")
-        return next(iter(self.renderers.values()))
+        return self.renderers[self.engine_queue]
 
     @engine.setter
     def engine(self, engine: Engine) -> None:
@@ -91,6 +89,7 @@ class Runtime:
 
     @property
     def engine_queue(self) -> str:
+        """The queue of that one route."""
         if len(self.renderers) != 1:
             raise LookupError(f"this process renders {len(self.renderers)} routes, not one")
         return next(iter(self.renderers))
