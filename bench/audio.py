@@ -115,9 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
+    from omnivideo.contract.spec import ShotPlan
     from omnivideo.engines.audio import AudioOptions, DiffusersAudioModel
     from omnivideo.engines.audio.testing import build_tiny as tiny_audio
-    from omnivideo.engines.base import RenderJob, RunContext, ShotSpec
+    from omnivideo.engines.base import RenderJob, RunContext
     from omnivideo.engines.wan import WanEngine
     from omnivideo.engines.wan.models import detect
     from omnivideo.engines.wan.testing import build_tiny as tiny_wan
@@ -151,7 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     width, height = spec.native_size(16 / 9, short_side)
     out_frames = round((frames - 1) * 24 / spec.fps) + 1
     half = out_frames // 2
-    shots = (ShotSpec(SHOT_PROMPTS[0], half), ShotSpec(SHOT_PROMPTS[1], out_frames - half))
+    shots = (
+        ShotPlan(prompt=SHOT_PROMPTS[0], frames=half),
+        ShotPlan(prompt=SHOT_PROMPTS[1], frames=out_frames - half),
+    )
     seconds = out_frames / 24
     base = {
         "bench": "audio",
@@ -170,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(line), flush=True)
 
     def job(tmp: str, sound: bool) -> RenderJob:
-        return RenderJob(
+        return RenderJob.of(
             task_id="bench", model="kling-v3-omni", mode="std", width=width, height=height,
             fps=24, frame_count=out_frames, seed=0, prompt=PROMPT, shots=shots, sound=sound,
             work_dir=Path(tmp),

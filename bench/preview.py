@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from omnivideo.engines.base import RenderJob
+    from omnivideo.contract.spec import ShotPlan
+from omnivideo.engines.base import RenderJob
 
 CASES = ("t2v", "first_end", "six_shots")
 PROMPTS = (
@@ -78,15 +79,15 @@ def _test_image(path: Path, palette: int, seed: int) -> Path:
 
 
 def _job(case: str, work: Path) -> RenderJob:
-    from omnivideo.engines.base import RenderJob, ShotSpec
+    from omnivideo.engines.base import RenderJob
 
     common = dict(model="kling-v3-omni", mode="pro", width=1920, height=1080, fps=24, seed=42)
     if case == "t2v":
-        return RenderJob(
+        return RenderJob.of(
             task_id=case,
             frame_count=120,
             prompt=PROMPTS[0],
-            shots=(ShotSpec(PROMPTS[0], 120),),
+            shots=(ShotPlan(prompt=PROMPTS[0], frames=120),),
             work_dir=work,
             **common,  # type: ignore[arg-type]
         )
@@ -94,19 +95,19 @@ def _job(case: str, work: Path) -> RenderJob:
         first = _test_image(work / "first.jpg", 7, 1)
         end = _test_image(work / "end.jpg", 0, 2)
         prompt = "The fox walks from the golden field into the snowy valley"
-        return RenderJob(
+        return RenderJob.of(
             task_id=case,
             frame_count=240,
             prompt=prompt,
-            shots=(ShotSpec(prompt, 240),),
+            shots=(ShotPlan(prompt=prompt, frames=240),),
             first_frame=first,
             end_frame=end,
             work_dir=work,
             **common,  # type: ignore[arg-type]
         )
     if case == "six_shots":
-        shots = tuple(ShotSpec(p, 60) for p in PROMPTS)
-        return RenderJob(
+        shots = tuple(ShotPlan(prompt=p, frames=60) for p in PROMPTS)
+        return RenderJob.of(
             task_id=case,
             frame_count=360,
             prompt="",

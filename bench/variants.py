@@ -13,6 +13,7 @@ Usage: python bench/variants.py [--repeat N]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import tempfile
@@ -30,7 +31,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    from omnivideo.engines.base import RenderJob, RunContext, ShotSpec
+    from omnivideo.contract.spec import ShotPlan
+    from omnivideo.engines.base import RenderJob, RunContext
     from omnivideo.engines.preview import PreviewEngine
     from omnivideo.media.frames import write_previews
 
@@ -38,16 +40,16 @@ def main() -> None:
         tmp = Path(scratch)
         engine = PreviewEngine()
         prompt = "A red fox trotting through fresh snow at dawn, cinematic"
-        job = RenderJob(
-            task_id="1", model="kling-v3-omni", mode="pro", width=1920, height=1080, fps=24,
-            frame_count=120, seed=7, prompt=prompt, shots=(ShotSpec(prompt, 120),),
+        job = RenderJob.of(
+            task_id="1", work_dir=tmp, model="kling-v3-omni", mode="pro", width=1920, height=1080, fps=24,
+            frame_count=120, seed=7, prompt=prompt, shots=(ShotPlan(prompt=prompt, frames=120),),
         )  # fmt: skip
         render_s, variants_s, render_cpu, variants_cpu = [], [], [], []
         video = None
         for i in range(args.repeat):
             start, cpu = time.perf_counter(), _cpu_s()
             video = engine.render(
-                RenderJob(**{**job.__dict__, "work_dir": tmp / f"r{i}"}), RunContext()
+                dataclasses.replace(job, work_dir=tmp / f"r{i}"), RunContext()
             ).path
             render_s.append(time.perf_counter() - start)
             render_cpu.append(_cpu_s() - cpu)

@@ -417,7 +417,7 @@ def _measure(args: Any, setup: dict[str, Any], engine_opts: dict[str, object]) -
         """The engine through render(): seconds per video, per step, transformer passes."""
         clock.reset()
         with tempfile.TemporaryDirectory() as tmp:
-            job = RenderJob(
+            job = RenderJob.of(
                 task_id="bench", model="kling-v3-omni", mode="std", width=width, height=height,
                 fps=24, frame_count=out_frames, seed=0, prompt=PROMPT, shots=(),
                 work_dir=Path(tmp),

@@ -250,13 +250,11 @@ def test_openai_video_echoes_the_ask_and_its_url_lifetime() -> None:
                 height=1280,
             ),
         ),
-        options={
-            "openai": {
-                "model": "sora-2",
-                "size": "720x1280",
-                "seconds": "8",
-                "remixed_from_video_id": "video_1",
-            }
+        openai={
+            "model": "sora-2",
+            "size": "720x1280",
+            "seconds": "8",
+            "remixed_from_video_id": "video_1",
         },
     )
     video = openai.render_video(asked)

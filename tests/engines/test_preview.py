@@ -14,6 +14,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageOps
 
 from omnivideo.contract.errors import OmniError
+from omnivideo.contract.spec import ShotPlan
 from omnivideo.engines.base import (
     Cancelled,
     Element,
@@ -21,7 +22,6 @@ from omnivideo.engines.base import (
     RenderedVideo,
     RenderJob,
     RunContext,
-    ShotSpec,
     VideoSource,
     load_engine_class,
 )
@@ -130,11 +130,11 @@ def job_for(tmp_path: Path, frames: int = 36, **overrides: object) -> RenderJob:
         frame_count=frames,
         seed=7,
         prompt=PROMPT,
-        shots=(ShotSpec(PROMPT, frames),),
+        shots=(ShotPlan(prompt=PROMPT, frames=frames),),
         work_dir=tmp_path / "work",
     )
     fields.update(overrides)
-    return RenderJob(**fields)  # type: ignore[arg-type]
+    return RenderJob.of(**fields)  # type: ignore[arg-type]
 
 
 # -- decoding helpers ----------------------------------------------------------------------
@@ -249,9 +249,9 @@ def test_first_frame_alone_then_camera_moves(tmp_path: Path) -> None:
 
 def test_shots_cut_on_their_exact_frames(tmp_path: Path) -> None:
     shots = (
-        ShotSpec("A quiet lake at dawn", 14),
-        ShotSpec("A neon city at night", 20),
-        ShotSpec("Desert dunes", 14),
+        ShotPlan(prompt="A quiet lake at dawn", frames=14),
+        ShotPlan(prompt="A neon city at night", frames=20),
+        ShotPlan(prompt="Desert dunes", frames=14),
     )
     result = render(job_for(tmp_path, 48, prompt="", shots=shots))
     luma = luma_frames(result.path)
@@ -273,7 +273,7 @@ def test_references_appear_as_cards_in_prompt_order(tmp_path: Path) -> None:
         tmp_path,
         40,
         prompt=prompt,
-        shots=(ShotSpec(prompt, 40),),
+        shots=(ShotPlan(prompt=prompt, frames=40),),
         references=(
             Reference("image", 2, image=green),
             Reference("element", 1, element=element),
@@ -306,7 +306,7 @@ def test_caption_words() -> None:
 def test_caption_is_drawn(tmp_path: Path) -> None:
     with_text = rgb_frames(render(job_for(tmp_path / "a", 12)).path)[-1]
     without = rgb_frames(
-        render(job_for(tmp_path / "b", 12, prompt="", shots=(ShotSpec("", 12),))).path
+        render(job_for(tmp_path / "b", 12, prompt="", shots=(ShotPlan(prompt="", frames=12),))).path
     )[-1]
     band = slice(600, 720)
     assert np.abs(with_text[band].astype(int) - without[band]).mean() > 3
@@ -371,7 +371,7 @@ def test_same_job_same_frames(tmp_path: Path) -> None:
                 for f in container.decode(video=0)
             ]
 
-    shots = (ShotSpec("One", 10), ShotSpec("Two", 14))
+    shots = (ShotPlan(prompt="One", frames=10), ShotPlan(prompt="Two", frames=14))
     a = render(job_for(tmp_path / "a", 24, shots=shots, sound=True)).path
     # Another render in between: nothing left over from it may change the next one.
     c = render(job_for(tmp_path / "c", 24, shots=shots, seed=8)).path
@@ -467,7 +467,7 @@ def test_audio_from_file_is_cut(clip: Path) -> None:
 
 
 def test_one_frame_alone_equals_the_same_frame_in_the_video(tmp_path: Path) -> None:
-    shots = (ShotSpec("One", 10), ShotSpec("Two <<<image_1>>>", 14))
+    shots = (ShotPlan(prompt="One", frames=10), ShotPlan(prompt="Two <<<image_1>>>", frames=14))
     image = solid_image(tmp_path / "r.png", (200, 40, 40))
     job = job_for(tmp_path, 24, shots=shots, references=(Reference("image", 1, image=image),))
     frames = list(paint_frames(job))

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from omnivideo.contract.spec import Camera as KlingCamera
-from omnivideo.engines.base import RenderJob, RunContext, ShotSpec
+from omnivideo.contract.spec import ShotPlan
+from omnivideo.engines.base import RenderJob, RunContext
 from omnivideo.engines.preview import PreviewEngine
 from omnivideo.engines.preview_camera import camera_move
 
@@ -60,9 +61,9 @@ def test_named_moves_and_an_anchored_first_frame() -> None:
 
 def test_render_follows_camera_control(tmp_path: Path) -> None:
     def job(camera: KlingCamera | None) -> RenderJob:
-        return RenderJob(
+        return RenderJob.of(
             task_id="cam", model="kling-v1", mode="std", width=320, height=180, fps=24,
-            frame_count=12, seed=3, prompt="a hill", shots=(ShotSpec("a hill", 12),),
+            frame_count=12, seed=3, prompt="a hill", shots=(ShotPlan(prompt="a hill", frames=12),),
             work_dir=tmp_path / str(camera is not None), camera=camera,
         )  # fmt: skip
 

@@ -18,7 +18,8 @@ from fastapi import FastAPI, Request, Response
 from PIL import Image
 
 from omnivideo.contract.errors import OmniError
-from omnivideo.engines.base import RenderJob, RunContext, ShotSpec
+from omnivideo.contract.spec import ShotPlan
+from omnivideo.engines.base import RenderJob, RunContext
 from omnivideo.engines.relay import RelayEngine
 from omnivideo.media.encode import Mp4Writer
 from tests.mp4 import decode
@@ -112,9 +113,9 @@ class FakeVllmOmni:
 
 
 def job(tmp: Path, *, first: Path | None = None) -> RenderJob:
-    return RenderJob(
+    return RenderJob.of(
         task_id="123456789012345678", model="kling-v3-omni", mode="std", width=320, height=192,
-        fps=24, frame_count=72, seed=77, prompt="a kite", shots=(ShotSpec("a kite", 72),),
+        fps=24, frame_count=72, seed=77, prompt="a kite", shots=(ShotPlan(prompt="a kite", frames=72),),
         work_dir=tmp / "work", first_frame=first, negative_prompt="blur",
     )  # fmt: skip
 

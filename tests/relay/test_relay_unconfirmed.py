@@ -10,7 +10,8 @@ import httpx
 import numpy as np
 import pytest
 
-from omnivideo.engines.base import RenderJob, RunContext, ShotSpec
+from omnivideo.contract.spec import ShotPlan
+from omnivideo.engines.base import RenderJob, RunContext
 from omnivideo.engines.relay import RelayEngine
 from omnivideo.media.encode import Mp4Writer
 
@@ -40,9 +41,9 @@ def job(tmp: Path) -> RenderJob:
         "duration": "3",
         "aspect_ratio": "16:9",
     }
-    return RenderJob(
+    return RenderJob.of(
         task_id="123456789012345678", model="kling-v3-omni", mode="std", width=64, height=64, fps=24,
-        frame_count=24, seed=1, prompt="a kite", shots=(ShotSpec("a kite", 24),), work_dir=tmp / "work", request=request,
+        frame_count=24, seed=1, prompt="a kite", shots=(ShotPlan(prompt="a kite", frames=24),), work_dir=tmp / "work", request=request,
     )  # fmt: skip
 
 

@@ -200,7 +200,8 @@ def test_capabilities_offer_only_what_is_routed(two_routes) -> None:  # type: ig
 
 
 def test_a_worker_renders_a_spec_from_before_routes(two_routes, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    # A spec of version 1 has no route: a worker with one engine renders it.
+    # A spec from before routes (version 1, brought up to date by the store's migrations) has
+    # no route: a worker with one engine renders it.
     rt = wiring.build_runtime(
         Settings(data_dir=tmp_path / "one"),  # type: ignore[call-arg]
         memory_stores(),
@@ -209,10 +210,18 @@ def test_a_worker_renders_a_spec_from_before_routes(two_routes, tmp_path: Path) 
         secret=b"s",
     )
     task = tasks.submit(rt, "acc", parse_request({**BODY, "model_name": "kling-v3-omni"}))
-    old = {k: v for k, v in (task.spec or {}).items() if k != "route"} | {"version": 1}
-    rt.stores.tasks._update(task.task_id, spec=old)  # type: ignore[attr-defined]
+    routeless = {**(task.spec or {}), "route": ""}
+    rt.stores.tasks._update(task.task_id, spec=routeless)  # type: ignore[attr-defined]
     tasks.run(rt, task.task_id)
     assert tasks.get(rt, "acc", task.task_id).status is TaskStatus.SUCCEED
+    # One queued by an API process of an older omnivideo (not migrated) fails, saying so.
+    older = tasks.submit(rt, "acc", parse_request({**BODY, "model_name": "kling-v3-omni"}))
+    rt.stores.tasks._update(  # type: ignore[attr-defined]
+        older.task_id, spec={**(older.spec or {}), "version": 2}
+    )
+    tasks.run(rt, older.task_id)
+    failed = tasks.get(rt, "acc", older.task_id)
+    assert failed.status is TaskStatus.FAILED and "older omnivideo" in failed.status_msg
     # One from a newer omnivideo fails with words that say so.
     newer = tasks.submit(rt, "acc", parse_request({**BODY, "model_name": "kling-v3-omni"}))
     rt.stores.tasks._update(  # type: ignore[attr-defined]

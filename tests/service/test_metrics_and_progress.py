@@ -25,7 +25,7 @@ def _task(status: TaskStatus = TaskStatus.PROCESSING, **kw: object) -> Task:
         "request": {"model_name": "kling-v3-omni", "mode": "std", "duration": "5"},
         "created_at": 1722769557708,
         "updated_at": 1722769560000,
-        "options": {"face": "openai"},
+        "face": "openai",
     }
     fields.update(kw)
     return Task(**fields)

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import base64
 import io
+from dataclasses import replace
 from pathlib import Path
 
 from PIL import Image
 
 from omnivideo.contract import parse_request
-from omnivideo.service import elements, inputs, tasks
+from omnivideo.contract.spec import load
+from omnivideo.contract.task import Task, TaskStatus
+from omnivideo.engines.base import RenderJob
+from omnivideo.service import elements, inputs, legacy, tasks
 from omnivideo.service.runtime import Runtime
 from tests.media import make
+
+
+def job_of(rt: Runtime, task: Task, work_dir: Path) -> RenderJob:
+    """The job a worker makes of the stored task: from its spec alone."""
+    return inputs.build_job(rt, load(task.spec or {}), task.task_id, work_dir)
 
 
 def png_b64(size: tuple[int, int], color: tuple[int, int, int]) -> str:
@@ -45,7 +54,7 @@ def test_elements_and_images_reach_the_job_in_prompt_order(rt: Runtime) -> None:
         }
     )
     task = tasks.submit(rt, "acc", req)
-    job = inputs.job_of(rt, task, rt.settings.data_dir / "work")
+    job = job_of(rt, task, rt.settings.data_dir / "work")
     assert (job.width, job.height, job.fps, job.frame_count) == (720, 1280, 24, 96)
     assert [(r.kind, r.index) for r in job.references] == [
         ("element", 1),
@@ -74,7 +83,7 @@ def test_first_frame_sets_the_shape_and_shots_cut_exactly(rt: Runtime) -> None:
             "image_list": [{"image_url": png_b64((600, 600), (9, 9, 9))}],
         }
     )
-    job = inputs.job_of(rt, tasks.submit(rt, "acc", req), rt.settings.data_dir / "work")
+    job = job_of(rt, tasks.submit(rt, "acc", req), rt.settings.data_dir / "work")
     assert [(s.prompt, s.frames) for s in job.shots] == [("one", 48), ("two", 120)]
     first = parse_request(
         {
@@ -84,7 +93,7 @@ def test_first_frame_sets_the_shape_and_shots_cut_exactly(rt: Runtime) -> None:
             "image_list": [{"image_url": png_b64((1000, 500), (1, 2, 3)), "type": "first_frame"}],
         }
     )
-    job = inputs.job_of(rt, tasks.submit(rt, "acc", first), rt.settings.data_dir / "work")
+    job = job_of(rt, tasks.submit(rt, "acc", first), rt.settings.data_dir / "work")
     assert (job.width, job.height) == (1440, 720) and job.first_frame is not None
 
 
@@ -107,5 +116,28 @@ def test_a_base_video_with_longer_audio_sets_the_frame_count_from_its_pictures(
             ],
         }
     )
-    job = inputs.job_of(rt, tasks.submit(rt, "acc", req), rt.settings.data_dir / "work")
+    job = job_of(rt, tasks.submit(rt, "acc", req), rt.settings.data_dir / "work")
     assert job.frame_count == 96
+
+
+def test_the_worker_reads_nothing_of_the_task_but_its_spec(rt: Runtime) -> None:
+    # TaskSpec is the worker's contract: with the stored request and every face's note about
+    # the task blanked, the render gets the same job, the endpoint's own body included.
+    task = legacy.submit(
+        rt,
+        "acc",
+        "image2video",
+        {"model_name": "kling-v1", "image": png_b64((640, 360), (9, 9, 9)), "prompt": "a kite"},
+    )
+    expected = job_of(rt, task, rt.settings.data_dir / "expected")
+    rt.stores.tasks._update(  # type: ignore[attr-defined]
+        task.task_id, request={}, face="", info={}, openai={}, callback_format=None
+    )
+    tasks.run(rt, task.task_id)
+    assert tasks.get(rt, "acc", task.task_id).status is TaskStatus.SUCCEED
+    (rendered,) = rt.engine.jobs  # type: ignore[attr-defined]
+    assert rendered.request["image"] and rendered.request["prompt"] == "a kite"
+    assert rendered.endpoint == "image2video" and rendered.first_frame is not None
+    assert replace(rendered, work_dir=expected.work_dir, first_frame=None, image_files=()) == (
+        replace(expected, first_frame=None, image_files=())
+    )

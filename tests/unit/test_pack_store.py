@@ -34,7 +34,9 @@ def test_creates_pay_from_the_pack_that_expires_first_and_never_overdraw(
     stores.packs.add(PackRecord("gone", "acc", "gone", 9_000, 0, 3, now - 1))  # expired
 
     def payer(task_id: str, milli: int) -> str:
-        return str(_create(stores, task_id, milli).options["pack"]["pack_id"])
+        pack = _create(stores, task_id, milli).pack
+        assert pack is not None
+        return pack.pack_id
 
     assert payer("100000000001", 3_000) == "soon"
     assert payer("100000000002", 3_000) == "late"  # "soon" has 1 unit left
@@ -75,10 +77,11 @@ def test_a_create_pays_from_its_packs_as_it_is_stored_or_gets_1102(
     def create(task_id: str, milli: int, max_active: int = 100) -> Task:
         return _create(stores, task_id, milli, max_active)
 
-    assert "pack" not in create("100000000001", 3_000).options  # no packs: unlimited
+    assert create("100000000001", 3_000).pack is None  # no packs: unlimited
     packs.grant(stores.packs, "acc", 7, expires_at=None)
-    paid = create("100000000002", 3_000).options["pack"]
-    assert paid["milli"] == 3_000 and paid == stores.tasks.get("100000000002").options["pack"]
+    paid = create("100000000002", 3_000).pack
+    assert paid is not None and paid.milli == 3_000
+    assert paid == stores.tasks.get("100000000002").pack  # type: ignore[union-attr]
     assert stores.packs.of("acc")[0].remaining_milli == 4_000
     # A create refused for its limits takes nothing.
     with pytest.raises(OmniError) as over:

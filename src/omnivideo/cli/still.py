@@ -8,7 +8,7 @@ from typing import Literal
 from PIL import Image
 
 from omnivideo.contract.output import FPS, frame_count, output_size
-from omnivideo.engines.base import RenderJob, ShotSpec
+from omnivideo.engines.base import RenderJob
 from omnivideo.engines.preview import paint_frame
 
 
@@ -31,8 +31,9 @@ def make_still(
     width, height = output_size(mode, aspect_ratio)
     frames = frame_count(seconds)
     index = min(max(round(at_second * FPS), 0), frames - 1)
-    job = RenderJob(
-        task_id="still",
+    job = RenderJob.of(
+        "still",
+        output.parent,
         model="kling-v3-omni",
         mode=mode,
         width=width,
@@ -41,8 +42,6 @@ def make_still(
         frame_count=frames,
         seed=seed,
         prompt=prompt,
-        shots=(ShotSpec(prompt, frames),),
-        work_dir=output.parent,
     )
     rgb = paint_frame(job, index).to_ndarray(format="rgb24")
     output.parent.mkdir(parents=True, exist_ok=True)

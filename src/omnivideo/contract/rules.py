@@ -46,6 +46,12 @@ def effective_duration(req: OmniRequest) -> int | None:
     return req.duration if req.duration is not None else DEFAULT_DURATION_S
 
 
+def requested_seconds(req: OmniRequest) -> int:
+    """Seconds of output the request asks for, Kling's default when it names none; a base
+    video's own length, known once it is probed, is the spec's to apply."""
+    return effective_duration(req) or DEFAULT_DURATION_S
+
+
 def resolved_aspect_ratio(req: OmniRequest) -> str | None:
     """The output shape asked for; None when a first frame or base video sets the shape."""
     if req.first_frame is not None or req.base_video is not None:
@@ -127,7 +133,7 @@ def _check_multi_shot(req: OmniRequest, cap: Capability) -> None:
         raise invalid("multi_prompt: is required when shot_type is customize")
     if len(shots) > cap.max_shots:
         raise invalid(f"multi_prompt: {len(shots)} shots; at most {cap.max_shots} are supported")
-    total = effective_duration(req) or DEFAULT_DURATION_S
+    total = requested_seconds(req)
     for i, shot in enumerate(shots):
         if shot.index != i + 1:
             raise invalid(

@@ -16,16 +16,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from omnivideo.contract.output import DEFAULT_DURATION_S, FPS, frame_count, output_size
+from omnivideo.contract.output import FPS, frame_count, output_size
 from omnivideo.contract.references import ReferenceKind, find_references
 from omnivideo.contract.request import OmniRequest
-from omnivideo.contract.rules import effective_duration, resolved_aspect_ratio
+from omnivideo.contract.rules import requested_seconds, resolved_aspect_ratio
 
 #: bumped when a field changes meaning or is added; a worker refuses specs newer than it
-#: knows, and reads older ones (2: ``route``)
-SPEC_VERSION: Final = 2
+#: knows (2: ``route``; 3: ``request``, ``api_route``, ``motion_brush``, ``simulation`` and
+#: element positions, so that a worker reads nothing of the task but its spec). The store's
+#: migrations bring older stored specs up to this version.
+SPEC_VERSION: Final = 3
 
 ImageRole = Literal["first_frame", "end_frame", "reference"]
 
@@ -65,12 +67,38 @@ class ElementSpec(_Frozen):
     name: str
     frontal_key: str
     refer_keys: tuple[str, ...] = ()
+    #: 1-based position in the request's element list (what ``<<<element_N>>>`` points at)
+    position: int = Field(ge=1)
+
+
+class MovingMaskSpec(_Frozen):
+    """One group of Kling's motion brush: a stored mask and the path its part moves along
+    (pixels of the input image, origin at its bottom-left)."""
+
+    key: str
+    trajectory: tuple[tuple[int, int], ...]
+
+
+class MotionBrushSpec(_Frozen):
+    """Kling's motion brush (image2video), its masks stored in the blob store."""
+
+    moving: tuple[MovingMaskSpec, ...] = ()
+    static_key: str | None = None
+
+
+class Rehearsal(_Frozen):
+    """What a simulation (``X-Omnivideo-Simulate``) asks of the render: a delay, or a failure
+    with a Kling code instead of a video."""
+
+    delay_s: float = 0.0
+    fail_code: int | None = None
+    fail_msg: str | None = None
 
 
 class ShotPlan(_Frozen):
     prompt: str
-    #: exact frames; the shots of a spec add up to its frame count
-    frames: int
+    #: exact frames (at least 1); the shots of a spec add up to its frame count
+    frames: int = Field(ge=1)
 
 
 class Camera(_Frozen):
@@ -121,6 +149,24 @@ class TaskSpec(_Frozen):
     #: motion control: the character (the reference image) follows the video's motion, facing
     #: as in the image or as in the video
     character_orientation: Literal["image", "video"] | None = None
+    #: the body as the endpoint it came to received it (a classic, 3.x or audio endpoint's own
+    #: fields; the Omni request otherwise), for engines that forward it (relay) or read an
+    #: endpoint's own field (the audio stage)
+    request: dict[str, Any] = Field(default_factory=dict)
+    #: a 3.x API task's route (``omni-video/kling-v3-omni``): a relay forwards it there
+    api_route: str | None = None
+    motion_brush: MotionBrushSpec | None = None
+    #: a simulated delay or failure, for clients testing their integration
+    simulation: Rehearsal | None = None
+
+    @model_validator(mode="after")
+    def _shots_fill_the_video(self) -> TaskSpec:
+        if sum(s.frames for s in self.shots) != self.frame_count:
+            raise ValueError(
+                f"shots add up to {sum(s.frames for s in self.shots)} frames, "
+                f"not the spec's {self.frame_count}"
+            )
+        return self
 
     @property
     def duration_s(self) -> float:
@@ -137,6 +183,10 @@ class TaskSpec(_Frozen):
             keys.append(self.video.key)
         for e in self.elements:
             keys.extend((e.frontal_key, *e.refer_keys))
+        if self.motion_brush is not None:
+            keys.extend(m.key for m in self.motion_brush.moving)
+            if self.motion_brush.static_key:
+                keys.append(self.motion_brush.static_key)
         return tuple(keys)
 
 
@@ -151,6 +201,17 @@ def split_frames(total: int, weights: Sequence[float]) -> tuple[int, ...]:
         out.append(end - start)
         start = end
     return tuple(out)
+
+
+def timeline(prompts: Sequence[tuple[str, float]], total: int) -> tuple[ShotPlan, ...]:
+    """The shots of a video of ``total`` frames: (prompt, weight) pairs split in proportion,
+    adding up exactly; a shot left without a frame (more shots than frames) is dropped, so
+    every shot is seen. The one place shot lengths are decided: engines draw what it says."""
+    split = split_frames(total, [w for _, w in prompts])
+    shots = tuple(
+        ShotPlan(prompt=p, frames=n) for (p, _), n in zip(prompts, split, strict=True) if n
+    )
+    return shots or (ShotPlan(prompt=prompts[0][0] if prompts else "", frames=total),)
 
 
 def shot_prompts(req: OmniRequest) -> list[tuple[str, float]]:
@@ -208,9 +269,8 @@ def plan(
     elif seconds is not None:
         frames = frame_count(seconds)
     else:
-        frames = frame_count(effective_duration(req) or DEFAULT_DURATION_S)
+        frames = frame_count(requested_seconds(req))
     prompts = shot_prompts(req)
-    split = split_frames(frames, [w for _, w in prompts])
     prompt_text = req.prompt or " ".join(s.prompt for s in req.multi_prompt or [])
     return TaskSpec(
         endpoint=endpoint,
@@ -219,7 +279,7 @@ def plan(
         width=width,
         height=height,
         frame_count=frames,
-        shots=tuple(ShotPlan(prompt=p, frames=n) for (p, _), n in zip(prompts, split, strict=True)),
+        shots=timeline(prompts, frames),
         prompt=req.prompt or "",
         negative_prompt=negative_prompt,
         cfg_scale=cfg_scale,
@@ -237,12 +297,22 @@ def plan(
     )
 
 
+#: the oldest spec a worker reads: older ones are upgraded by the store's migrations, so one
+#: can only come from an API process of an older omnivideo still running
+OLDEST_SPEC_VERSION: Final = 3
+
+
 def load(data: dict[str, Any]) -> TaskSpec:
-    """A stored spec; one written by a newer omnivideo is refused rather than misread."""
+    """A stored spec; one written by another omnivideo version is refused, never misread."""
     version = int(data.get("version", 1))
     if version > SPEC_VERSION:
         raise ValueError(
             f"task spec version {version} is newer than this omnivideo understands "
             f"({SPEC_VERSION}); upgrade the worker"
+        )
+    if version < OLDEST_SPEC_VERSION:
+        raise ValueError(
+            f"this task was queued by an older omnivideo (task spec version {version}); "
+            "upgrade every API process, then submit it again"
         )
     return TaskSpec.model_validate(data)

@@ -38,7 +38,7 @@ def error_envelope(error: OmniError, request_id: str | None = None) -> dict[str,
 
 def _task_info(task: Task) -> dict[str, Any]:
     # Engines may add facts (the relay's upstream and its task id) after `external_task_id`.
-    info: dict[str, Any] = dict(task.options.get("task_info") or {})
+    info: dict[str, Any] = dict(task.info)
     if task.external_task_id is not None:
         info["external_task_id"] = task.external_task_id
     return info
@@ -49,7 +49,7 @@ def _audios(task: Task) -> list[dict[str, Any]]:
     durations in seconds as strings, as Kling's query answer spells them."""
     if task.status is not TaskStatus.SUCCEED:
         return []
-    return [dict(a) for a in task.options.get("audios") or ()]
+    return [a.__dict__.copy() for a in task.audios]
 
 
 def render_created(task: Task) -> dict[str, Any]:

@@ -90,7 +90,7 @@ def render_task(task: Task) -> dict[str, Any]:
     billed = task.status is TaskStatus.SUCCEED
     amount = float(task.final_unit_deduction or 0) if billed else 0.0
     out["billing"] = [{"charge_type": "unit", "amount": amount}] if billed else []
-    info = task.options.get("task_info") or {}
+    info = task.info
     if info.get("upstream"):
         out["upstream"] = {"provider": info["upstream"], "id": info.get("upstream_task_id")}
     return out

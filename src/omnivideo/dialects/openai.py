@@ -243,26 +243,16 @@ def _rendered_size(task: Task) -> str:
     spec = task.spec or {}
     if spec.get("width") and spec.get("height"):
         return f"{spec['width']}x{spec['height']}"
+    # A task stored before specs existed: the size its mode and aspect ratio give.
     request = task.request
-    first = next(
-        (
-            i
-            for i in task.options.get("inputs", {}).get("images", [])
-            if i.get("type") == "first_frame"
-        ),
-        None,
-    )
-    follow = (int(first["width"]), int(first["height"])) if first else None
-    width, height = output_size(
-        str(request.get("mode", "pro")), request.get("aspect_ratio"), follow
-    )
+    width, height = output_size(str(request.get("mode", "pro")), request.get("aspect_ratio"))
     return f"{width}x{height}"
 
 
 def render_video(task: Task) -> dict[str, Any]:
     """The Video object: what was asked (model, size, seconds) as the client wrote it."""
     request = task.request
-    ask: dict[str, Any] = task.options.get("openai") or {}
+    ask = task.openai
     video = task.videos[0] if task.videos else None
     error = None
     if task.status is TaskStatus.FAILED:
@@ -272,10 +262,8 @@ def render_video(task: Task) -> dict[str, Any]:
         seconds = str(ask["seconds"])
     elif video is not None:
         seconds = str(round(float(video.duration)))
-    elif task.spec and task.spec.get("frame_count"):
-        seconds = str(round(task.spec["frame_count"] / task.spec.get("fps", 24)))
     else:
-        seconds = str(request.get("duration", "5"))
+        seconds = str(round(task.seconds))
     return {
         "id": video_id(task.task_id),
         "object": "video",

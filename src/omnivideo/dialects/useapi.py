@@ -224,7 +224,7 @@ def render_task(task: Task) -> dict[str, Any]:
     number = task.number
     arguments = [
         {"name": "prompt", "value": str(task.request.get("prompt", ""))},
-        {"name": "duration", "value": str(task.request.get("duration", "5"))},
+        {"name": "duration", "value": f"{task.seconds:g}"},
         {"name": "kling_version", "value": str(task.request.get("model_name", ""))},
     ]
     works = []
@@ -276,8 +276,8 @@ def render_task(task: Task) -> dict[str, Any]:
     }
     if task.status is TaskStatus.FAILED:
         body["error"] = task.status_msg
-    if task.options.get("reply_ref") is not None:
-        body["replyRef"] = task.options["reply_ref"]
+    if task.reply_ref is not None:
+        body["replyRef"] = task.reply_ref
     return body
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from omnivideo.contract.errors import OmniError
-from omnivideo.contract.spec import Camera, TaskSpec
+from omnivideo.contract.spec import Camera, ShotPlan, TaskSpec
 
 ENTRY_POINT_GROUP = "omnivideo.engines"
 
@@ -89,26 +89,20 @@ class MotionBrush:
 
 
 @dataclass(frozen=True)
-class ShotSpec:
-    prompt: str
-    #: exact frames of this shot; the shots' frames add up to the job's frame count
-    frames: int
-
-
-@dataclass(frozen=True)
 class RenderJob:
-    """Everything an engine needs, resolved to local files and numbers."""
+    """A task's spec with its inputs fetched to local files: everything an engine needs.
+
+    The numbers (size, frames, shots) are the spec's, decided at submit, and read through it;
+    the job adds where the inputs lie on this machine and which of the spec's ``count`` videos
+    this render makes.
+    """
 
     task_id: str
-    model: str
-    mode: Literal["std", "pro"]
-    width: int
-    height: int
-    fps: int
-    frame_count: int
-    seed: int
-    prompt: str
-    shots: tuple[ShotSpec, ...]
+    spec: TaskSpec
+    #: where the engine writes its files
+    work_dir: Path = field(default_factory=lambda: Path("."))
+    #: which of the spec's ``count`` videos this is (0-based): its seed is the spec's plus this
+    index: int = 0
     #: references in the order the prompt names them
     references: tuple[Reference, ...] = ()
     first_frame: Path | None = None
@@ -117,35 +111,108 @@ class RenderJob:
     reference_images: tuple[Path, ...] = ()
     elements: tuple[Element, ...] = ()
     video: VideoSource | None = None
-    sound: bool = False
-    watermark: bool = False
-    #: where the engine writes its files
-    work_dir: Path = field(default_factory=lambda: Path("."))
-    #: the request as the official API spells it, for engines that forward it (relay)
-    request: dict[str, Any] = field(default_factory=dict)
     #: every image_list entry's local file, in list order (frames included)
     image_files: tuple[Path, ...] = ()
-    #: the Kling endpoint the task came from (omni-video, text2video, image2video, ...)
-    endpoint: str = "omni-video"
-    #: what the video must not show (text2video/image2video's ``negative_prompt``)
-    negative_prompt: str | None = None
-    #: Kling's ``cfg_scale`` (0-1): how closely to follow the prompt; None: the engine's own
-    cfg_scale: float | None = None
-    #: a camera move (Kling's ``camera_control``)
-    camera: Camera | None = None
     #: Kling's motion brush (image2video): masked parts that move or hold
     motion_brush: MotionBrush | None = None
-    #: motion control: the character (first reference image) follows ``video``'s motion,
-    #: facing as in the image or as in the video
-    character_orientation: Literal["image", "video"] | None = None
-    #: a 3.x API task: its route (``omni-video/kling-3.0-omni``) and body as sent, for engines
-    #: that forward it (relay)
-    api_route: str | None = None
-    api_body: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, task_id: str, work_dir: Path, **fields: Any) -> RenderJob:
+        """A job from keyword fields, the job's own (local files) and the spec's (numbers);
+        the shots default to one shot of the whole video. For engine tests and tools that
+        render without a task."""
+        own = {k: fields.pop(k) for k in list(fields) if k in cls.__dataclass_fields__}
+        fields.setdefault("model", "kling-video-o1")
+        fields.setdefault("mode", "std")
+        if not fields.get("shots"):
+            fields["shots"] = (
+                ShotPlan(prompt=fields.get("prompt", ""), frames=fields["frame_count"]),
+            )
+        return cls(task_id=task_id, spec=TaskSpec(**fields), work_dir=work_dir, **own)
+
+    # The spec's numbers, as every engine reads them.
+    @property
+    def model(self) -> str:
+        return self.spec.model
+
+    @property
+    def mode(self) -> Literal["std", "pro"]:
+        return self.spec.mode
+
+    @property
+    def width(self) -> int:
+        return self.spec.width
+
+    @property
+    def height(self) -> int:
+        return self.spec.height
+
+    @property
+    def fps(self) -> int:
+        return self.spec.fps
+
+    @property
+    def frame_count(self) -> int:
+        return self.spec.frame_count
 
     @property
     def duration_s(self) -> float:
-        return self.frame_count / self.fps
+        return self.spec.duration_s
+
+    @property
+    def seed(self) -> int:
+        return self.spec.seed + self.index
+
+    @property
+    def prompt(self) -> str:
+        return self.spec.prompt
+
+    @property
+    def shots(self) -> tuple[ShotPlan, ...]:
+        """The shots in order, each at least one frame, adding up to ``frame_count``."""
+        return self.spec.shots
+
+    @property
+    def sound(self) -> bool:
+        return self.spec.sound
+
+    @property
+    def watermark(self) -> bool:
+        return self.spec.watermark
+
+    @property
+    def endpoint(self) -> str:
+        """The Kling endpoint the task came from (omni-video, text2video, image2video, …)."""
+        return self.spec.endpoint
+
+    @property
+    def negative_prompt(self) -> str | None:
+        return self.spec.negative_prompt
+
+    @property
+    def cfg_scale(self) -> float | None:
+        """Kling's ``cfg_scale`` (0-1): how closely to follow the prompt; None: the engine's."""
+        return self.spec.cfg_scale
+
+    @property
+    def camera(self) -> Camera | None:
+        return self.spec.camera
+
+    @property
+    def character_orientation(self) -> Literal["image", "video"] | None:
+        """Motion control: the character (first reference image) follows ``video``'s motion,
+        facing as in the image or as in the video."""
+        return self.spec.character_orientation
+
+    @property
+    def request(self) -> dict[str, Any]:
+        """The body as its endpoint received it, for engines that forward it (relay)."""
+        return self.spec.request
+
+    @property
+    def api_route(self) -> str | None:
+        """A 3.x API task's route (``omni-video/kling-3.0-omni``), for engines that forward it."""
+        return self.spec.api_route
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import queue
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import ExitStack, suppress
 from dataclasses import replace
 from pathlib import Path
@@ -29,8 +29,9 @@ import numpy as np
 from av.audio.frame import AudioFrame
 from av.video.frame import VideoFrame
 
+from omnivideo.contract.spec import ShotPlan
 from omnivideo.engines.audio.stage import AUDIO_ENDPOINTS, render_audio_task
-from omnivideo.engines.base import Engine, RenderedVideo, RenderJob, RunContext, ShotSpec
+from omnivideo.engines.base import Engine, RenderedVideo, RenderJob, RunContext
 from omnivideo.engines.preview_art import choose_palettes
 from omnivideo.engines.preview_audio import ChordBedModel, chord_bed
 from omnivideo.engines.preview_camera import yield_gil
@@ -49,37 +50,16 @@ from omnivideo.media.encode import (
     read_video_planes,
 )
 
-__all__ = ["PreviewEngine", "paint_frame", "paint_frames", "shots_of"]
+__all__ = ["PreviewEngine", "paint_frame", "paint_frames"]
 
 
-def shots_of(job: RenderJob) -> list[ShotSpec]:
-    """The job's shots, their frames adding up to exactly ``job.frame_count``.
-
-    The caller makes them add up; should it not, the last shots give or take the difference.
-    """
-    shots = [s for s in job.shots if s.frames > 0] or [ShotSpec(job.prompt, job.frame_count)]
-    total = sum(s.frames for s in shots)
-    if total < job.frame_count:
-        last = shots[-1]
-        shots[-1] = ShotSpec(last.prompt, last.frames + job.frame_count - total)
-    while total > job.frame_count:
-        last = shots.pop()
-        total -= last.frames
-        if total < job.frame_count:
-            shots.append(ShotSpec(last.prompt, job.frame_count - total))
-            total = job.frame_count
-    return shots
-
-
-def _mentioned(job: RenderJob, shots: list[ShotSpec]) -> set[tuple[str, int]]:
+def _mentioned(job: RenderJob, shots: Sequence[ShotPlan]) -> set[tuple[str, int]]:
     prompts = [job.prompt, *(s.prompt for s in shots)]
     return {(m.group(1), int(m.group(2))) for p in prompts for m in _REFERENCE.finditer(p or "")}
 
 
 def _prepare(job: RenderJob) -> tuple[RenderJob, list[int], set[tuple[str, int]]]:
-    shots = shots_of(job)
-    if shots != list(job.shots):
-        job = replace(job, shots=tuple(shots))
+    shots = job.shots
     palettes = choose_palettes([s.prompt or job.prompt for s in shots], job.seed)
     return job, palettes, _mentioned(job, shots)
 
@@ -269,7 +249,7 @@ def _sound(job: RenderJob) -> Callable[[], Iterator[AudioFrame] | None]:
             return lambda: audio_from_array(looped, AUDIO_RATE)
     if job.sound:
         cuts, at = [], 0
-        for shot in shots_of(job)[:-1]:
+        for shot in job.shots[:-1]:
             at += shot.frames
             cuts.append(at / job.fps)
         bed = chord_bed(job.duration_s, job.seed, cuts, AUDIO_RATE)

@@ -485,7 +485,7 @@ class RelayEngine(Engine):
         def inline(path: Path) -> str:
             return base64.b64encode(path.read_bytes()).decode()
 
-        body: dict[str, Any] = dict(job.api_body)
+        body: dict[str, Any] = dict(job.request)
         images = iter(job.image_files)
         contents = []
         for item in body.get("contents") or []:

@@ -54,7 +54,7 @@ def submit(
         )  # fmt: skip
         extras = tasks.SubmitExtras(
             endpoint=endpoint,
-            options={"endpoint_request": {**wire, "duration": req.duration}},
+            request={**wire, "duration": req.duration},
             seconds=req.duration,
             units=audio.AUDIO_UNITS,
             face=face,
@@ -69,12 +69,10 @@ def submit(
             {"prompt": prompt, "external_task_id": req.external_task_id,
              "callback_url": req.callback_url}
         )  # fmt: skip
-        options: dict[str, Any] = {"endpoint_request": {**wire, "asmr_mode": req.asmr_mode}}
-        if parent is not None:
-            options["task_info"] = {"parent_video": parent}
         extras = tasks.SubmitExtras(
             endpoint=endpoint,
-            options=options,
+            request={**wire, "asmr_mode": req.asmr_mode},
+            info={"parent_video": parent} if parent is not None else {},
             seconds=video.duration_s,
             video=video,
             units=audio.AUDIO_UNITS,

@@ -10,23 +10,19 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from omnivideo.contract.errors import OmniError, invalid
+from omnivideo.contract.errors import invalid
 from omnivideo.contract.request import OmniRequest
 from omnivideo.contract.rules import ElementInfo
 from omnivideo.contract.spec import ElementSpec, ImageSpec, TaskSpec, VideoSpec
-from omnivideo.contract.spec import load as load_spec
-from omnivideo.contract.task import Task
 from omnivideo.engines.base import (
     Element,
     MotionBrush,
     MovingMask,
     Reference,
     RenderJob,
-    ShotSpec,
     VideoSource,
 )
 from omnivideo.media.checks import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, check_image, check_video
@@ -135,7 +131,8 @@ def prepare(
 
 
 def element_specs(req: OmniRequest, visible: Sequence[ElementRecord]) -> list[ElementSpec]:
-    """The request's elements, in list order, resolved to their images' blob keys."""
+    """The request's elements, in list order, resolved to their images' blob keys (one the
+    account cannot see is left out; its position stays unused)."""
     by_id = {e.element_id: e for e in visible}
     return [
         ElementSpec(
@@ -143,48 +140,11 @@ def element_specs(req: OmniRequest, visible: Sequence[ElementRecord]) -> list[El
             name=e.name,
             frontal_key=e.frontal_image,
             refer_keys=tuple(e.refer_images),
+            position=position,
         )
-        for item in req.element_list
+        for position, item in enumerate(req.element_list, start=1)
         if (e := by_id.get(item.element_id)) is not None
     ]
-
-
-def job_of(rt: Runtime, task: Task, work_dir: Path) -> RenderJob:
-    """The RenderJob of a stored task."""
-    if task.spec is None:
-        raise OmniError(
-            5000, "this task was queued by an omnivideo version without task specs; submit it again"
-        )
-    route = task.options.get("api_route")
-    if route:
-        # A 3.x task is forwarded (relay) to the same route, in its own body.
-        job = replace(
-            build_job(rt, load_spec(task.spec), task.task_id, task.request, work_dir),
-            api_route=str(route),
-            api_body=dict(task.options.get("endpoint_request") or {}),
-        )
-        return job
-    # A classic endpoint's task is forwarded (relay) in that endpoint's own body.
-    request = task.options.get("endpoint_request") or task.request
-    job = build_job(rt, load_spec(task.spec), task.task_id, request, work_dir)
-    brush = task.options.get("motion_brush_keys")
-    if not brush:
-        return job
-    folder = work_dir / "inputs"
-
-    def local(key: str) -> Path:
-        return rt.blobs.get_to(key, folder / key.replace("/", "_"))
-
-    return replace(
-        job,
-        motion_brush=MotionBrush(
-            moving=tuple(
-                MovingMask(local(g["key"]), tuple((int(x), int(y)) for x, y in g["trajectory"]))
-                for g in brush.get("moving", [])
-            ),
-            static_mask=local(brush["static_mask"]) if brush.get("static_mask") else None,
-        ),
-    )
 
 
 def store_image(rt: Runtime, value: str, key_stem: str, label: str) -> str:
@@ -198,9 +158,7 @@ def store_image(rt: Runtime, value: str, key_stem: str, label: str) -> str:
     return key
 
 
-def build_job(
-    rt: Runtime, spec: TaskSpec, task_id: str, request: dict[str, Any], work_dir: Path
-) -> RenderJob:
+def build_job(rt: Runtime, spec: TaskSpec, task_id: str, work_dir: Path) -> RenderJob:
     """The RenderJob of a spec: its blobs fetched into ``work_dir``, nothing re-derived."""
     inputs = work_dir / "inputs"
     inputs.mkdir(parents=True, exist_ok=True)
@@ -210,7 +168,7 @@ def build_job(
 
     image_files = {i.index: local(i.key) for i in spec.images}
     elements = {
-        e.element_id: Element(
+        e.position: Element(
             element_id=e.element_id,
             name=e.name,
             frontal_image=local(e.frontal_key),
@@ -218,7 +176,6 @@ def build_job(
         )
         for e in spec.elements
     }
-    element_order = [e.element_id for e in spec.elements]
     video = None
     if spec.video is not None:
         v = spec.video
@@ -232,21 +189,12 @@ def build_job(
             fps=v.fps,
             has_audio=v.has_audio,
         )
-    requested_elements = [
-        item.get("element_id")
-        for item in request.get("element_list") or []
-        if isinstance(item, dict)
-    ]
     refs = []
     for kind, index in spec.references:
         if kind == "image":
             refs.append(Reference("image", index, image=image_files.get(index)))
         elif kind == "element":
-            element = None
-            if index <= len(requested_elements):
-                wanted = requested_elements[index - 1]
-                element = next((elements[i] for i in element_order if str(i) == str(wanted)), None)
-            refs.append(Reference("element", index, element=element))
+            refs.append(Reference("element", index, element=elements.get(index)))
         else:
             refs.append(Reference("video", index))
 
@@ -254,31 +202,24 @@ def build_job(
         found = spec.image(role)  # type: ignore[arg-type]
         return image_files[found.index] if found is not None else None
 
+    brush = None
+    if spec.motion_brush is not None:
+        brush = MotionBrush(
+            moving=tuple(MovingMask(local(m.key), m.trajectory) for m in spec.motion_brush.moving),
+            static_mask=local(spec.motion_brush.static_key)
+            if spec.motion_brush.static_key
+            else None,
+        )
     return RenderJob(
         task_id=task_id,
-        model=spec.model,
-        mode=spec.mode,
-        width=spec.width,
-        height=spec.height,
-        fps=spec.fps,
-        frame_count=spec.frame_count,
-        seed=spec.seed,
-        prompt=spec.prompt,
-        shots=tuple(ShotSpec(prompt=s.prompt, frames=s.frames) for s in spec.shots),
+        spec=spec,
+        work_dir=work_dir,
         references=tuple(refs),
         first_frame=by_role("first_frame"),
         end_frame=by_role("end_frame"),
         reference_images=tuple(image_files[i.index] for i in spec.images if i.role == "reference"),
-        elements=tuple(elements[i] for i in element_order),
+        elements=tuple(elements.values()),
         video=video,
-        sound=spec.sound,
-        watermark=spec.watermark,
-        work_dir=work_dir,
-        request=dict(request),
         image_files=tuple(image_files[i] for i in sorted(image_files)),
-        endpoint=spec.endpoint,
-        negative_prompt=spec.negative_prompt,
-        cfg_scale=spec.cfg_scale,
-        camera=spec.camera,
-        character_orientation=spec.character_orientation,
+        motion_brush=brush,
     )

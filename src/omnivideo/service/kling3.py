@@ -43,11 +43,9 @@ def submit(
         character_orientation=parsed.character_orientation,
         callback_format="kling3",
         face=face,
-        options={
-            "api_route": parsed.route,
-            # The body as sent, for an engine that forwards it (the relay).
-            "endpoint_request": body,
-        },
+        api_route=parsed.route,
+        # The body as sent, for an engine that forwards it (the relay).
+        request=body,
     )
     try:
         return tasks.submit(rt, account_id, parsed.request, simulation, extras)

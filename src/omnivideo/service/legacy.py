@@ -10,6 +10,7 @@ from typing import Any
 from omnivideo.contract import legacy
 from omnivideo.contract.errors import invalid
 from omnivideo.contract.request import OmniRequest
+from omnivideo.contract.spec import MotionBrushSpec, MovingMaskSpec
 from omnivideo.contract.task import Task, TaskStatus
 from omnivideo.engines.base import EngineDescriptor
 from omnivideo.service import inputs, outages, tasks
@@ -31,29 +32,33 @@ def submit(
 ) -> Task:
     """Create a task on a classic ``endpoint`` from its wire ``body``."""
     mapped = legacy.prepare(endpoint, body)
-    options: dict[str, Any] = {}
+    info: dict[str, Any] = {}
+    estimate_s = None
     extend_s = 0.0
     if mapped.extends is not None:
         mapped, source = _extension(rt, account_id, mapped)
-        options["task_info"] = {"parent_video": source}
+        info["parent_video"] = source
         # Billed on the whole new video: the source plus the extension.
-        options["estimate_s"] = float(source["duration"] or 0) + legacy.EXTEND_SECONDS
+        estimate_s = float(source["duration"] or 0) + legacy.EXTEND_SECONDS
         extend_s = float(legacy.EXTEND_SECONDS)
-    # The body as the endpoint defines it, for an engine that forwards it (the relay).
-    options["endpoint_request"] = {
-        k: v for k, v in (body if isinstance(body, dict) else {}).items() if v not in (None, "")
-    }
     staged: str | None = None
+    brush = None
     if mapped.motion_brush is not None:
         # The masks are inputs like the image: fetched and checked before anything is queued.
         staged = f"inputs/brush-{uuid.uuid4().hex}"
-        options["motion_brush_keys"] = _store_masks(rt, mapped.motion_brush, staged)
+        brush = _store_masks(rt, mapped.motion_brush, staged)
     extras = tasks.SubmitExtras(
         endpoint=mapped.endpoint,
         negative_prompt=mapped.negative_prompt,
         cfg_scale=mapped.cfg_scale,
         camera=mapped.camera,
-        options=options,
+        # The body as the endpoint defines it, for an engine that forwards it (the relay).
+        request={
+            k: v for k, v in (body if isinstance(body, dict) else {}).items() if v not in (None, "")
+        },
+        motion_brush=brush,
+        info=info,
+        estimate_s=estimate_s,
         extend_s=extend_s,
         check=lambda engine: check_engine(engine, mapped),
     )
@@ -65,20 +70,20 @@ def submit(
         raise
 
 
-def _store_masks(rt: Runtime, brush: dict[str, Any], prefix: str) -> dict[str, Any]:
+def _store_masks(rt: Runtime, brush: dict[str, Any], prefix: str) -> MotionBrushSpec:
     try:
-        keys: dict[str, Any] = {"moving": []}
+        static = None
         if brush.get("static_mask"):
-            keys["static_mask"] = inputs.store_image(
+            static = inputs.store_image(
                 rt, brush["static_mask"], f"{prefix}/static_mask", "static_mask"
             )
+        moving = []
         for i, group in enumerate(brush.get("dynamic_masks") or []):
             label = f"dynamic_masks[{i}].mask"
             key = inputs.store_image(rt, group["mask"], f"{prefix}/mask_{i + 1}", label)
-            keys["moving"].append(
-                {"key": key, "trajectory": [[p["x"], p["y"]] for p in group["trajectories"]]}
-            )
-        return keys
+            path = tuple((int(p["x"]), int(p["y"])) for p in group["trajectories"])
+            moving.append(MovingMaskSpec(key=key, trajectory=path))
+        return MotionBrushSpec(moving=tuple(moving), static_key=static)
     except BaseException as exc:
         rt.sweeper.discard(f"{prefix}/", now=not outages.is_outage(exc))
         raise

@@ -99,7 +99,7 @@ CALLBACKS_FAILED = Counter(
 
 def _labels(task: Task, engine: str) -> dict[str, str]:
     return {
-        "face": str(task.options.get("face") or "kling"),
+        "face": task.face,
         "engine": engine,
         "model": str(task.request.get("model_name") or ""),
     }

@@ -19,6 +19,7 @@ from omnivideo.contract.legacy import VIDEO_EXTEND
 from omnivideo.contract.request import parse_request
 from omnivideo.contract.task import Task, TaskStatus
 from omnivideo.dialects import openai
+from omnivideo.engines.base import EngineDescriptor
 from omnivideo.service import elements, tasks
 from omnivideo.service.runtime import Runtime
 from omnivideo.service.simulate import Simulation
@@ -37,9 +38,7 @@ def create(
         req = parse_request(
             {**req.to_wire(), "image_list": [{"image_url": url, "type": "first_frame"}]}
         )
-    extras = tasks.SubmitExtras(
-        face=FACE, size=(parsed.width, parsed.height), options={"openai": parsed.ask}
-    )
+    extras = tasks.SubmitExtras(face=FACE, size=(parsed.width, parsed.height), openai=parsed.ask)
     return tasks.submit(rt, account_id, req, simulation, extras)
 
 
@@ -95,14 +94,14 @@ def _base_edit(
     simulation: Simulation | None,
     *,
     extend_s: float = 0.0,
-    options: dict[str, Any] | None = None,
+    estimate_s: float | None = None,
+    info: dict[str, Any] | None = None,
 ) -> Task:
     model = str(source.request.get("model_name", openai.DEFAULT_MODEL)) if source else None
     mode = str(source.request.get("mode", "std")) if source else "std"
     size = _size_of(source) if source else None
     if source is not None:
-        asked = source.options.get("openai") or {}
-        ask = {"model": asked.get("model") or model, **ask}
+        ask = {"model": source.openai.get("model") or model, **ask}
         if size is not None:
             ask.setdefault("size", f"{size[0]}x{size[1]}")
     req = parse_request(
@@ -113,15 +112,22 @@ def _base_edit(
             "video_list": [{"video_url": video_url, "refer_type": "base"}],
         }
     )
+
+    def can_extend(engine: EngineDescriptor) -> None:
+        # The engine of the model's route, not the server's first: routes differ.
+        if extend_s and engine.endpoints is not None and VIDEO_EXTEND not in engine.endpoints:
+            raise invalid(f"video: the {engine.name} engine of this server cannot extend videos")
+
     extras = tasks.SubmitExtras(
         face=FACE,
         size=size,
         endpoint=VIDEO_EXTEND if extend_s else tasks.OMNI_VIDEO,
         extend_s=extend_s,
-        options={"openai": ask, **(options or {})},
+        estimate_s=estimate_s,
+        info=info or {},
+        openai=ask,
+        check=can_extend,
     )
-    if extend_s and rt.engine.endpoints is not None and VIDEO_EXTEND not in rt.engine.endpoints:
-        raise invalid(f"video: the {rt.engine.name} engine of this server cannot extend videos")
     return tasks.submit(rt, account_id, req, simulation, extras)
 
 
@@ -135,7 +141,7 @@ def remix(
     """``POST /v1/videos/{id}/remix``: the source re-rendered with a new prompt."""
     prompt = openai.parse_prompt(fields)
     source = _source(rt, account_id, openai.task_id_of(ident))
-    seconds = str((source.options.get("openai") or {}).get("seconds") or "")
+    seconds = str(source.openai.get("seconds") or "")
     ask = {"remixed_from_video_id": openai.video_id(source.task_id)}
     if seconds:
         ask["seconds"] = seconds
@@ -150,7 +156,7 @@ def edit(
     url, source = _source_from(rt, account_id, fields)
     ask: dict[str, Any] = {}
     if source is not None:
-        seconds = (source.options.get("openai") or {}).get("seconds")
+        seconds = source.openai.get("seconds")
         if seconds:
             ask["seconds"] = str(seconds)
     return _base_edit(rt, account_id, prompt, url, source, ask, simulation)
@@ -165,16 +171,26 @@ def extend(
         raise invalid("seconds: is required")
     added = openai.parse_seconds(fields.get("seconds"), openai.EXTENSION_SECONDS)
     url, source = _source_from(rt, account_id, fields)
-    options: dict[str, Any] = {}
     ask: dict[str, Any] = {}
+    estimate_s = None
+    info = {}
     if source is not None:
         before = float(source.videos[0].duration or 0)
         # OpenAI shows an extension's stitched length.
         ask["seconds"] = str(round(before) + added)
-        options["estimate_s"] = before + added
-        options["task_info"] = {"parent_video": {"id": openai.video_id(source.task_id)}}
+        estimate_s = before + added
+        info["parent_video"] = {"id": openai.video_id(source.task_id)}
     return _base_edit(
-        rt, account_id, prompt, url, source, ask, simulation, extend_s=added, options=options
+        rt,
+        account_id,
+        prompt,
+        url,
+        source,
+        ask,
+        simulation,
+        extend_s=added,
+        estimate_s=estimate_s,
+        info=info,
     )
 
 

@@ -13,14 +13,12 @@ import uuid
 from decimal import Decimal
 
 from omnivideo.contract.billing import has_3x_price, units, units_3x
-from omnivideo.contract.output import DEFAULT_DURATION_S, resolution_of
+from omnivideo.contract.output import resolution_of
 from omnivideo.contract.request import OmniRequest
+from omnivideo.contract.rules import requested_seconds
 from omnivideo.contract.task import Task
 from omnivideo.store.interfaces import PackStore, now_ms, spending_order, units_short
 from omnivideo.store.records import PackRecord
-
-#: how far past the requested length an estimate reaches for a base video of unknown length
-_EXTEND_S = 5
 
 
 def milli(value: str | float | Decimal) -> int:
@@ -38,7 +36,7 @@ def estimate(
     """Units a task will be billed, as the price table computes them at submit (the 3.x
     models' own table for them; ``short_side`` is a 3.x resolution's)."""
     video_input = bool(req.video_list)
-    length = seconds if seconds is not None else float(req.duration or DEFAULT_DURATION_S)
+    length = seconds if seconds is not None else float(requested_seconds(req))
     if video_input:
         length = max(1, round(length))
     sound = req.sound == "on"
@@ -78,8 +76,7 @@ def refuse_if_short(store: PackStore, account_id: str, milli: int) -> None:
 
 def settle(store: PackStore, task: Task, billed: str | None) -> None:
     """A task ended: charge what it was billed (None: failed or cancelled, charge nothing)."""
-    reservation = task.options.get("pack")
-    if not reservation:
+    if task.pack is None:
         return
     charged = milli(billed) if billed is not None else 0
-    store.adjust(str(reservation["pack_id"]), charged - int(reservation["milli"]))
+    store.adjust(task.pack.pack_id, charged - task.pack.milli)

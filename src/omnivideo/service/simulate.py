@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from omnivideo.contract.errors import KLING_CODES, OmniError
+from omnivideo.contract.spec import Rehearsal
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$")
 MAX_SECONDS = 3600.0
@@ -29,12 +30,11 @@ class Simulation:
     delay_s: float = 0.0
     queue_s: float = 0.0
 
-    def to_options(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v not in (None, 0.0)}
-
-    @classmethod
-    def from_options(cls, options: dict[str, Any]) -> Simulation:
-        return cls(**{k: options[k] for k in cls.__dataclass_fields__ if k in options})
+    def rehearsal(self) -> Rehearsal | None:
+        """What the render must do of it (the queueing is the submit's), for the task's spec."""
+        if self.fail_code is None and not self.delay_s:
+            return None
+        return Rehearsal(delay_s=self.delay_s, fail_code=self.fail_code, fail_msg=self.fail_msg)
 
     def merged_over(self, base: Simulation) -> Simulation:
         """This simulation, with unset fields taken from ``base`` (the server-wide one)."""

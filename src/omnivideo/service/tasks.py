@@ -21,8 +21,8 @@ from omnivideo.contract.billing import has_3x_price, units, units_3x
 from omnivideo.contract.errors import OmniError, default_message
 from omnivideo.contract.output import resolution_of
 from omnivideo.contract.request import OmniRequest
-from omnivideo.contract.spec import Camera, TaskSpec, VideoSpec
-from omnivideo.contract.task import Task, TaskStatus, VideoResult
+from omnivideo.contract.spec import Camera, MotionBrushSpec, Rehearsal, TaskSpec, VideoSpec
+from omnivideo.contract.task import AudioResult, Task, TaskStatus, VideoResult
 from omnivideo.dialects import kling3, useapi
 from omnivideo.dialects.kling import callback_payload
 from omnivideo.engines.base import (
@@ -83,9 +83,19 @@ class SubmitExtras:
     negative_prompt: str | None = None
     cfg_scale: float | None = None
     camera: Camera | None = None
-    #: more options stored with the task (a classic endpoint's own body, for the relay; its
-    #: motion brush; what a video-extend continues)
-    options: dict[str, Any] = field(default_factory=dict)
+    #: the body as the endpoint received it, where that is not the Omni request (a classic,
+    #: 3.x or audio endpoint's own fields, for an engine that forwards it)
+    request: dict[str, Any] | None = None
+    #: a 3.x API task's route (``omni-video/kling-v3-omni``)
+    api_route: str | None = None
+    #: a classic image2video's motion brush, its masks stored already
+    motion_brush: MotionBrushSpec | None = None
+    #: facts ``task_info`` shows from the start (``parent_video``)
+    info: dict[str, Any] = field(default_factory=dict)
+    #: what an OpenAI-face client asked for, answered back as asked
+    openai: dict[str, Any] = field(default_factory=dict)
+    #: seconds the price is estimated on, where not the request's (a video-extend's whole video)
+    estimate_s: float | None = None
     #: video-extend: seconds added after the base video
     extend_s: float = 0.0
     #: the face the request came through (a metrics label)
@@ -118,9 +128,9 @@ OMNI_VIDEO = "omni-video"
 def _callback_for(task: Task) -> tuple[str, dict[str, Any]] | None:
     if not task.callback_url:
         return None
-    if task.options.get("callback_format") == "useapi":
+    if task.callback_format == "useapi":
         return task.callback_url, useapi.render_task(task)
-    if task.options.get("callback_format") == "kling3":
+    if task.callback_format == "kling3":
         # The 3.x API's callback is its task object (reference §4).
         return task.callback_url, kling3.render_task(task)
     return task.callback_url, callback_payload(task)
@@ -169,7 +179,7 @@ def submit(
         or packs.estimate(
             req,
             count=extras.count,
-            seconds=extras.options.get("estimate_s"),
+            seconds=extras.estimate_s,
             short_side=extras.short_side,
             motion_control=extras.character_orientation is not None,
         )
@@ -203,16 +213,17 @@ def submit(
         if extras.check is not None:
             extras.check(descriptor)
         descriptor.check(spec)
-        spec = spec.model_copy(update={"route": route.queue})
+        # What the worker needs beyond the plan rides in the spec too: it reads nothing else.
+        spec = spec.model_copy(
+            update={
+                "route": route.queue,
+                "request": extras.request if extras.request is not None else wire,
+                "api_route": extras.api_route,
+                "motion_brush": extras.motion_brush,
+                "simulation": sim.rehearsal(),
+            }
+        )
         now = now_ms()
-        options: dict[str, Any] = {"simulation": sim.to_options(), "face": extras.face}
-        if extras.callback_format:
-            options["callback_format"] = extras.callback_format
-        if extras.reply_ref is not None:
-            options["reply_ref"] = extras.reply_ref
-        if extras.units is not None:
-            options["fixed_units"] = extras.units
-        options.update(extras.options)
         task = Task(
             task_id=task_id,
             account_id=account_id,
@@ -222,11 +233,16 @@ def submit(
             updated_at=now,
             external_task_id=req.external_task_id,
             callback_url=callback_url,
-            options=options,
             number=new_task_number(),
             channel=extras.channel,
             endpoint=extras.endpoint,
             spec=spec.model_dump(mode="json"),
+            face=extras.face,
+            callback_format=extras.callback_format,
+            reply_ref=extras.reply_ref,
+            fixed_units=extras.units,
+            info=dict(extras.info),
+            openai=dict(extras.openai),
         )
         not_before = now + int(sim.queue_s * 1000)
         try:
@@ -390,24 +406,26 @@ def _run(rt: Runtime, task_id: str, ctx: RunContext, watch: Liveness) -> bool:
     beating = Heartbeat(rt, watch)
     work_dir = scratch.task_dir(task_id)
     started = time.monotonic()
-    face = task.options.get("face", "kling")
     log.info(
         "task %s taken (attempt %d, engine %s, queue %s, face %s)",
         task_id,
         attempt,
         engine.name,
         spec.route or rt.queue_name,
-        face,
+        task.face,
     )
     try:
-        sim = Simulation.from_options(task.options.get("simulation", {}))
+        sim = spec.simulation or Rehearsal()
         _simulated_delay(ctx, sim.delay_s, SIMULATED_SHARE if sim.delay_s else 0.0)
         if sim.fail_code is not None:
             raise OmniError(sim.fail_code, sim.fail_msg or default_message(sim.fail_code))
         job = _bucket(
-            rt, watch, f"task {task_id}: inputs", lambda: inputs.job_of(rt, task, work_dir)
+            rt,
+            watch,
+            f"task {task_id}: inputs",
+            lambda: inputs.build_job(rt, spec, task_id, work_dir),
         )
-        saved: dict[str, Any] = dict(task.options.get("engine_state") or {})
+        saved: dict[str, Any] = dict(task.engine_state)
         rendered = []
         render_started = time.monotonic()
         for i in range(max(1, spec.count)):
@@ -418,9 +436,7 @@ def _run(rt: Runtime, task_id: str, ctx: RunContext, watch: Liveness) -> bool:
                 on_save=_state_saver(rt, watch, task_id, saved, i),
                 parent=ctx,
             )
-            rendered.append(
-                engine.render(replace(job, seed=job.seed + i, work_dir=work_dir / str(i)), part)
-            )
+            rendered.append(engine.render(replace(job, index=i, work_dir=work_dir / str(i)), part))
         metrics.RENDER_SECONDS.labels(engine.name).observe(time.monotonic() - render_started)
         _succeed(rt, watch, task, spec, rendered)
         log.info("task %s succeed in %.1fs", task_id, time.monotonic() - started)
@@ -552,7 +568,7 @@ def _state_saver(
             rt,
             watch,
             f"task {task_id}: engine state",
-            lambda: rt.stores.tasks.merge_options(task_id, engine_state=dict(saved)),
+            lambda: rt.stores.tasks.save_engine_state(task_id, dict(saved)),
         )
 
     return save
@@ -637,15 +653,15 @@ def _fail(rt: Runtime, watch: Liveness, task_id: str, code: int, message: str) -
 
 def _store_tracks(
     rt: Runtime, watch: Liveness, task: Task, rendered: list[RenderedVideo]
-) -> list[dict[str, Any]]:
-    """The audio endpoints' tracks, as Kling's ``task_result.audios`` shows them."""
+) -> list[AudioResult]:
+    """The audio endpoints' tracks, stored as MP3 and WAV."""
     audios = []
     for output in rendered:
         if output.track_wav is None or output.track_mp3 is None:
             continue
         audio_id = str(uuid.uuid4())
         seconds = str(round(output.duration_s, 3))
-        item: dict[str, Any] = {"id": audio_id}
+        urls = {}
         for ext, path in (("mp3", output.track_mp3), ("wav", output.track_wav)):
             key = f"outputs/{task.task_id}/{audio_id}.{ext}"
             _bucket(
@@ -654,9 +670,8 @@ def _store_tracks(
                 f"task {task.task_id}: result upload",
                 lambda key=key, path=path: rt.blobs.put_file(key, path),  # type: ignore[misc]
             )
-            item[f"url_{ext}"] = rt.signed_url(key)
-            item[f"duration_{ext}"] = seconds
-        audios.append(item)
+            urls[ext] = rt.signed_url(key)
+        audios.append(AudioResult(audio_id, urls["mp3"], urls["wav"], seconds, seconds))
     return audios
 
 
@@ -671,7 +686,7 @@ def _succeed(
         video_id = str(uuid.uuid4())
         key = f"outputs/{task.task_id}/{video_id}.mp4"
         audio_url = None
-        if task.options.get("api_route"):
+        if spec.api_route:
             # The 3.x answers list the sound as an output of its own (before the blob store
             # takes the file).
             audio = extract_audio(output.path, output.path.with_suffix(".m4a"))
@@ -728,8 +743,8 @@ def _succeed(
         )
     else:
         cost = units(spec.mode, billed * len(rendered), video_input=video_input, sound=spec.sound)
-    if task.options.get("fixed_units") is not None:
-        cost = str(task.options["fixed_units"])
+    if task.fixed_units is not None:
+        cost = task.fixed_units
     if all(output.units is not None for output in rendered):
         # The engine knows the real cost (the relay reports its upstream's deduction).
         cost = format(
@@ -739,30 +754,23 @@ def _succeed(
     for output in rendered:
         info.update(output.info)
     task_id = task.task_id
-    if info:
-        _db(
-            rt,
-            watch,
-            f"task {task_id}: task info",
-            lambda: rt.stores.tasks.merge_options(task_id, task_info=info),
-        )
-    if audios:
-        _db(
-            rt,
-            watch,
-            f"task {task_id}: audio tracks",
-            lambda: rt.stores.tasks.merge_options(task_id, audios=audios),
-        )
     done = _db(
         rt,
         watch,
         f"task {task_id}: finish",
         lambda: rt.stores.tasks.finish(
-            task_id, TaskStatus.SUCCEED, CALLBACK_FOR, videos=videos, units=cost, worker=rt.worker
+            task_id,
+            TaskStatus.SUCCEED,
+            CALLBACK_FOR,
+            videos=videos,
+            units=cost,
+            worker=rt.worker,
+            info=info,
+            audios=audios,
         ),
     )
     if done is None:
-        _drop_unused_outputs(rt, watch, task_id, [v.id for v in videos])
+        _drop_unused_outputs(rt, watch, task_id, [v.id for v in videos] + [a.id for a in audios])
     else:
         _settle(rt, watch, done, cost)
     metrics.count_finished(done, _engine_name(rt, done))
@@ -782,11 +790,13 @@ def _settle(rt: Runtime, watch: Liveness, task: Task, billed: str | None) -> Non
 
 
 def _drop_unused_outputs(rt: Runtime, watch: Liveness, task_id: str, video_ids: list[str]) -> None:
-    """The task ended without this render's videos (cancelled meanwhile, or finished by the
-    worker that took it over): remove them from the bucket rather than leave them orphaned."""
+    """The task ended without this render's videos and tracks (cancelled meanwhile, or
+    finished by the worker that took it over): remove them from the bucket rather than leave
+    them orphaned."""
     try:
         now = rt.stores.tasks.get(task_id)
-        if now is not None and any(v.id in video_ids for v in now.videos):
+        stored = {v.id for v in now.videos} | {a.id for a in now.audios} if now else set()
+        if stored & set(video_ids):
             return  # the finish did land (its answer was lost with the connection)
         for video_id in video_ids:
             _bucket(

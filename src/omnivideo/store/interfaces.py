@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from omnivideo.contract.errors import OmniError
-from omnivideo.contract.task import Task, TaskStatus, VideoResult
+from omnivideo.contract.task import AudioResult, PackHold, Task, TaskStatus, VideoResult
 from omnivideo.store.records import (
     Account,
     AssetRecord,
@@ -66,7 +66,7 @@ def spending_order(packs: Sequence[PackRecord], milli: int, now: int) -> list[Pa
 
 def paid_from(task: Task, pack_id: str, milli: int) -> Task:
     """``task`` holding its reservation: what ``packs.settle`` charges or gives back at the end."""
-    return replace(task, options={**task.options, "pack": {"pack_id": pack_id, "milli": milli}})
+    return replace(task, pack=PackHold(pack_id, milli))
 
 
 def units_short(milli: int, packs: Sequence[PackRecord], now: int) -> OmniError:
@@ -107,7 +107,7 @@ class TaskStore(Protocol):
         is at its limit.
 
         ``units_milli``: what the task is estimated to cost. An account with resource packs
-        pays it from them in the same transaction (the stored task's ``options["pack"]``
+        pays it from them in the same transaction (the stored task's ``pack``
         says from which), or the create is refused with 1102; an account without packs is
         unlimited.
         """
@@ -159,7 +159,9 @@ class TaskStore(Protocol):
         either way the render stops."""
         ...
 
-    def merge_options(self, task_id: str, **changes: Any) -> None: ...
+    def save_engine_state(self, task_id: str, state: dict[str, Any]) -> None:
+        """What the engine saved for an interrupted render to resume from (``Task.engine_state``)."""
+        ...
 
     def release(self, task_id: str, *, worker: str | None = None) -> None:
         """A run stopped by a shutdown: it does not count as an attempt. Given ``worker``, only
@@ -177,9 +179,12 @@ class TaskStore(Protocol):
         units: str = "0",
         error_code: int | None = None,
         worker: str | None = None,
+        info: dict[str, Any] | None = None,
+        audios: Sequence[AudioResult] = (),
     ) -> Task | None:
         """End the task; None if it was final already or, given ``worker``, if another worker
-        holds it now (this one was taken over and must not finish it twice)."""
+        holds it now (this one was taken over and must not finish it twice). ``info`` adds to
+        the task's ``task_info`` facts and ``audios`` are its tracks, written with the status."""
         ...
 
     def cancel(self, account_id: str, task_id: str, callback_for: CallbackFor) -> Task | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from omnivideo.contract.errors import OmniError
-from omnivideo.contract.task import Task, TaskStatus, VideoResult
+from omnivideo.contract.task import AudioResult, Task, TaskStatus, VideoResult
 from omnivideo.store.interfaces import (
     ACTIVE,
     CallbackFor,
@@ -272,11 +272,10 @@ class MemoryTaskStore:
                 self._update(task_id, progress=progress)
             return True
 
-    def merge_options(self, task_id: str, **changes: Any) -> None:
+    def save_engine_state(self, task_id: str, state: dict[str, Any]) -> None:
         with self.mem.lock:
             if task_id in self.mem.tasks:
-                options = self.mem.tasks[task_id].task.options
-                self._update(task_id, options={**options, **changes})
+                self._update(task_id, engine_state=dict(state))
 
     def release(self, task_id: str, *, worker: str | None = None) -> None:
         with self.mem.lock:
@@ -298,6 +297,8 @@ class MemoryTaskStore:
         units: str = "0",
         error_code: int | None = None,
         worker: str | None = None,
+        info: dict[str, Any] | None = None,
+        audios: Sequence[AudioResult] = (),
     ) -> Task | None:
         with self.mem.lock:
             entry = self.mem.tasks.get(task_id)
@@ -307,6 +308,8 @@ class MemoryTaskStore:
                 return None
             task = self._update(
                 task_id,
+                info={**entry.task.info, **(info or {})},
+                audios=tuple(audios) or entry.task.audios,
                 status=status,
                 status_msg=status_msg,
                 videos=tuple(videos),

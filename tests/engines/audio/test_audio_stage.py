@@ -20,7 +20,7 @@ from omnivideo.engines.audio import (
     load_audio_model,
     shot_bounds,
 )
-from omnivideo.engines.base import Cancelled, RenderJob, RunContext, ShotSpec, VideoSource
+from omnivideo.engines.base import Cancelled, RenderJob, RunContext, VideoSource
 from omnivideo.media.encode import Mp4Writer, audio_from_array
 
 #: an AAC track ends on a whole 1024-sample frame: at most this much past its video
@@ -42,7 +42,7 @@ def job_of(tmp_path: Path, **fields: Any) -> RenderJob:
         "work_dir": tmp_path / "work",
     }
     base.update(fields)
-    return RenderJob(**base)
+    return RenderJob.of(**base)
 
 
 def audio_track(path: Path) -> tuple[float, int, int]:
@@ -131,7 +131,10 @@ def test_loading_refuses_what_it_cannot_drive(tmp_path: Path, wan_model_dir: Pat
 def test_wan_sound_on_muxes_a_track_as_long_as_the_video(
     wan_with_audio: Any, tmp_path: Path
 ) -> None:
-    shots = (ShotSpec("a dog runs", 27), ShotSpec("the sky <<<image_1>>>", 33))
+    shots = (
+        ShotPlan(prompt="a dog runs", frames=27),
+        ShotPlan(prompt="the sky <<<image_1>>>", frames=33),
+    )
     seen: list[tuple[float, str]] = []
     out = wan_with_audio.render(
         job_of(tmp_path, sound=True, shots=shots, watermark=True),

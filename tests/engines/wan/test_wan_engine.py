@@ -15,8 +15,8 @@ from wan_helpers import job_of, solid
 
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.request import OmniRequest
-from omnivideo.contract.spec import ElementSpec, ImageSpec, TaskSpec, VideoSpec, plan
-from omnivideo.engines.base import Cancelled, RunContext, ShotSpec, load_engine_class
+from omnivideo.contract.spec import ElementSpec, ImageSpec, ShotPlan, TaskSpec, VideoSpec, plan
+from omnivideo.engines.base import Cancelled, RunContext, load_engine_class
 from omnivideo.engines.wan import WanEngine
 from omnivideo.engines.wan.options import WanOptions
 from omnivideo.engines.wan.speed import computed_steps
@@ -50,8 +50,8 @@ def req(**fields: Any) -> TaskSpec:
             keep_original_sound=False,
         )
     elements = [
-        ElementSpec(element_id=e.element_id, name="e", frontal_key="elements/e/f.png")
-        for e in r.element_list
+        ElementSpec(element_id=e.element_id, name="e", frontal_key="elements/e/f.png", position=i)
+        for i, e in enumerate(r.element_list, start=1)
     ]
     return plan(r, images=images, video=video, elements=elements)
 
@@ -270,7 +270,11 @@ def test_two_expert_models_get_both_guidance_scales(
 ) -> None:
     engine = engine_for("a14b-t2v")
     calls = spy(engine).calls
-    job = job_of(tmp_path, frame_count=30, shots=(ShotSpec("a", 12), ShotSpec("b", 18)))
+    job = job_of(
+        tmp_path,
+        frame_count=30,
+        shots=(ShotPlan(prompt="a", frames=12), ShotPlan(prompt="b", frames=18)),
+    )
     engine.render(job, RunContext())
     assert len(calls) == 2  # T2V: shots are independent cuts
     assert calls[0]["guidance_scale"] == 4.0 and calls[0]["guidance_scale_2"] == 3.0

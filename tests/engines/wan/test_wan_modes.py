@@ -18,12 +18,12 @@ import wan_helpers as helpers
 from tests.mp4 import decode
 from wan_helpers import gradient, make_video, solid
 
+from omnivideo.contract.spec import ShotPlan
 from omnivideo.engines.base import (
     Element,
     Reference,
     RenderJob,
     RunContext,
-    ShotSpec,
     VideoSource,
 )
 
@@ -163,7 +163,10 @@ def test_multi_shot_chains_shots_and_cuts_exactly(vace: Any, spy: Any, tmp_path:
     job = job_of(
         tmp_path,
         frame_count=40,
-        shots=(ShotSpec("a red cat walks", 16), ShotSpec("a blue dog runs", 24)),
+        shots=(
+            ShotPlan(prompt="a red cat walks", frames=16),
+            ShotPlan(prompt="a blue dog runs", frames=24),
+        ),
     )
     recorder = spy(vace)
     out = decode(render(vace, job))

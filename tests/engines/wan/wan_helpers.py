@@ -26,7 +26,7 @@ def job_of(tmp_path: Path, **fields: Any) -> RenderJob:
         "work_dir": tmp_path / "work",
     }
     base.update(fields)
-    return RenderJob(**base)
+    return RenderJob.of(**base)
 
 
 class PipeSpy:

@@ -139,13 +139,6 @@ def plan_shots(
 
 
 def shots_of(job: RenderJob) -> list[tuple[str, int]]:
-    """(prompt, frames) per shot, adding up to exactly ``job.frame_count``."""
-    shots = [(s.prompt or job.prompt, s.frames) for s in job.shots if s.frames > 0]
-    if not shots:
-        return [(job.prompt, job.frame_count)]
-    extra = job.frame_count - sum(f for _, f in shots)
-    while extra < 0 and len(shots) > 1 and shots[-1][1] <= -extra:
-        extra += shots.pop()[1]
-    prompt, frames = shots[-1]
-    shots[-1] = (prompt, frames + extra)
-    return shots
+    """(prompt, frames) per shot, as the spec planned them; a shot without a prompt of its own
+    is generated from the task's."""
+    return [(s.prompt or job.prompt, s.frames) for s in job.shots]

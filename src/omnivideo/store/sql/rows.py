@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from omnivideo.contract.task import Task, TaskStatus, VideoResult
+from omnivideo.contract.task import AudioResult, PackHold, Task, TaskStatus, VideoResult
 from omnivideo.store.records import Account, AssetRecord, ElementRecord, KeyRecord
 from omnivideo.store.tables import AccountRow, AssetRow, ElementRow, KeyRow, TaskRow
 
@@ -25,12 +25,49 @@ def task(row: TaskRow | Any) -> Task:
         progress=row.progress,
         error_code=row.error_code,
         callback_url=row.callback_url,
-        options=row.options or {},
         number=row.number,
         channel=row.channel,
         endpoint=row.endpoint or "omni-video",
         spec=row.spec,
+        **notes(row.options or {}),
     )
+
+
+def notes(column: dict[str, Any]) -> dict[str, Any]:
+    """The task's fields kept in its ``options`` JSON column (see :func:`notes_column`)."""
+    pack = column.get("pack")
+    units = column.get("fixed_units")
+    return {
+        "face": column.get("face") or "kling",
+        "callback_format": column.get("callback_format"),
+        "reply_ref": column.get("reply_ref"),
+        "fixed_units": None if units is None else str(units),
+        "info": dict(column.get("task_info") or {}),
+        "openai": dict(column.get("openai") or {}),
+        "pack": PackHold(str(pack["pack_id"]), int(pack["milli"])) if pack else None,
+        "engine_state": dict(column.get("engine_state") or {}),
+        "audios": tuple(AudioResult(**a) for a in column.get("audios") or ()),
+    }
+
+
+def notes_column(task: Task) -> dict[str, Any]:
+    """The ``options`` JSON column of ``task``: the fields of a task that no query filters on,
+    under the keys they have always been stored with (older rows read the same)."""
+    column: dict[str, Any] = {"face": task.face}
+    for key, value in (
+        ("callback_format", task.callback_format),
+        ("reply_ref", task.reply_ref),
+        ("fixed_units", task.fixed_units),
+        ("task_info", task.info),
+        ("openai", task.openai),
+        ("engine_state", task.engine_state),
+        ("audios", [a.__dict__.copy() for a in task.audios]),
+    ):
+        if value:
+            column[key] = value
+    if task.pack is not None:
+        column["pack"] = {"pack_id": task.pack.pack_id, "milli": task.pack.milli}
+    return column
 
 
 def account(row: AccountRow) -> Account:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, tuple_, update
@@ -10,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from omnivideo.batching import Batcher
 from omnivideo.contract.errors import OmniError
-from omnivideo.contract.task import Task, TaskStatus, VideoResult
+from omnivideo.contract.task import AudioResult, Task, TaskStatus, VideoResult
 from omnivideo.store.interfaces import (
     ACTIVE,
     CallbackFor,
@@ -314,11 +315,11 @@ class SqlTaskStore:
             result = s.execute(update(TaskRow).where(*held).values(**values))
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def merge_options(self, task_id: str, **changes: Any) -> None:
+    def save_engine_state(self, task_id: str, state: dict[str, Any]) -> None:
         with self.db.write() as s:
             row = s.get(TaskRow, task_id, with_for_update=True)
             if row is not None:
-                row.options = {**(row.options or {}), **changes}
+                row.options = {**(row.options or {}), "engine_state": state}
 
     def release(self, task_id: str, *, worker: str | None = None) -> None:
         held = [TaskRow.task_id == task_id, TaskRow.attempts > 0]
@@ -342,6 +343,8 @@ class SqlTaskStore:
         units: str = "0",
         error_code: int | None = None,
         worker: str | None = None,
+        info: dict[str, Any] | None = None,
+        audios: Sequence[AudioResult] = (),
     ) -> Task | None:
         with self.db.write() as s:
             row = s.get(TaskRow, task_id, with_for_update=True)
@@ -349,6 +352,12 @@ class SqlTaskStore:
                 return None
             if worker is not None and row.worker != worker:
                 return None  # taken over: the other worker's render finishes it
+            if info or audios:
+                # In the same transaction as the status: a task never shows one without the other.
+                was = rows.task(row)
+                row.options = rows.notes_column(
+                    replace(was, info={**was.info, **(info or {})}, audios=tuple(audios))
+                )
             row.status = status.value
             row.status_msg = status_msg
             row.videos = [v.__dict__.copy() for v in videos]
@@ -401,7 +410,7 @@ def _new_row(task: Task, not_before: int, queue: str) -> dict[str, Any]:
         "request": task.request,
         "endpoint": task.endpoint,
         "spec": task.spec,
-        "options": task.options,
+        "options": rows.notes_column(task),
         "videos": [],
         "final_unit_deduction": task.final_unit_deduction,
         "progress": 0.0,
