@@ -32,8 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from omnivideo.contract.spec import ShotPlan
-from omnivideo.engines.base import RenderJob
+    from omnivideo.engines.base import RenderJob
 
 CASES = ("t2v", "first_end", "six_shots")
 PROMPTS = (
@@ -79,6 +78,7 @@ def _test_image(path: Path, palette: int, seed: int) -> Path:
 
 
 def _job(case: str, work: Path) -> RenderJob:
+    from omnivideo.contract.spec import ShotPlan
     from omnivideo.engines.base import RenderJob
 
     common = dict(model="kling-v3-omni", mode="pro", width=1920, height=1080, fps=24, seed=42)
