@@ -17,6 +17,9 @@ from tests.mp4 import decode
 from tests.server.conftest import Receiver
 from tests.server.harness import Server
 
+# End to end over real servers: started first, so the run ends with both cores busy.
+pytestmark = pytest.mark.slow
+
 # CometAPI's documented example (seeds), verbatim but for host and key.
 COMET_SEED = {
     "prompt": "The boy in <<<image_1>>> is wearing <<<element_1>>> and, together with the girl in "
@@ -50,6 +53,7 @@ def wait_until(fn, timeout: float = 120.0):  # type: ignore[no-untyped-def]
 # -- CometAPI -------------------------------------------------------------------------------
 
 
+@pytest.mark.database_agnostic
 def test_cometapi_seed_request_and_shape_a(server: Server) -> None:
     created = curl_json(
         "--request",

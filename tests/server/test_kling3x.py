@@ -168,6 +168,7 @@ def luma(path: Path) -> list[np.ndarray]:
 # -- the issue's example: multi-shot Omni with native audio -----------------------------------
 
 
+@pytest.mark.database_agnostic
 def test_multi_shot_omni_with_native_audio_is_cut_where_the_shots_say(
     server: Server, receiver: Receiver, tmp_path: Path
 ) -> None:
@@ -247,6 +248,7 @@ def test_multi_shot_omni_with_native_audio_is_cut_where_the_shots_say(
 # -- real clients' bodies, every route ---------------------------------------------------------
 
 
+@pytest.mark.database_agnostic
 def test_real_clients_bodies_are_accepted_on_every_route(
     server: Server, files: Files, tmp_path: Path
 ) -> None:
@@ -688,6 +690,7 @@ def test_motion_control_moves_the_character_along_the_videos_motion(
 # -- the classic API, as a real client calls it -------------------------------------------------
 
 
+@pytest.mark.database_agnostic
 def test_rawgenai_extend_body_with_cfg_scale_extends_a_kling_v1_video(
     server: Server, tmp_path: Path
 ) -> None:
@@ -797,11 +800,8 @@ def test_a_resource_pack_pays_the_3x_price(server: Server) -> None:
     assert pack["remaining_quantity"] == pytest.approx(3.2)
 
 
+@pytest.mark.database_agnostic
 def test_every_model_of_every_route_is_accepted(server: Server, files: Files) -> None:
-    if "--database-url" in server.extra_args:
-        # What a route accepts is the dialect's and the rules' work, the same on any database;
-        # one database keeps the suite in its time.
-        pytest.skip("checked on SQLite")
     first = files.put("every.png", picture((720, 720), 10, "E"), "image/png")
     fail = {"X-Omnivideo-Simulate": "fail=1301"}  # accepted is what is checked; no render
     bodies = {

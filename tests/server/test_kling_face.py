@@ -15,6 +15,9 @@ import pytest
 from tests.mp4 import decode
 from tests.server.harness import Server
 
+# End to end over real servers: started first, so the run ends with both cores busy.
+pytestmark = pytest.mark.slow
+
 SEED_TEXT_TO_VIDEO = {
     "model_name": "kling-video-o1",
     "prompt": "A red fox trotting through fresh snow at dawn, cinematic",
@@ -32,6 +35,7 @@ def sign(access_key: str, secret_key: str, **claims: int) -> str:
     return jwt.encode(payload, secret_key, algorithm="HS256", headers={"typ": "JWT"})
 
 
+@pytest.mark.database_agnostic
 def test_seed_request_with_curl_reaches_succeed_with_a_1080p_h264(
     server: Server, tmp_path: Path
 ) -> None:

@@ -353,6 +353,7 @@ def test_account_costs(server: Server) -> None:
     assert r.status_code == 401
 
 
+@pytest.mark.database_agnostic
 def test_cli_generate_picks_the_endpoint_from_its_flags(server: Server, tmp_path: Path) -> None:
     first = tmp_path / "first.png"
     first.write_bytes(picture((640, 640), 70, "CLI"))

@@ -118,6 +118,7 @@ def choose(page: Any, model: str = "kling-v3-omni", mode: str = "std", duration:
     page.select_option("select[name=duration]", duration)
 
 
+@pytest.mark.database_agnostic
 def test_a_refused_key_says_401_and_the_right_key_signs_in(page: Any, server: Server) -> None:
     sign_in(page, "ov-not-a-key")
     page.wait_for_selector("#signin-status.error")
@@ -249,6 +250,7 @@ def test_again_with_changes_refills_the_form(page: Any) -> None:
     assert page.input_value("select[name=duration]") == "3"
 
 
+@pytest.mark.database_agnostic
 def test_again_with_changes_keeps_the_images_and_curl_keeps_base64_whole(
     page: Any, tmp_path: Path
 ) -> None:
