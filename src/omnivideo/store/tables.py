@@ -30,6 +30,10 @@ class AccountRow(Base):
     #: signs callback deliveries (Standard Webhooks, `whsec_...`)
     webhook_secret: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[int] = mapped_column(BigInteger)
+    #: the account's unfinished tasks and the resource packs it was ever granted, kept by
+    #: triggers on those tables (migration 0006): a create reads them, counts nothing
+    active_tasks: Mapped[int] = mapped_column(Integer, server_default="0")
+    pack_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class KeyRow(Base):

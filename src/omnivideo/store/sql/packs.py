@@ -17,9 +17,10 @@ from omnivideo.store.sql.database import Database
 from omnivideo.store.tables import ResourcePackRow
 
 _PACKS = ResourcePackRow.__table__
-_OF_ACCOUNTS = (
+# One account's, by a fixed statement (an expanding IN list is rendered again at each call).
+_OF_ACCOUNT = (
     select(_PACKS)
-    .where(_PACKS.c.account_id.in_(bindparam("accounts", expanding=True)))
+    .where(_PACKS.c.account_id == bindparam("account_id"))
     .order_by(_PACKS.c.created_at, _PACKS.c.id)
 )
 _TAKE = (
@@ -42,8 +43,9 @@ _ADJUST = (
 def packs_of(conn: Connection, accounts: Sequence[str]) -> dict[str, list[PackRecord]]:
     """The packs of each of ``accounts`` that has any, oldest first."""
     found: dict[str, list[PackRecord]] = {}
-    for row in conn.execute(_OF_ACCOUNTS, {"accounts": list(accounts)}):
-        found.setdefault(row.account_id, []).append(_record(row))
+    for account_id in accounts:
+        for row in conn.execute(_OF_ACCOUNT, {"account_id": account_id}):
+            found.setdefault(row.account_id, []).append(_record(row))
     return found
 
 
@@ -81,7 +83,7 @@ class SqlPackStore:
             )  # fmt: skip
 
     def of(self, account_id: str) -> list[PackRecord]:
-        return [_record(r) for r in self.db.fetch_all(_OF_ACCOUNTS, {"accounts": [account_id]})]
+        return [_record(r) for r in self.db.fetch_all(_OF_ACCOUNT, {"account_id": account_id})]
 
     def adjust(self, pack_id: str, delta_milli: int) -> None:
         # One UPDATE that adds to what the row holds when it runs: a read-then-write here

@@ -35,8 +35,10 @@ _ACCOUNTS = AccountRow.__table__
 _UNFINISHED = TASKS.c.status.in_(ACTIVE)
 # The create's statements, built once (each is compiled once and then found in
 # SQLAlchemy's cache, but building the expression itself costs every call).
-_LOCK_ACCOUNT = (
-    select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.id == bindparam("account_id")).with_for_update()
+# What a create needs of its account: the tallies the database keeps on its row (migration
+# 0006), read instead of counting its unfinished tasks and looking for packs it may not have.
+_TALLIES = select(_ACCOUNTS.c.active_tasks, _ACCOUNTS.c.pack_count).where(
+    _ACCOUNTS.c.id == bindparam("account_id")
 )
 _INSERT = insert(TaskRow)
 # A poll's reads, built once for the same reason.
@@ -55,11 +57,6 @@ _FIND_AT = tuple(
     select(TASKS).where(column == bindparam("ident"), _AT_ENDPOINT)
     for column in (TASKS.c.task_id, TASKS.c.external_task_id)
 )
-_ACTIVE_BY_ACCOUNT = (
-    select(TASKS.c.account_id, func.count())
-    .where(TASKS.c.account_id.in_(bindparam("accounts", expanding=True)), _UNFINISHED)
-    .group_by(TASKS.c.account_id)
-)
 _ACTIVE_IN_CHANNEL = (
     select(func.count())
     .select_from(TASKS)
@@ -76,6 +73,10 @@ class SqlTaskStore:
         self.db = db
         # SQLite has one writer in the process anyway (the write lock): no group to gather.
         self._group = None if db.is_sqlite else Batcher(self._commit_group)
+        # On PostgreSQL the read locks the row: creates of one account queue up on it, so
+        # "count, then insert" is atomic across API replicas too (SQLite has one writer: the
+        # process's write lock).
+        self._tallies = _TALLIES if db.is_sqlite else _TALLIES.with_for_update()
 
     def insert(
         self,
@@ -120,16 +121,15 @@ class SqlTaskStore:
     def _insert_group(self, conn: Connection, group: list[PendingInsert]) -> None:
         # Core statements throughout: a create is the API's hot write, and the ORM's unit of
         # work would cost more than the SQL itself.
+        # Sorted, so two groups locking the same accounts (PostgreSQL) cannot deadlock.
         accounts = sorted({p.task.account_id for p in group})
-        if not self.db.is_sqlite:
-            # Creates of one account queue up on its row, so "count, then insert" is atomic
-            # across API replicas too (SQLite has one writer: the process's write lock).
-            # Sorted, so two groups locking the same accounts cannot deadlock.
-            for account_id in accounts:
-                conn.execute(_LOCK_ACCOUNT, {"account_id": account_id})
-        active: dict[str, int] = {
-            a: n for a, n in conn.execute(_ACTIVE_BY_ACCOUNT, {"accounts": accounts})
-        }
+        active: dict[str, int] = {}
+        prepaid: list[str] = []
+        for account_id in accounts:
+            tallies = conn.execute(self._tallies, {"account_id": account_id}).first()
+            active[account_id], pack_count = tallies if tallies is not None else (0, 0)
+            if pack_count:
+                prepaid.append(account_id)
         busy: dict[tuple[str, str], int] = {}
         for p in group:
             key = (p.task.account_id, p.task.channel or "")
@@ -153,8 +153,8 @@ class SqlTaskStore:
                 )
             }
         # Resource packs are paid in this transaction too: a create refused for its limits
-        # takes nothing, and the lookup is one query for the whole group on this connection.
-        packs = packs_of(conn, accounts) if any(p.units_milli is not None for p in group) else {}
+        # takes nothing. Only accounts that were granted packs have any to look up.
+        packs = packs_of(conn, prepaid) if prepaid else {}
         now = now_ms()
         added: list[tuple[PendingInsert, Task]] = []
         for p in group:
