@@ -26,18 +26,16 @@ from omnivideo.service.storage_full import storage_errors
 from omnivideo.store.records import ElementRecord
 
 
-async def get_runtime(request: Request) -> Runtime:
-    # async, though it awaits nothing: FastAPI runs a plain ``def`` dependency on a worker
-    # thread, and that hop would cost every request more than the rest of this function.
-    runtime: Runtime = request.app.state.runtime
-    return runtime
+def runtime(request: Request) -> Runtime:
+    """The app's runtime, read from its state. Not a dependency: FastAPI would solve it again
+    for every route and every dependency that asks, at a cost each request pays."""
+    rt: Runtime = request.app.state.runtime
+    return rt
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-
-
-async def current_account(request: Request, rt: RuntimeDep) -> str:
+async def current_account(request: Request) -> str:
     """The account behind the request's credentials (or the default one with --no-auth)."""
+    rt = runtime(request)
     if rt.settings.no_auth:
         account: str = request.app.state.default_account
         return account
@@ -91,9 +89,15 @@ async def json_body(request: Request) -> Any:
         ) from None
     if has_escaped_surrogate(raw):
         refuse_lone_surrogates(body)
-    # What an Idempotency-Key compares: the body, whatever its key order and spacing.
-    request.state.body_parts = [json.dumps(body, sort_keys=True).encode()]
+    _keep_for_fingerprint(request, body)
     return body
+
+
+def _keep_for_fingerprint(request: Request, fields: Any) -> None:
+    """What an Idempotency-Key compares: the fields, whatever their order and spacing, as they
+    were read. Only a create that sends a key pays for writing them out."""
+    if idempotency.HEADER.lower() in request.headers:
+        request.state.body_parts = [json.dumps(fields, sort_keys=True).encode()]
 
 
 JsonBody = Annotated[Any, Depends(json_body)]
@@ -110,15 +114,14 @@ def _put_upload(rt: Runtime, key: str, path: Path) -> None:
         rt.blobs.put_file(key, path)
 
 
-async def form_or_json(
-    request: Request, rt: RuntimeDep, account: AccountDep
-) -> AsyncIterator[dict[str, Any]]:
+async def form_or_json(request: Request, account: AccountDep) -> AsyncIterator[dict[str, Any]]:
     """Fields of a JSON object body or a multipart/urlencoded form.
 
     useapi and the OpenAI SDK send either; the dialects take plain fields. A form's files are
     streamed to storage and handed on as signed URLs of ours, which the input fetcher reads
     from disk; they are removed once the request is answered (the task keeps its own copy).
     """
+    rt = runtime(request)
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         token = secrets.token_hex(8)
@@ -135,7 +138,8 @@ async def form_or_json(
         failed: BaseException | None = None
         try:
             fields: dict[str, Any] = _fields(form.fields)
-            request.state.body_parts = await run_in_threadpool(_form_parts, form)
+            if idempotency.HEADER.lower() in request.headers:
+                request.state.body_parts = await run_in_threadpool(_form_parts, form)
             for name, path in form.files:
                 key = prefix + path.name
                 await run_in_threadpool(_put_upload, rt, key, path)
@@ -158,7 +162,7 @@ async def form_or_json(
         except Exception as exc:  # the form parser's errors are not one type
             raise OmniError(1200, f"request body is not a valid form: {exc}") from None
         refuse_lone_surrogates(fields)
-        request.state.body_parts = [json.dumps(fields, sort_keys=True).encode()]
+        _keep_for_fingerprint(request, fields)
         yield fields
         return
     body = await json_body(request)
@@ -210,6 +214,8 @@ async def create_once(
 ) -> Task:
     """``create()`` on a worker thread, once per ``Idempotency-Key`` (see
     :mod:`omnivideo.service.idempotency`)."""
+    if key is None:
+        return await run_in_threadpool(create)
     return await run_in_threadpool(
         idempotency.run, rt, account, key, request_fingerprint(request), create
     )
@@ -223,6 +229,8 @@ async def create_element_once(
     create: Callable[[], ElementRecord],
 ) -> ElementRecord:
     """As :func:`create_once`, for the element library's creates."""
+    if key is None:
+        return await run_in_threadpool(create)
     return await run_in_threadpool(
         idempotency.run_element, rt, account, key, request_fingerprint(request), create
     )

@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from omnivideo.contract.task import Task
 from omnivideo.dialects import kling
-from omnivideo.server.deps import AccountDep, RuntimeDep
+from omnivideo.server.deps import AccountDep, runtime
 from omnivideo.server.errors import face_router
 from omnivideo.server.openapi.errors import NOT_FOUND
 from omnivideo.server.openapi.operation import EVENT_STREAM, describe
@@ -90,10 +90,9 @@ def _response(body: AsyncIterator[str]) -> StreamingResponse:
 
 @router.get("/v1/videos/omni-video/{ident}/events")
 @describe(answer=KlingTask, media_type=EVENT_STREAM, errors=NOT_FOUND)
-async def task_events(
-    request: Request, rt: RuntimeDep, account: AccountDep, ident: str
-) -> StreamingResponse:
+async def task_events(request: Request, account: AccountDep, ident: str) -> StreamingResponse:
     """Changes of one task (by task_id or external_task_id) until its final status."""
+    rt = runtime(request)
     task = await run_in_threadpool(tasks.get, rt, account, ident)
 
     def read() -> list[Task]:
@@ -104,10 +103,10 @@ async def task_events(
 
 @router.get("/v1/omnivideo/events")
 @describe(answer=KlingTask, media_type=EVENT_STREAM)
-async def account_events(
-    request: Request, rt: RuntimeDep, account: AccountDep
-) -> StreamingResponse:
+async def account_events(request: Request, account: AccountDep) -> StreamingResponse:
     """Changes of the account's newest tasks, as long as the client listens."""
+
+    rt = runtime(request)
 
     def read() -> list[Task]:
         return tasks.list_page(rt, account, 0, ACCOUNT_WINDOW)

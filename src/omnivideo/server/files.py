@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from omnivideo.contract.errors import OmniError
-from omnivideo.server.deps import RuntimeDep
+from omnivideo.server.deps import runtime
 from omnivideo.server.errors import face_router
 from omnivideo.service.runtime import Runtime
 from omnivideo.storage import BadKey, check_key
@@ -35,8 +35,9 @@ def _media_type(key: str) -> str:
 
 @router.api_route("/files/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
 async def get_file(
-    request: Request, rt: RuntimeDep, key: str, expires: int = Query(0), sig: str = Query("")
+    request: Request, key: str, expires: int = Query(0), sig: str = Query("")
 ) -> Response:
+    rt = runtime(request)
     if not rt.urls.verify(key, expires, sig):
         raise OmniError(1103, "this URL is invalid or has expired")
     try:

@@ -14,9 +14,9 @@ from omnivideo.server.deps import (
     AccountDep,
     IdempotencyKey,
     JsonBody,
-    RuntimeDep,
     SimulateHeader,
     create_once,
+    runtime,
 )
 from omnivideo.server.errors import face_router, request_id
 from omnivideo.server.faces.kling import LIST_ERRORS, LIST_QUERY, page_params
@@ -41,12 +41,12 @@ def _render(rt: Runtime, task: Any) -> dict[str, Any]:
 @describe(body=OmniRequest, answer=KlingCreated, errors=SUBMIT)
 async def create_task(
     request: Request,
-    rt: RuntimeDep,
     account: AccountDep,
     body: JsonBody,
     simulate_header: SimulateHeader = None,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
+    rt = runtime(request)
     req = cometapi.parse_create(body)
     task = await create_once(
         request,
@@ -67,13 +67,15 @@ async def create_task(
 
 @router.get("/v1/videos/omni-video/{ident}")
 @describe(answer=wire.CometQuery, errors=NOT_FOUND)
-async def get_task(rt: RuntimeDep, account: AccountDep, ident: str) -> dict[str, Any]:
+async def get_task(request: Request, account: AccountDep, ident: str) -> dict[str, Any]:
+    rt = runtime(request)
     return _render(rt, await run_in_threadpool(tasks.get, rt, account, ident, OMNI_VIDEO))
 
 
 @router.get("/v1/videos/omni-video")
 @describe(answer=wire.CometListOrTask, query=LIST_QUERY, errors=LIST_ERRORS)
-async def list_tasks(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
+async def list_tasks(request: Request, account: AccountDep) -> dict[str, Any]:
+    rt = runtime(request)
     external = request.query_params.get("external_task_id")
     if external:
         return _render(rt, await run_in_threadpool(tasks.get, rt, account, external, OMNI_VIDEO))

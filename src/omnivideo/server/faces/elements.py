@@ -13,8 +13,8 @@ from omnivideo.server.deps import (
     AccountDep,
     IdempotencyKey,
     JsonBody,
-    RuntimeDep,
     create_element_once,
+    runtime,
 )
 from omnivideo.server.errors import face_router, request_id
 from omnivideo.server.faces.kling import PAGE_QUERY, page_params
@@ -38,11 +38,11 @@ def _url_for(rt: Runtime) -> Any:
 @describe(body=wire.CustomElementCreate, answer=wire.KlingElement, errors=CREATE_ERRORS)
 async def create_custom(
     request: Request,
-    rt: RuntimeDep,
     account: AccountDep,
     body: JsonBody,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
+    rt = runtime(request)
     record = await create_element_once(
         request,
         rt,
@@ -55,7 +55,8 @@ async def create_custom(
 
 @router.get("/custom-elements")
 @describe(answer=wire.KlingElementList, query=PAGE_QUERY, errors=(1201,))
-async def list_custom(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
+async def list_custom(request: Request, account: AccountDep) -> dict[str, Any]:
+    rt = runtime(request)
     offset, limit = page_params(request)
     records = await run_in_threadpool(elements.list_page, rt, account, offset, limit)
     return kling.envelope(
@@ -65,7 +66,8 @@ async def list_custom(request: Request, rt: RuntimeDep, account: AccountDep) -> 
 
 @router.get("/presets-elements")
 @describe(answer=wire.KlingElementList, query=PAGE_QUERY, errors=(1201,))
-async def list_presets(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
+async def list_presets(request: Request, account: AccountDep) -> dict[str, Any]:
+    rt = runtime(request)
     offset, limit = page_params(request)
     records = await run_in_threadpool(elements.list_page, rt, None, offset, limit)
     return kling.envelope(
@@ -77,11 +79,11 @@ async def list_presets(request: Request, rt: RuntimeDep, account: AccountDep) ->
 @describe(body=wire.AdvancedElementCreate, answer=wire.KlingElementCreated, errors=CREATE_ERRORS)
 async def create_advanced(
     request: Request,
-    rt: RuntimeDep,
     account: AccountDep,
     body: JsonBody,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
+    rt = runtime(request)
     record = await create_element_once(
         request,
         rt,
@@ -97,16 +99,16 @@ async def create_advanced(
 
 @router.get("/advanced-custom-elements/{ident}")
 @describe(answer=wire.KlingElementTask, errors=NOT_FOUND)
-async def get_advanced(
-    request: Request, rt: RuntimeDep, account: AccountDep, ident: str
-) -> dict[str, Any]:
+async def get_advanced(request: Request, account: AccountDep, ident: str) -> dict[str, Any]:
+    rt = runtime(request)
     record = await run_in_threadpool(elements.get_advanced, rt, account, ident)
     return kling.envelope(kling.render_element_task(record, _url_for(rt)), request_id(request))
 
 
 @router.get("/advanced-custom-elements")
 @describe(answer=wire.KlingElementTaskList, query=PAGE_QUERY, errors=(1201,))
-async def list_advanced(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
+async def list_advanced(request: Request, account: AccountDep) -> dict[str, Any]:
+    rt = runtime(request)
     offset, limit = page_params(request)
     records = await run_in_threadpool(elements.list_page, rt, account, offset, limit)
     return kling.envelope(
@@ -117,9 +119,8 @@ async def list_advanced(request: Request, rt: RuntimeDep, account: AccountDep) -
 
 @router.get("/advanced-presets-elements")
 @describe(answer=wire.KlingAdvancedElementList, query=PAGE_QUERY, errors=(1201,))
-async def list_advanced_presets(
-    request: Request, rt: RuntimeDep, account: AccountDep
-) -> dict[str, Any]:
+async def list_advanced_presets(request: Request, account: AccountDep) -> dict[str, Any]:
+    rt = runtime(request)
     offset, limit = page_params(request)
     records = await run_in_threadpool(elements.list_page, rt, None, offset, limit)
     return kling.envelope(
@@ -129,9 +130,8 @@ async def list_advanced_presets(
 
 @router.post("/delete-elements")
 @describe(body=wire.ElementDelete, answer=wire.KlingElementDeleted, errors=(1201, 1203))
-async def delete_element(
-    request: Request, rt: RuntimeDep, account: AccountDep, body: JsonBody
-) -> dict[str, Any]:
+async def delete_element(request: Request, account: AccountDep, body: JsonBody) -> dict[str, Any]:
+    rt = runtime(request)
     element_id = await run_in_threadpool(elements.delete, rt, account, body)
     return kling.envelope(
         {"task_id": str(element_id), "task_status": "succeed"}, request_id(request)

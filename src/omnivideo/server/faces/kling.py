@@ -15,9 +15,9 @@ from omnivideo.server.deps import (
     AccountDep,
     IdempotencyKey,
     JsonBody,
-    RuntimeDep,
     SimulateHeader,
     create_once,
+    runtime,
 )
 from omnivideo.server.errors import face_router, request_id
 from omnivideo.server.openapi.errors import NOT_FOUND, SUBMIT
@@ -80,13 +80,13 @@ def page_params(request: Request) -> tuple[int, int]:
 @describe(body=OmniRequest, answer=wire.KlingCreated, errors=SUBMIT)
 async def create_task(
     request: Request,
-    rt: RuntimeDep,
     account: AccountDep,
     body: JsonBody,
     simulate_header: SimulateHeader = None,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Create an Omni video task. The body is Kling's; the answer is Kling's envelope."""
+    rt = runtime(request)
     req = kling.parse_create(body)
     simulation = simulate.parse(simulate_header)
     task = await create_once(
@@ -101,18 +101,18 @@ async def create_task(
 
 @router.get("/v1/videos/omni-video/{ident}")
 @describe(answer=wire.KlingTaskAnswer, errors=NOT_FOUND)
-async def get_task(
-    request: Request, rt: RuntimeDep, account: AccountDep, ident: str
-) -> dict[str, Any]:
+async def get_task(request: Request, account: AccountDep, ident: str) -> dict[str, Any]:
     """One task, by task_id or external_task_id."""
+    rt = runtime(request)
     task = await run_in_threadpool(tasks.get, rt, account, ident, OMNI_VIDEO)
     return kling.envelope(kling.render_task(task), request_id(request))
 
 
 @router.get("/v1/videos/omni-video")
 @describe(answer=wire.KlingListOrTask, query=LIST_QUERY, errors=LIST_ERRORS)
-async def list_tasks(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
+async def list_tasks(request: Request, account: AccountDep) -> dict[str, Any]:
     """A page of tasks, newest first; or one task with `?external_task_id=`."""
+    rt = runtime(request)
     params = request.query_params
     external = params.get("external_task_id")
     if external:
@@ -125,9 +125,8 @@ async def list_tasks(request: Request, rt: RuntimeDep, account: AccountDep) -> d
 
 @router.post("/v1/videos/omni-video/{ident}/cancel")
 @describe(answer=wire.KlingTaskAnswer, errors=NOT_FOUND)
-async def cancel_task(
-    request: Request, rt: RuntimeDep, account: AccountDep, ident: str
-) -> dict[str, Any]:
+async def cancel_task(request: Request, account: AccountDep, ident: str) -> dict[str, Any]:
     """omnivideo extension: cancel a task. It ends `failed` with `task_status_msg: "cancelled"`."""
+    rt = runtime(request)
     task = await run_in_threadpool(tasks.cancel, rt, account, ident)
     return kling.envelope(kling.render_task(task), request_id(request))

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from omnivideo.dialects import kling3
-from omnivideo.server.deps import AccountDep, JsonBody, RuntimeDep, SimulateHeader
+from omnivideo.server.deps import AccountDep, JsonBody, SimulateHeader, runtime
 from omnivideo.server.errors import Face, face_router, request_id
 from omnivideo.server.openapi.errors import SUBMIT
 from omnivideo.server.openapi.operation import describe, query_param
@@ -34,12 +34,12 @@ def _add_product(router: APIRouter, product: str, face: Face) -> None:
     @describe(body=wire.CreateBody, answer=wire.Created, errors=SUBMIT)
     async def create(
         request: Request,
-        rt: RuntimeDep,
         account: AccountDep,
         body: JsonBody,
         model: str,
         simulate_header: SimulateHeader = None,
     ) -> dict[str, Any]:
+        rt = runtime(request)
         simulation = simulate.parse(simulate_header)
         task = await run_in_threadpool(
             service.submit, rt, account, product, model, body, simulation, face
@@ -58,7 +58,8 @@ def _add_product(router: APIRouter, product: str, face: Face) -> None:
 
 def _add_tasks(router: APIRouter) -> None:
     @describe(answer=wire.TaskList, query=TASKS_QUERY, errors=(1201, 1203))
-    async def query_tasks(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
+    async def query_tasks(request: Request, account: AccountDep) -> dict[str, Any]:
+        rt = runtime(request)
         params = request.query_params
         found = await run_in_threadpool(
             service.query, rt, account, params.get("task_ids"), params.get("external_task_ids")
@@ -66,9 +67,8 @@ def _add_tasks(router: APIRouter) -> None:
         return kling3.envelope([kling3.render_task(t) for t in found], request_id(request))
 
     @describe(body=wire.ListBody, answer=wire.TaskPage, errors=(1201,))
-    async def list_tasks(
-        request: Request, rt: RuntimeDep, account: AccountDep, body: JsonBody
-    ) -> dict[str, Any]:
+    async def list_tasks(request: Request, account: AccountDep, body: JsonBody) -> dict[str, Any]:
+        rt = runtime(request)
         q = service.parse_list(body)
         page, cursor = await run_in_threadpool(service.list_tasks, rt, account, q)
         data = {

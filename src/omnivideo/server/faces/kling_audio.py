@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from omnivideo.contract import audio
 from omnivideo.dialects import kling
-from omnivideo.server.deps import AccountDep, JsonBody, RuntimeDep, SimulateHeader
+from omnivideo.server.deps import AccountDep, JsonBody, SimulateHeader, runtime
 from omnivideo.server.errors import Face, face_router, request_id
 from omnivideo.server.faces.kling import LIST_ERRORS, page_params
 from omnivideo.server.faces.kling_video import LEGACY_LIST_QUERY
@@ -28,11 +28,11 @@ def _add_endpoint(router: APIRouter, endpoint: str, face: str) -> None:
     @describe(body=audio.MODELS_OF[endpoint], answer=wire.KlingCreated, errors=SUBMIT)
     async def create(
         request: Request,
-        rt: RuntimeDep,
         account: AccountDep,
         body: JsonBody,
         simulate_header: SimulateHeader = None,
     ) -> dict[str, Any]:
+        rt = runtime(request)
         simulation = simulate.parse(simulate_header)
         task = await run_in_threadpool(
             audio_service.submit, rt, account, endpoint, body, simulation, face
@@ -40,14 +40,14 @@ def _add_endpoint(router: APIRouter, endpoint: str, face: str) -> None:
         return kling.envelope(kling.render_created(task), request_id(request))
 
     @describe(answer=wire.KlingTaskAnswer, errors=NOT_FOUND)
-    async def query(
-        request: Request, rt: RuntimeDep, account: AccountDep, ident: str
-    ) -> dict[str, Any]:
+    async def query(request: Request, account: AccountDep, ident: str) -> dict[str, Any]:
+        rt = runtime(request)
         task = await run_in_threadpool(tasks.get, rt, account, ident, endpoint)
         return kling.envelope(kling.render_task(task), request_id(request))
 
     @describe(answer=wire.KlingListOrTask, query=LEGACY_LIST_QUERY, errors=LIST_ERRORS)
-    async def list_or_find(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
+    async def list_or_find(request: Request, account: AccountDep) -> dict[str, Any]:
+        rt = runtime(request)
         one = request.query_params.get("external_task_id") or request.query_params.get("task_id")
         if one:
             task = await run_in_threadpool(tasks.get, rt, account, one, endpoint)

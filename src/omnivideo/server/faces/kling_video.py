@@ -24,9 +24,9 @@ from omnivideo.server.deps import (
     AccountDep,
     IdempotencyKey,
     JsonBody,
-    RuntimeDep,
     SimulateHeader,
     create_once,
+    runtime,
 )
 from omnivideo.server.errors import Face, face_router, request_id
 from omnivideo.server.faces.kling import LIST_ERRORS, PAGE_QUERY, page_params
@@ -84,12 +84,12 @@ def _add_endpoint(router: APIRouter, endpoint: str) -> None:
     @describe(body=MODELS_OF[endpoint], answer=wire.KlingCreated, errors=SUBMIT)
     async def create(
         request: Request,
-        rt: RuntimeDep,
         account: AccountDep,
         body: JsonBody,
         simulate_header: SimulateHeader = None,
         idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
+        rt = runtime(request)
         simulation = simulate.parse(simulate_header)
         task = await create_once(
             request,
@@ -101,14 +101,14 @@ def _add_endpoint(router: APIRouter, endpoint: str) -> None:
         return kling.envelope(kling.render_created(task), request_id(request))
 
     @describe(answer=wire.KlingTaskAnswer, errors=NOT_FOUND)
-    async def query(
-        request: Request, rt: RuntimeDep, account: AccountDep, ident: str
-    ) -> dict[str, Any]:
+    async def query(request: Request, account: AccountDep, ident: str) -> dict[str, Any]:
+        rt = runtime(request)
         task = await run_in_threadpool(tasks.get, rt, account, ident, endpoint)
         return kling.envelope(kling.render_task(task), request_id(request))
 
     @describe(answer=wire.KlingListOrTask, query=LEGACY_LIST_QUERY, errors=LIST_ERRORS)
-    async def list_or_find(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
+    async def list_or_find(request: Request, account: AccountDep) -> dict[str, Any]:
+        rt = runtime(request)
         external = request.query_params.get("external_task_id") or request.query_params.get(
             "task_id"
         )
@@ -172,10 +172,9 @@ def render_pack(pack: PackRecord, now: int) -> dict[str, Any]:
 
 def _add_account_costs(router: APIRouter) -> None:
     @describe(answer=wire.KlingAccountCosts, query=COSTS_QUERY, errors=(1201,))
-    async def account_costs(
-        request: Request, rt: RuntimeDep, account: AccountDep
-    ) -> dict[str, Any]:
+    async def account_costs(request: Request, account: AccountDep) -> dict[str, Any]:
         """Resource packs of the account (none: unlimited), those valid between the times."""
+        rt = runtime(request)
         start = _ms_param(request, "start_time")
         end = _ms_param(request, "end_time")
         if end < start:

@@ -16,9 +16,9 @@ from omnivideo.server.deps import (
     FormOrJson,
     IdempotencyKey,
     JsonBody,
-    RuntimeDep,
     SimulateHeader,
     create_once,
+    runtime,
 )
 from omnivideo.server.errors import face_router
 from omnivideo.server.files import serve_blob
@@ -50,12 +50,12 @@ VideoId = Annotated[
 )
 async def create_video(
     request: Request,
-    rt: RuntimeDep,
     account: AccountDep,
     fields: FormOrJson,
     simulate_header: SimulateHeader = None,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
+    rt = runtime(request)
     simulation = simulate.parse(simulate_header)
     task = await create_once(
         request,
@@ -76,20 +76,22 @@ def _list(rt: Runtime, account: str, after: str | None, limit: int, order: str) 
 @router.get("")
 @describe(answer=wire.VideoList, errors=(1201, 1203))
 async def list_videos(
-    rt: RuntimeDep,
+    request: Request,
     account: AccountDep,
     after: str | None = Query(None),
     limit: int = Query(20, ge=1, le=100),
     order: str = Query("desc", pattern="^(asc|desc)$"),
 ) -> dict[str, Any]:
+    rt = runtime(request)
     return await run_in_threadpool(_list, rt, account, after, limit, order)
 
 
 @router.get("/{ident}")
 @describe(answer=wire.Video, errors=NOT_FOUND)
 async def get_video(
-    rt: RuntimeDep, account: AccountDep, ident: VideoId, response: Response
+    request: Request, account: AccountDep, ident: VideoId, response: Response
 ) -> dict[str, Any]:
+    rt = runtime(request)
     task = await run_in_threadpool(tasks.get, rt, account, openai.task_id_of(ident))
     if not task.status.is_final:
         # The SDKs' poll() waits this long before asking again.
@@ -101,7 +103,6 @@ async def get_video(
 @describe(body=wire.VideoRemix, answer=wire.Video, errors=SUBMIT)
 async def remix_video(
     request: Request,
-    rt: RuntimeDep,
     account: AccountDep,
     ident: VideoId,
     body: JsonBody,
@@ -109,6 +110,7 @@ async def remix_video(
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """A new video: the completed source re-rendered with a new prompt (a base-video edit)."""
+    rt = runtime(request)
     if not isinstance(body, dict):
         raise OmniError(1201, "the request body must be a JSON object")
     simulation = simulate.parse(simulate_header)
@@ -135,10 +137,9 @@ async def remix_video(
         ),
     ),
 )
-async def get_content(
-    request: Request, rt: RuntimeDep, account: AccountDep, ident: VideoId
-) -> Response:
+async def get_content(request: Request, account: AccountDep, ident: VideoId) -> Response:
     """A completed video's MP4 or one of its images; Range is honoured."""
+    rt = runtime(request)
     variant = request.query_params.get("variant") or "video"
     if variant not in variants.VARIANTS:
         raise invalid(f"variant: must be one of {', '.join(variants.VARIANTS)}, got {variant!r}")
@@ -157,7 +158,8 @@ async def get_content(
 
 @router.delete("/{ident}")
 @describe(answer=wire.VideoDeleted, errors=NOT_FOUND)
-async def delete_video(rt: RuntimeDep, account: AccountDep, ident: VideoId) -> dict[str, Any]:
+async def delete_video(request: Request, account: AccountDep, ident: VideoId) -> dict[str, Any]:
     """Cancel the video's task if it is still running (it ends `failed`, "cancelled")."""
+    rt = runtime(request)
     task = await run_in_threadpool(tasks.cancel, rt, account, openai.task_id_of(ident))
     return openai.render_deleted(task)

@@ -23,10 +23,10 @@ from omnivideo.server.deps import (
     AccountDep,
     FormOrJson,
     IdempotencyKey,
-    RuntimeDep,
     SimulateHeader,
     create_element_once,
     create_once,
+    runtime,
 )
 from omnivideo.server.errors import face_router
 from omnivideo.server.openapi.errors import NOT_FOUND, SUBMIT
@@ -85,7 +85,6 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 )
 async def edit_video(
     request: Request,
-    rt: RuntimeDep,
     account: AccountDep,
     fields: FormOrJson,
     simulate_header: SimulateHeader = None,
@@ -93,6 +92,7 @@ async def edit_video(
 ) -> dict[str, Any]:
     """A new video: a completed video (`video: {"id"}`) or an uploaded one, edited by the
     prompt (a base-video edit)."""
+    rt = runtime(request)
     simulation = simulate.parse(simulate_header)
     task = await create_once(
         request,
@@ -114,7 +114,6 @@ async def edit_video(
 )
 async def extend_video(
     request: Request,
-    rt: RuntimeDep,
     account: AccountDep,
     fields: FormOrJson,
     simulate_header: SimulateHeader = None,
@@ -122,6 +121,7 @@ async def extend_video(
 ) -> dict[str, Any]:
     """A new video: the source continued by `seconds` (4, 8, 12, 16 or 20); its `seconds`
     is the stitched total."""
+    rt = runtime(request)
     simulation = simulate.parse(simulate_header)
     task = await create_once(
         request,
@@ -143,13 +143,13 @@ async def extend_video(
 )
 async def create_character(
     request: Request,
-    rt: RuntimeDep,
     account: AccountDep,
     fields: FormOrJson,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """A character from a 3-8 s video, usable in creates as `character_ids` (an element of
     the account, of type video_refer)."""
+    rt = runtime(request)
     record = await create_element_once(
         request,
         rt,
@@ -162,7 +162,8 @@ async def create_character(
 
 @router.get("/characters/{ident}")
 @describe(answer=wire.Character, errors=NOT_FOUND)
-async def get_character(rt: RuntimeDep, account: AccountDep, ident: str) -> dict[str, Any]:
+async def get_character(request: Request, account: AccountDep, ident: str) -> dict[str, Any]:
+    rt = runtime(request)
     record = await run_in_threadpool(openai_videos.get_character, rt, account, ident)
     return openai.render_character(record.element_id, record.name, record.created_at)
 

@@ -15,9 +15,9 @@ from omnivideo.server.deps import (
     AccountDep,
     FormOrJson,
     IdempotencyKey,
-    RuntimeDep,
     SimulateHeader,
     create_once,
+    runtime,
 )
 from omnivideo.server.errors import face_router
 from omnivideo.server.openapi.errors import NOT_FOUND, STORED, SUBMIT
@@ -73,13 +73,13 @@ def _find(rt: Runtime, account: str, ident: str) -> Any:
 )
 async def create_omni(
     request: Request,
-    rt: RuntimeDep,
     account: AccountDep,
     fields: FormOrJson,
     simulate_header: SimulateHeader = None,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Create an Omni video the way useapi.net's `POST /videos/omni` does."""
+    rt = runtime(request)
     simulation = simulate.parse(simulate_header)
     task = await create_once(
         request,
@@ -93,8 +93,9 @@ async def create_omni(
 
 @router.get("/tasks/{ident}")
 @describe(answer=wire.UseapiTaskDocument, errors=NOT_FOUND)
-async def get_task(rt: RuntimeDep, account: AccountDep, ident: str) -> dict[str, Any]:
+async def get_task(request: Request, account: AccountDep, ident: str) -> dict[str, Any]:
     """A task by its number (`task.id`); `?email=` is accepted and not required."""
+    rt = runtime(request)
     return useapi.render_task(await run_in_threadpool(_find, rt, account, ident))
 
 
@@ -105,8 +106,9 @@ async def get_task(rt: RuntimeDep, account: AccountDep, ident: str) -> dict[str,
     answer=wire.UseapiAssetUploaded,
     errors=(1200, 1201, *STORED),
 )
-async def upload_asset(request: Request, rt: RuntimeDep, account: AccountDep) -> dict[str, Any]:
+async def upload_asset(request: Request, account: AccountDep) -> dict[str, Any]:
     """Upload raw bytes; the answer's `url` works as `image_N` or `video_1`."""
+    rt = runtime(request)
     data = await request.body()
     asset = await run_in_threadpool(
         assets.upload, rt, account, request.headers.get("content-type"), data
@@ -118,8 +120,9 @@ async def upload_asset(request: Request, rt: RuntimeDep, account: AccountDep) ->
 @router.get("/assets/uploaded")
 @describe(answer=wire.UseapiAssetList)
 async def list_assets(
-    rt: RuntimeDep, account: AccountDep, contentType: str | None = Query(None)
+    request: Request, account: AccountDep, contentType: str | None = Query(None)
 ) -> dict[str, Any]:
+    rt = runtime(request)
     found = await run_in_threadpool(assets.list_uploaded, rt, account, contentType)
     return {
         "uploadAssetsList": [
@@ -147,7 +150,8 @@ def _account_doc(email: str, max_jobs: int) -> dict[str, Any]:
 
 @router.get("/accounts")
 @describe(answer=wire.UseapiAccounts, errors=NOT_FOUND)
-async def list_accounts(rt: RuntimeDep, account: AccountDep) -> Any:
+async def list_accounts(request: Request, account: AccountDep) -> Any:
+    rt = runtime(request)
     configured = await run_in_threadpool(channels.all_of, rt, account)
     if not configured:
         raise OmniError(
@@ -158,7 +162,8 @@ async def list_accounts(rt: RuntimeDep, account: AccountDep) -> Any:
 
 @router.get("/accounts/{email}")
 @describe(answer=wire.UseapiAccount, errors=NOT_FOUND)
-async def get_account(rt: RuntimeDep, account: AccountDep, email: str) -> dict[str, Any]:
+async def get_account(request: Request, account: AccountDep, email: str) -> dict[str, Any]:
+    rt = runtime(request)
     configured = await run_in_threadpool(channels.all_of, rt, account)
     if email not in configured:
         raise OmniError(1203, f"Account {email} not found")
@@ -167,8 +172,9 @@ async def get_account(rt: RuntimeDep, account: AccountDep, email: str) -> dict[s
 
 @router.post("/accounts", status_code=201)
 @describe(body=wire.UseapiAccountPut, answer=wire.UseapiAccount, errors=(1201,))
-async def put_account(rt: RuntimeDep, account: AccountDep, fields: FormOrJson) -> JSONResponse:
+async def put_account(request: Request, account: AccountDep, fields: FormOrJson) -> JSONResponse:
     """Configure an account (email) and its `maxJobs`; the password is not needed or kept."""
+    rt = runtime(request)
     email, jobs = await run_in_threadpool(
         channels.put, rt, account, fields.get("email"), fields.get("maxJobs")
     )
