@@ -41,7 +41,10 @@ class LocalQueue:
                 return
             self._queued.add(task_id)
             heapq.heappush(self._heap, (not_before, next(self._counter), task_id))
-            self._cond.notify()
+            # Idle workers wait for the earliest item: only a new earliest one changes that
+            # (waking a worker for a task behind it costs a thread switch and a look).
+            if self._heap[0][2] == task_id:
+                self._cond.notify()
 
     def start(self, run: RunTask) -> None:
         self._run = run
