@@ -342,6 +342,9 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        # Above info no access line is printed, but uvicorn would still gather each one's
+        # parts (client address, path and query) for the logger to drop.
+        access_log=settings.log_level.lower() in ("trace", "debug", "info"),
         # Set on purpose for bursts: queue connections, refuse the excess with a 503, and never
         # drop a keep-alive connection a client may be reusing.
         backlog=settings.backlog,
