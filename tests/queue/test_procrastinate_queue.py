@@ -138,3 +138,48 @@ def test_a_rescued_task_is_taken_before_the_backlog(database: str) -> None:
     finally:
         queue.stop()
         stores.close()
+
+
+def test_a_created_task_has_its_job_from_the_transaction_that_inserts_it(database: str) -> None:
+    import psycopg
+
+    from omnivideo.contract.errors import OmniError
+    from omnivideo.store.interfaces import now_ms
+    from tests.unit.test_store import _cb, _task
+
+    stores = open_sql_stores(database)
+    stores.accounts.create_account("acc", "test", "whsec_" + "A" * 44)
+    queue = ProcrastinateQueue(database, ["q"], stores.tasks, heartbeat_s=0.5, stall_after_s=30)
+    later = now_ms() + 3_600_000
+    try:
+        assert queue.jobs_at_insert
+        stores.tasks.insert(_task("100000000001"), max_active=2, callback_for=_cb, queue="q")
+        stores.tasks.insert(
+            _task("100000000002"), max_active=2, callback_for=_cb, queue="q.later", not_before=later
+        )
+        with pytest.raises(OmniError):  # refused at the limit: no task, and no job either
+            stores.tasks.insert(_task("100000000003"), max_active=2, callback_for=_cb, queue="q")
+        with psycopg.connect(database) as conn:
+            rows = conn.execute(
+                "SELECT args->>'task_id', queue_name, task_name, queueing_lock, status::text, "
+                "priority, extract(epoch FROM scheduled_at) * 1000 FROM procrastinate_jobs "
+                "ORDER BY id"
+            ).fetchall()
+        assert [row[:6] for row in rows] == [
+            ("100000000001", "q", "omnivideo.render", "100000000001", "todo", 0),
+            ("100000000002", "q.later", "omnivideo.render", "100000000002", "todo", 0),
+        ]
+        assert rows[0][6] is None and abs(float(rows[1][6]) - later) < 1
+        ran: list[str] = []
+        took = threading.Event()
+
+        def run(task_id: str) -> bool:
+            ran.append(task_id)
+            took.set()
+            return False
+
+        queue.start(run)
+        assert took.wait(30) and ran == ["100000000001"]  # the later one waits its time
+    finally:
+        queue.stop()
+        stores.close()

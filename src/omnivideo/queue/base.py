@@ -17,6 +17,10 @@ RunTask = Callable[[str], bool]
 
 
 class TaskQueue(Protocol):
+    #: True when the task store defers a new task's job in the transaction that inserts it
+    #: (the queue attached itself to the store): a create then defers nothing itself
+    jobs_at_insert: bool
+
     def defer(self, task_id: str, not_before_ms: int = 0, queue: str | None = None) -> None:
         """Have ``task_id`` run once a worker of ``queue`` (its route's) is free, not before
         the time. The in-process pool renders every route, so it ignores ``queue``."""

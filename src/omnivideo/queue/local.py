@@ -23,6 +23,9 @@ def _not_started(task_id: str) -> bool:
 
 
 class LocalQueue:
+    #: jobs are deferred after the insert, by :meth:`defer`, which never blocks
+    jobs_at_insert = False
+
     def __init__(self, workers: int = 1) -> None:
         self._run: RunTask = _not_started
         self._workers = workers

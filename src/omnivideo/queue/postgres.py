@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import json
 import logging
 import threading
 import time
@@ -23,10 +24,12 @@ from typing import Any
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.schema import SchemaManager
+from sqlalchemy import Connection, text
 
 from omnivideo.batching import Batcher
 from omnivideo.queue.base import RunTask
 from omnivideo.store.interfaces import TaskStore, now_ms
+from omnivideo.store.sql.tasks import SqlTaskStore
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,19 @@ _SCHEMA_LOCK = 0x6F6D6E6A
 #: most connections of the pool that defers jobs (any thread), and of the worker's own pool
 DEFER_POOL_MAX = 8
 WORKER_POOL_MAX = 4
+
+
+#: procrastinate's own defer function (what ``JobManager.batch_defer_jobs`` calls), handed
+#: the jobs as one JSON parameter: as procrastinate's composite array, psycopg would dump each
+#: job field by field in Python, on the thread every create of the process waits for
+_DEFER_FROM_JSON = text(
+    "SELECT procrastinate_defer_jobs_v1(ARRAY("
+    "SELECT job FROM json_populate_recordset(NULL::procrastinate_job_to_defer_v1, :jobs) AS job))"
+)
+
+
+def _timestamp(ms: int) -> str:
+    return datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.UTC).isoformat()
 
 
 def libpq_url(url: str) -> str:
@@ -102,6 +118,11 @@ class ProcrastinateQueue:
         )
         self._worker_app.task(name=TASK_NAME, pass_context=True)(self._job)
         self._batches: Batcher[tuple[str, int, str, int]] = Batcher(self._defer_batch)
+        #: a new task's job is deferred in the transaction that inserts the task (see
+        #: ``SqlTaskStore.jobs``): one commit for both, and no task without its job
+        self.jobs_at_insert = isinstance(tasks, SqlTaskStore)
+        if isinstance(tasks, SqlTaskStore):
+            tasks.jobs = self._defer_with_insert
         self._run: RunTask | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -132,6 +153,24 @@ class ProcrastinateQueue:
                 not_before_ms / 1000, tz=datetime.UTC
             )
         return self.app.configure_task(TASK_NAME, **options).make_new_job(task_id=task_id)
+
+    def _defer_with_insert(self, conn: Connection, items: list[tuple[str, int, str]]) -> None:
+        """The jobs of tasks being inserted, on the inserting transaction's connection. A new
+        task has no job yet, so its queueing lock cannot clash."""
+        now = now_ms()
+        jobs = [
+            {
+                "queue_name": queue or self.queue,
+                "task_name": TASK_NAME,
+                "priority": 0,
+                "lock": None,
+                "queueing_lock": task_id,
+                "args": {"task_id": task_id},
+                "scheduled_at": _timestamp(not_before) if not_before > now else None,
+            }
+            for task_id, not_before, queue in items
+        ]
+        conn.execute(_DEFER_FROM_JSON, {"jobs": json.dumps(jobs)})
 
     def _defer_batch(self, batch: list[tuple[str, int, str, int]]) -> None:
         jobs = [self._job_of(*item) for item in batch]

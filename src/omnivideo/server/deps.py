@@ -15,13 +15,15 @@ from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
 from omnivideo.contract.errors import OmniError
+from omnivideo.contract.request import OmniRequest
 from omnivideo.contract.task import Task
 from omnivideo.media.checks import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES
 from omnivideo.server.bodies import has_escaped_surrogate, refuse_lone_surrogates
 from omnivideo.server.forms import StreamedForm, read_multipart, remove
-from omnivideo.service import idempotency
+from omnivideo.service import idempotency, tasks
 from omnivideo.service.outages import is_outage
 from omnivideo.service.runtime import Runtime
+from omnivideo.service.simulate import Simulation
 from omnivideo.service.storage_full import storage_errors
 from omnivideo.store.records import ElementRecord
 
@@ -219,6 +221,24 @@ async def create_once(
     return await run_in_threadpool(
         idempotency.run, rt, account, key, request_fingerprint(request), create
     )
+
+
+async def submit_once(
+    request: Request,
+    rt: Runtime,
+    account: str,
+    key: str | None,
+    req: OmniRequest,
+    simulation: Simulation | None = None,
+    extras: tasks.SubmitExtras | None = None,
+) -> Task:
+    """:func:`omnivideo.service.tasks.submit`, once per ``Idempotency-Key``: on the event loop
+    where the create waits on nothing but its insert and sends no key (most creates), else on a
+    worker thread (:func:`create_once`)."""
+    if key is None and tasks.plans_on_loop(rt, req, extras):
+        return await tasks.submit_async(rt, account, req, simulation, extras)
+    create = partial(tasks.submit, rt, account, req, simulation, extras)
+    return await create_once(request, rt, account, key, create)
 
 
 async def create_element_once(

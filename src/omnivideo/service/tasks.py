@@ -10,7 +10,7 @@ import secrets
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
@@ -146,18 +146,14 @@ def seed_for(request: dict[str, object]) -> int:
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
-def submit(
+def plan(
     rt: Runtime,
     account_id: str,
     req: OmniRequest,
     simulation: Simulation | None = None,
     extras: SubmitExtras | None = None,
-) -> Task:
-    """Validate, fetch and store the inputs, plan the spec, store the task and queue it.
-
-    Every failure is an OmniError raised before the task exists: no partial task, and the
-    inputs stored for it are removed.
-    """
+) -> Planned:
+    """The first half of :func:`submit`: everything before the insert."""
     extras = extras or SubmitExtras()
     ids = [e.element_id for e in req.element_list]
     # Most requests name no element: skip the library lookup then (a create is a hot path).
@@ -186,7 +182,8 @@ def submit(
     )
     if req.image_list or req.video_list or extras.video is not None:
         packs.refuse_if_short(rt.stores.packs, account_id, cost)
-    try:
+    stored_inputs = bool(req.image_list or req.video_list)  # see inputs.prepare
+    with _left_clean(rt, task_id, stored_inputs):
         images, video = inputs.prepare(rt, req, task_id, extras.video_seconds)
         video = extras.video or video
         spec = specs.plan(
@@ -245,33 +242,126 @@ def submit(
             openai=dict(extras.openai),
         )
         not_before = now + int(sim.queue_s * 1000)
+    return Planned(task, extras, route.queue, descriptor.name, not_before, cost, stored_inputs)
+
+
+def submit(
+    rt: Runtime,
+    account_id: str,
+    req: OmniRequest,
+    simulation: Simulation | None = None,
+    extras: SubmitExtras | None = None,
+) -> Task:
+    """Validate, fetch and store the inputs, plan the spec, store the task and queue it.
+
+    Every failure is an OmniError raised before the task exists: no partial task, and the
+    inputs stored for it are removed.
+    """
+    planned = plan(rt, account_id, req, simulation, extras)
+    with _undone_on_failure(rt, planned):
+        stored = rt.stores.tasks.insert(planned.task, **_insert_options(rt, planned))
+    return _queued(rt, planned, stored)
+
+
+async def submit_async(
+    rt: Runtime,
+    account_id: str,
+    req: OmniRequest,
+    simulation: Simulation | None = None,
+    extras: SubmitExtras | None = None,
+) -> Task:
+    """:func:`submit` on the event loop, for a create that waits on nothing but its insert
+    (:func:`plans_on_loop`): it is planned on the loop and its insert awaited, so it costs
+    one hand-off to the database's thread, where a worker thread would cost two."""
+    planned = plan(rt, account_id, req, simulation, extras)
+    with _undone_on_failure(rt, planned):
+        stored = await rt.stores.tasks.insert_async(planned.task, **_insert_options(rt, planned))
+    return _queued(rt, planned, stored)
+
+
+def plans_on_loop(rt: Runtime, req: OmniRequest, extras: SubmitExtras | None = None) -> bool:
+    """Whether a create of ``req`` may run on the event loop: it fetches no input, looks up
+    no element, resolves no callback URL, and its job is queued in memory or with its insert."""
+    extras = extras or SubmitExtras()
+    return not (
+        req.image_list
+        or req.video_list
+        or req.element_list
+        or req.callback_url
+        or extras.callback_url
+        or extras.video is not None
+    ) and (rt.queue.jobs_at_insert or not rt.settings.distributed)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A create checked and planned, its inputs stored: the task to insert, and what its
+    insert and its queueing need."""
+
+    task: Task
+    extras: SubmitExtras
+    #: the route's queue and engine (a metrics label)
+    queue: str
+    engine: str
+    not_before: int
+    #: what the task costs, paid from the account's packs as it is stored (1102 if short)
+    cost: int
+    #: whether input files were stored for it (removed if the create fails after all)
+    stored_inputs: bool
+
+
+def _insert_options(rt: Runtime, planned: Planned) -> dict[str, Any]:
+    return {
+        "max_active": rt.settings.max_concurrent_tasks,
+        "callback_for": CALLBACK_FOR,
+        "not_before": planned.not_before,
+        "channel_max_active": planned.extras.channel_max_active,
+        "queue": planned.queue,
+        "units_milli": planned.cost,
+    }
+
+
+@contextlib.contextmanager
+def _undone_on_failure(rt: Runtime, planned: Planned) -> Iterator[None]:
+    """An insert that fails leaves nothing behind either (see :func:`_left_clean`); a limit's
+    1303 says how to raise it."""
+    with _left_clean(rt, planned.task.task_id, planned.stored_inputs):
         try:
-            stored = rt.stores.tasks.insert(
-                task,
-                max_active=rt.settings.max_concurrent_tasks,
-                callback_for=CALLBACK_FOR,
-                not_before=not_before,
-                channel_max_active=extras.channel_max_active,
-                queue=route.queue,
-                units_milli=cost,
-            )
+            yield
         except OmniError as exc:
-            raise _explained_limit(exc, extras) from None
+            raise _explained_limit(exc, planned.extras) from None
+
+
+@contextlib.contextmanager
+def _left_clean(rt: Runtime, task_id: str, stored_inputs: bool) -> Iterator[None]:
+    """A create that fails removes the inputs it stored (a create without input files stored
+    none), and a full disk is said plainly."""
+    try:
+        yield
     except BaseException as exc:
-        # Never raises: while the storage is down, the removal is retried in the background.
-        rt.sweeper.discard(f"inputs/{task_id}/", now=not outages.is_outage(exc))
+        if stored_inputs:
+            # Never raises: while the storage is down, the removal is retried in the background.
+            rt.sweeper.discard(f"inputs/{task_id}/", now=not outages.is_outage(exc))
         if is_storage_full(exc):
             raise OmniError(5000, STORAGE_FULL) from exc
         raise
-    metrics.count_created(stored, descriptor.name)
-    try:
-        rt.queue.defer(task_id, not_before, route.queue)
-    except Exception as exc:
-        # The task is stored: answering an error now would have the client create it twice.
-        # A task left without a job is queued again by the workers' janitor.
-        if not outages.is_outage(exc):
-            raise
-        log.warning("task %s is stored but not queued yet (%s); it will be", task_id, exc)
+
+
+def _queued(rt: Runtime, planned: Planned, stored: Task) -> Task:
+    """The second half of :func:`submit`, once the task is stored: count it, queue it (unless
+    its job was deferred with the insert), and poke the callbacks."""
+    metrics.count_created(stored, planned.engine)
+    if not rt.queue.jobs_at_insert:
+        try:
+            rt.queue.defer(stored.task_id, planned.not_before, planned.queue)
+        except Exception as exc:
+            # The task is stored: answering an error now would have the client create it
+            # twice. A task left without a job is queued again by the workers' janitor.
+            if not outages.is_outage(exc):
+                raise
+            log.warning(
+                "task %s is stored but not queued yet (%s); it will be", stored.task_id, exc
+            )
     rt.poke_callbacks(stored)
     return stored
 

@@ -113,6 +113,20 @@ class TaskStore(Protocol):
         """
         ...
 
+    async def insert_async(
+        self,
+        task: Task,
+        *,
+        max_active: int,
+        callback_for: CallbackFor,
+        not_before: int = 0,
+        channel_max_active: int | None = None,
+        queue: str = "",
+        units_milli: int | None = None,
+    ) -> Task:
+        """:meth:`insert` for a caller on the event loop: it waits holding no thread."""
+        ...
+
     def get(self, task_id: str) -> Task | None: ...
 
     def find(self, account_id: str, ident: str, endpoint: str | None = None) -> Task | None:

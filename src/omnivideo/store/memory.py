@@ -153,6 +153,27 @@ class MemoryTaskStore:
             self.mem.add_callback(stored, callback_for)
             return stored
 
+    async def insert_async(
+        self,
+        task: Task,
+        *,
+        max_active: int,
+        callback_for: CallbackFor,
+        not_before: int = 0,
+        channel_max_active: int | None = None,
+        queue: str = "",
+        units_milli: int | None = None,
+    ) -> Task:
+        return self.insert(
+            task,
+            max_active=max_active,
+            callback_for=callback_for,
+            not_before=not_before,
+            channel_max_active=channel_max_active,
+            queue=queue,
+            units_milli=units_milli,
+        )
+
     def get(self, task_id: str) -> Task | None:
         entry = self.mem.tasks.get(task_id)
         return entry.task if entry else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from fastapi import Request
@@ -15,8 +14,8 @@ from omnivideo.server.deps import (
     IdempotencyKey,
     JsonBody,
     SimulateHeader,
-    create_once,
     runtime,
+    submit_once,
 )
 from omnivideo.server.errors import face_router, request_id
 from omnivideo.server.faces.kling import LIST_ERRORS, LIST_QUERY, page_params
@@ -48,20 +47,9 @@ async def create_task(
 ) -> dict[str, Any]:
     rt = runtime(request)
     req = cometapi.parse_create(body)
-    task = await create_once(
-        request,
-        rt,
-        account,
-        idempotency_key,
-        functools.partial(
-            tasks.submit,
-            rt,
-            account,
-            req,
-            simulate.parse(simulate_header),
-            tasks.SubmitExtras(face="cometapi"),
-        ),
-    )
+    simulation = simulate.parse(simulate_header)
+    extras = tasks.SubmitExtras(face="cometapi")
+    task = await submit_once(request, rt, account, idempotency_key, req, simulation, extras)
     return kling.envelope(kling.render_created(task), request_id(request))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from fastapi import Request
@@ -16,8 +15,8 @@ from omnivideo.server.deps import (
     IdempotencyKey,
     JsonBody,
     SimulateHeader,
-    create_once,
     runtime,
+    submit_once,
 )
 from omnivideo.server.errors import face_router, request_id
 from omnivideo.server.openapi.errors import NOT_FOUND, SUBMIT
@@ -89,13 +88,7 @@ async def create_task(
     rt = runtime(request)
     req = kling.parse_create(body)
     simulation = simulate.parse(simulate_header)
-    task = await create_once(
-        request,
-        rt,
-        account,
-        idempotency_key,
-        functools.partial(tasks.submit, rt, account, req, simulation),
-    )
+    task = await submit_once(request, rt, account, idempotency_key, req, simulation)
     return kling.envelope(kling.render_created(task), request_id(request))
 
 

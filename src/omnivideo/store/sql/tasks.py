@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, func, insert, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from omnivideo.batching import Batcher
@@ -41,6 +42,14 @@ _TALLIES = select(_ACCOUNTS.c.active_tasks, _ACCOUNTS.c.pack_count).where(
     _ACCOUNTS.c.id == bindparam("account_id")
 )
 _INSERT = insert(TaskRow)
+# PostgreSQL: a group's rows in one INSERT of one JSON parameter, whatever the group's size.
+# As executemany, each row's 23 values would be processed one by one by SQLAlchemy and psycopg
+# and sent as a statement of its own, on the one thread every create of the process waits for.
+_COLUMNS = ", ".join(column.name for column in TASKS.columns)
+_INSERT_FROM_JSON = text(
+    f"INSERT INTO tasks ({_COLUMNS}) "
+    f"SELECT {_COLUMNS} FROM json_populate_recordset(NULL::tasks, :rows)"
+)
 # A poll's reads, built once for the same reason.
 _BY_ID = select(TASKS).where(TASKS.c.task_id == bindparam("task_id"))
 _BY_NUMBER = select(TASKS).where(
@@ -68,15 +77,26 @@ _ACTIVE_IN_CHANNEL = (
 )
 
 
+#: defers the jobs of the tasks a group inserts, in its transaction: (task id, not before in
+#: ms, queue) each (see ``SqlTaskStore.jobs``)
+DeferJobs = Callable[[Connection, list[tuple[str, int, str]]], None]
+
+
 class SqlTaskStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-        # SQLite has one writer in the process anyway (the write lock): no group to gather.
-        self._group = None if db.is_sqlite else Batcher(self._commit_group)
+        # Creates go to the database from one thread. On PostgreSQL that thread inserts every
+        # create waiting at that moment in one transaction (group commit). SQLite has one
+        # writer anyway (the write lock): its creates are inserted one transaction each, and
+        # the thread spares the event loop's creates the request threads' queue on that lock.
+        self._writes = Batcher(self._commit_group, max_batch=1 if db.is_sqlite else 64)
         # On PostgreSQL the read locks the row: creates of one account queue up on it, so
         # "count, then insert" is atomic across API replicas too (SQLite has one writer: the
         # process's write lock).
         self._tallies = _TALLIES if db.is_sqlite else _TALLIES.with_for_update()
+        #: set by a queue that defers a new task's job with its insert (PostgreSQL's): one
+        #: commit for both, and no task stored without its job
+        self.jobs: DeferJobs | None = None
 
     def insert(
         self,
@@ -92,10 +112,27 @@ class SqlTaskStore:
         pending = PendingInsert(
             task, max_active, callback_for, not_before, channel_max_active, queue, units_milli
         )
-        if self._group is not None:
-            self._group.run(pending)
+        if self.db.is_sqlite:
+            self._commit_group([pending])  # on this thread, under the write lock
         else:
-            self._commit_group([pending])
+            self._writes.run(pending)
+        return pending.outcome()
+
+    async def insert_async(
+        self,
+        task: Task,
+        *,
+        max_active: int,
+        callback_for: CallbackFor,
+        not_before: int = 0,
+        channel_max_active: int | None = None,
+        queue: str = "",
+        units_milli: int | None = None,
+    ) -> Task:
+        pending = PendingInsert(
+            task, max_active, callback_for, not_before, channel_max_active, queue, units_milli
+        )
+        await self._writes.run_async(pending)
         return pending.outcome()
 
     def _commit_group(self, group: list[PendingInsert]) -> None:
@@ -190,11 +227,17 @@ class SqlTaskStore:
             added.append((p, task))
         if not added:
             return
-        conn.execute(_INSERT, [_new_row(task, p.not_before, p.queue) for p, task in added])
+        rows = [_new_row(task, p.not_before, p.queue) for p, task in added]
+        if self.db.is_sqlite:
+            conn.execute(_INSERT, rows)
+        else:
+            conn.execute(_INSERT_FROM_JSON, {"rows": json.dumps(rows)})
         for p, task in added:
             # The row holds exactly the task's fields: the task is what a read would return.
             p.stored = task
             enqueue_callback(conn, task, p.callback_for, first=True)
+        if self.jobs is not None:
+            self.jobs(conn, [(task.task_id, p.not_before, p.queue) for p, task in added])
 
     def get(self, task_id: str) -> Task | None:
         row = self.db.fetch_one(_BY_ID, {"task_id": task_id})

@@ -59,18 +59,32 @@ _SQLITE = [
 ]
 
 _POSTGRES = [
+    # A statement's new tasks in one UPDATE of each account's row: a group of creates is one
+    # INSERT, and one row version per group keeps the account's row from bloating (a row
+    # trigger would update it once per task, every version left for vacuum to clear).
+    f"""CREATE FUNCTION omnivideo_tally_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE accounts SET active_tasks = active_tasks + added.n
+        FROM (SELECT account_id, count(*) AS n FROM inserted
+              WHERE status IN {_ACTIVE} GROUP BY account_id) AS added
+        WHERE accounts.id = added.account_id;
+        RETURN NULL;
+    END $$""",
+    """CREATE TRIGGER tasks_active_insert AFTER INSERT ON tasks
+        REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT
+        EXECUTE FUNCTION omnivideo_tally_inserted()""",
+    # A task ends (or is removed) one at a time: a row trigger, run only when the task stops
+    # or starts counting.
     f"""CREATE FUNCTION omnivideo_tally_active() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status IN {_ACTIVE} THEN
             UPDATE accounts SET active_tasks = active_tasks - 1 WHERE id = OLD.account_id;
         END IF;
-        IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.status IN {_ACTIVE} THEN
+        IF TG_OP = 'UPDATE' AND NEW.status IN {_ACTIVE} THEN
             UPDATE accounts SET active_tasks = active_tasks + 1 WHERE id = NEW.account_id;
         END IF;
         RETURN NULL;
     END $$""",
-    f"""CREATE TRIGGER tasks_active_insert AFTER INSERT ON tasks FOR EACH ROW
-        WHEN (NEW.status IN {_ACTIVE}) EXECUTE FUNCTION omnivideo_tally_active()""",
     f"""CREATE TRIGGER tasks_active_update AFTER UPDATE OF status, account_id ON tasks
         FOR EACH ROW
         WHEN ((OLD.status IN {_ACTIVE}) IS DISTINCT FROM (NEW.status IN {_ACTIVE})
@@ -118,8 +132,8 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER packs_count ON resource_packs")
         for name in ("insert", "update", "delete"):
             op.execute(f"DROP TRIGGER tasks_active_{name} ON tasks")
-        op.execute("DROP FUNCTION omnivideo_tally_packs()")
-        op.execute("DROP FUNCTION omnivideo_tally_active()")
+        for function in ("packs", "active", "inserted"):
+            op.execute(f"DROP FUNCTION omnivideo_tally_{function}()")
     else:
         for name in ("packs_count_insert", "packs_count_delete"):
             op.execute(f"DROP TRIGGER {name}")
