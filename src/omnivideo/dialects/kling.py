@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
+from omnivideo.contract import ids
 from omnivideo.contract.errors import OmniError
 from omnivideo.contract.request import OmniRequest, parse_request
 from omnivideo.contract.task import AudioResult, Task, TaskStatus, TaskView, VideoResult
 
 
 def new_request_id() -> str:
-    return str(uuid.uuid4())
+    return str(ids.uuid4())
 
 
 def parse_create(body: Any) -> OmniRequest:

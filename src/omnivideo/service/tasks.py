@@ -6,7 +6,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import secrets
 import shutil
 import time
 import uuid
@@ -19,6 +18,7 @@ from omnivideo.contract import rules
 from omnivideo.contract import spec as specs
 from omnivideo.contract.billing import has_3x_price, units, units_3x
 from omnivideo.contract.errors import OmniError, default_message
+from omnivideo.contract.ids import randbelow
 from omnivideo.contract.output import resolution_of
 from omnivideo.contract.request import OmniRequest
 from omnivideo.contract.spec import Camera, MotionBrushSpec, Rehearsal, TaskSpec, VideoSpec
@@ -55,12 +55,12 @@ SIMULATED_SHARE = 0.5
 
 def new_task_id() -> str:
     """An 18-digit numeric string, like Kling's."""
-    return str(10**17 + secrets.randbelow(9 * 10**17))
+    return str(10**17 + randbelow(9 * 10**17))
 
 
 def new_task_number() -> int:
     """A 12-digit number: JavaScript's doubles keep it exact (useapi's clients read numbers)."""
-    return 10**11 + secrets.randbelow(9 * 10**11)
+    return 10**11 + randbelow(9 * 10**11)
 
 
 @dataclass(frozen=True)
