@@ -49,10 +49,10 @@ class EdgeMiddleware:
             # The router writes the matched route into the scope it was handed.
             route = getattr(scope.get("route"), "path", None) or UNMATCHED
             method = scope["method"]
-            metrics.HTTP_REQUEST_SECONDS.labels(method, route).observe(
+            metrics.series(metrics.HTTP_REQUEST_SECONDS, method, route).observe(
                 time.perf_counter() - started
             )
-            metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
+            metrics.series(metrics.HTTP_REQUESTS, method, route, str(status)).inc()
 
         async def limited_receive() -> Message:
             nonlocal seen
