@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from omnivideo.cli.main import _Commands
 
@@ -72,3 +73,31 @@ def test_the_sdk_imports_its_request_model_and_dialects_on_first_use() -> None:
             "omnivideo.dialects.kling", "omnivideo.dialects.cometapi", "omnivideo.dialects.useapi"]  # fmt: skip
     assert [m for m in lazy if m in modules] == []
     assert "omnivideo.client._client" in modules
+
+
+SERVER_PROBE = """
+import json, sys
+from omnivideo.server.app import create_app
+from omnivideo.service.wiring import open_runtime
+from omnivideo.settings import Settings
+settings = Settings(data_dir=sys.argv[1])
+create_app(settings, open_runtime(settings))
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_a_built_server_has_not_imported_what_only_renders_fetches_or_reads_jwts(
+    tmp_path: Path,
+) -> None:
+    # The embedded server builds its preview renderer at start; numpy, PyAV and Pillow come
+    # with its first render, httpx with the first fetch or callback, PyJWT with the first JWT.
+    proc = subprocess.run(
+        [sys.executable, "-c", SERVER_PROBE, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    modules = set(json.loads(proc.stdout.strip().splitlines()[-1]))
+    later = ["numpy", "av", "PIL", "httpx", "jwt", "cryptography"]
+    assert [m for m in later if m in modules] == []

@@ -27,11 +27,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
-import httpx
-
 from omnivideo.contract.errors import invalid
+
+if TYPE_CHECKING:
+    # Imported where a request is made: the server imports this module at start (the fetch
+    # policy), and httpx (with its command line's rich and pygments) costs a tenth of a start.
+    import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Sequence[str]]
@@ -161,6 +165,8 @@ def resolve_checked(host: str, port: int, policy: FetchPolicy) -> list[IPAddress
 
 
 def _parse_url(url: str) -> httpx.URL:
+    import httpx
+
     match = _SCHEME.match(url)
     if match is None or match.group(1).lower() not in ("http", "https"):
         raise FetchError("only http and https URLs are supported")
@@ -207,6 +213,8 @@ def _shown(url: str) -> str:
 @contextmanager
 def _network_errors(host: str) -> Iterator[None]:
     """httpx's exceptions, said in words (the one place they are translated)."""
+    import httpx
+
     try:
         yield
     except httpx.ConnectTimeout:
@@ -267,6 +275,8 @@ class _Fetch:
         self.deadline = time.monotonic() + policy.total_timeout_s
 
     def _timeout(self) -> httpx.Timeout:
+        import httpx
+
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise FetchError(f"took longer than {self.policy.total_timeout_s:g} s")
@@ -278,6 +288,8 @@ class _Fetch:
         )
 
     def run(self, url: str, dest: Path) -> None:
+        import httpx
+
         verify: ssl.SSLContext | bool = self.policy.ssl_context or True
         with httpx.Client(trust_env=False, follow_redirects=False, verify=verify) as client:
             for hop in range(self.policy.max_redirects + 1):

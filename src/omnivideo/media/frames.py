@@ -4,15 +4,20 @@ result's thumbnail and spritesheet, a 3.x task's audio output."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import av
+from typing import TYPE_CHECKING, Any
 
 from omnivideo.contract.errors import invalid
+
+if TYPE_CHECKING:
+    # Imported where a video is opened: the server imports this module at start, and PyAV
+    # costs that start a twentieth of a second and 15 MB.
+    import av
 
 
 def extract_middle_frame(video: Path, out_png: Path) -> Path:
     """Write the frame at the middle of ``video`` as a PNG."""
+    import av
+
     try:
         with av.open(str(video)) as container:
             stream = container.streams.video[0]
@@ -46,6 +51,7 @@ def write_previews(video: Path, thumbnail: Path, spritesheet: Path) -> None:
     Frames no other frame refers to are not decoded (about half of an x264 clip): the grid
     needs one frame per slot, not every frame, and decoding is most of the cost.
     """
+    import av
     from PIL import Image  # Pillow comes with the media stack; imported where it is needed
 
     tiles: list[Image.Image] = []
@@ -107,6 +113,8 @@ def _duration_s(container: Any, stream: Any) -> float:
 
 def extract_audio(video: Path, out_m4a: Path) -> Path | None:
     """Copy the sound track of ``video`` into an M4A (no re-encoding); None when it has none."""
+    import av
+
     with av.open(str(video)) as source:
         if not source.streams.audio:
             return None

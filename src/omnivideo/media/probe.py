@@ -12,11 +12,14 @@ import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-
-import av
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from omnivideo.contract.errors import OmniError, invalid
+
+if TYPE_CHECKING:
+    # Imported by the first probe: a server that is sent no image or video never needs
+    # Pillow or PyAV, and they cost its start a tenth of a second and 20 MB.
+    import av
 
 #: images above this many pixels are refused before decoding (about 8000 x 6000)
 MAX_IMAGE_PIXELS = 50_000_000
@@ -54,6 +57,8 @@ def probe_image(
     path: Path, *, label: str = "image", max_pixels: int = MAX_IMAGE_PIXELS
 ) -> ImageInfo:
     """Format and displayed size of the image at ``path``; raises ``OmniError(1201)``."""
+    from PIL import Image
+
     size_bytes = _size(path, label)
     try:
         with warnings.catch_warnings():
@@ -83,6 +88,8 @@ def probe_image(
 
 def probe_video(path: Path, *, label: str = "video") -> VideoInfo:
     """Container, displayed size, frame rate, length and audio of the video at ``path``."""
+    import av
+
     size_bytes = _size(path, label)
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
@@ -128,6 +135,8 @@ def _video_seconds(
     if stream.frames and fps:
         return stream.frames / fps
     if container.duration is not None:  # Matroska and WebM often give only the container's
+        import av
+
         return float(container.duration / av.time_base)
     return 0.0
 

@@ -9,8 +9,6 @@ import secrets
 import time
 from dataclasses import dataclass, replace
 
-import jwt
-
 from omnivideo.contract.errors import OmniError
 from omnivideo.store.interfaces import AccountStore
 
@@ -90,6 +88,8 @@ def jwt_expiry(authorization: str) -> float | None:
     token = authorization.strip().partition(" ")[2].strip()
     if token.startswith(API_KEY_PREFIX):
         return None
+    import jwt  # see _verify_jwt
+
     try:
         exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
     except jwt.PyJWTError:
@@ -98,6 +98,10 @@ def jwt_expiry(authorization: str) -> float | None:
 
 
 def _verify_jwt(store: AccountStore, token: str) -> str:
+    # Imported by the first JWT, not at start: PyJWT brings in cryptography (a server whose
+    # clients send API keys never needs it).
+    import jwt
+
     try:
         unverified = jwt.decode(token, options={"verify_signature": False})
         header = jwt.get_unverified_header(token)

@@ -15,13 +15,15 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-
-import httpx
+from typing import TYPE_CHECKING
 
 from omnivideo.media.fetch import FetchError, FetchPolicy, send_pinned
 from omnivideo.service import metrics
 from omnivideo.store.interfaces import Outbox, now_ms
 from omnivideo.store.records import CallbackRecord
+
+if TYPE_CHECKING:
+    import httpx  # imported at the first delivery (see CallbackDispatcher)
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,8 @@ class CallbackDispatcher:
         self.min_backoff_s = min_backoff_s
         self.max_backoff_s = max_backoff_s
         self.give_up_after_s = give_up_after_s
-        self._client = httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False)
+        # Made at the first delivery: most servers deliver none for a while after they start.
+        self._client: httpx.Client | None = None
         self._pool = ThreadPoolExecutor(
             max_workers=senders, thread_name_prefix="omnivideo-callback"
         )
@@ -81,7 +84,8 @@ class CallbackDispatcher:
         if self._thread is not None:
             self._thread.join(5)
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
 
     def poke(self) -> None:
         """A new outbox row was written: look now rather than at the next tick."""
@@ -150,6 +154,16 @@ class CallbackDispatcher:
                 self._in_flight.discard(callback.task_id)
             self._wake.set()
 
+    def _http(self) -> httpx.Client:
+        import httpx
+
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(
+                    timeout=self.timeout_s, follow_redirects=False, trust_env=False
+                )
+            return self._client
+
     def _send(self, callback: CallbackRecord) -> str | None:
         """POST one callback; None on a 2xx answer, else what went wrong."""
         body = json.dumps(callback.payload, separators=(",", ":"), ensure_ascii=False).encode()
@@ -158,10 +172,12 @@ class CallbackDispatcher:
             headers.update(
                 webhook_headers(callback.secret, f"{callback.task_id}-{callback.seq}", body)
             )
+        import httpx
+
         try:
             target = httpx.URL(callback.url)
             response = send_pinned(
-                self._client,
+                self._http(),
                 "POST",
                 target,
                 self.policy,
