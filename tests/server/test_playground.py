@@ -118,7 +118,6 @@ def choose(page: Any, model: str = "kling-v3-omni", mode: str = "std", duration:
     page.select_option("select[name=duration]", duration)
 
 
-@pytest.mark.database_agnostic
 def test_a_refused_key_says_401_and_the_right_key_signs_in(page: Any, server: Server) -> None:
     sign_in(page, "ov-not-a-key")
     page.wait_for_selector("#signin-status.error")
