@@ -170,7 +170,7 @@ class ProcrastinateQueue:
             }
             for task_id, not_before, queue in items
         ]
-        conn.execute(_DEFER_FROM_JSON, {"jobs": json.dumps(jobs)})
+        conn.execute(_DEFER_FROM_JSON, {"jobs": json.dumps(jobs, ensure_ascii=False)})
 
     def _defer_batch(self, batch: list[tuple[str, int, str, int]]) -> None:
         jobs = [self._job_of(*item) for item in batch]

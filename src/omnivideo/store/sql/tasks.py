@@ -231,7 +231,9 @@ class SqlTaskStore:
         if self.db.is_sqlite:
             conn.execute(_INSERT, rows)
         else:
-            conn.execute(_INSERT_FROM_JSON, {"rows": json.dumps(rows)})
+            # Text as it is, not \u-escaped: the database turns an escape into text only when
+            # its encoding is UTF-8.
+            conn.execute(_INSERT_FROM_JSON, {"rows": json.dumps(rows, ensure_ascii=False)})
         for p, task in added:
             # The row holds exactly the task's fields: the task is what a read would return.
             p.stored = task
