@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 
 import pytest
 
@@ -34,7 +35,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if agnostic:
         config.hook.pytest_deselected(items=agnostic)
         items[:] = [item for item in items if item not in agnostic]
-    # Files holding slow tests run first: with one process per core, a long file started
-    # last would leave the other cores idle at the end of the run.
+    # Files holding slow tests run first, the largest first: with one process per core, a long
+    # file started last would leave the other cores idle at the end of the run.
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)
+    sizes = Counter(item.path for item in items)
+    # The fuzzing file is the longest of all for its few items (every operation, on two
+    # databases): it goes first of all.
+    items.sort(
+        key=lambda item: (
+            item.path.name != "test_schemathesis.py",
+            item.path not in slow_files,
+            -sizes[item.path],
+        )
+    )
