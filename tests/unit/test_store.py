@@ -194,6 +194,14 @@ def test_tasks_are_found_and_listed_under_their_endpoint(stores: Stores) -> None
     assert tasks.find("acc", "ext-1", "omni-video") is not None
     assert tasks.find("acc", "2", "omni-video") is None
     assert tasks.find("other", "1") is None
+    assert tasks.find_by_number("acc", 2) is not None
+    assert tasks.find_by_number("other", 2) is None
+    # An external id may look like another account's task id: that task is not ours, ours is.
+    stores.accounts.create_account("other", "test", "whsec_" + "B" * 44)
+    theirs = replace(_task("3", "1"), account_id="other")
+    tasks.insert(theirs, max_active=5, callback_for=_cb)
+    assert tasks.find("other", "1").task_id == "3"  # type: ignore[union-attr]
+    assert tasks.find("acc", "1").task_id == "1"  # type: ignore[union-attr]
 
 
 def test_next_due_waits_for_the_head_of_each_task(stores: Stores) -> None:

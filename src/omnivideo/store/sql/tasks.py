@@ -50,22 +50,26 @@ _INSERT_FROM_JSON = text(
     f"INSERT INTO tasks ({_COLUMNS}) "
     f"SELECT {_COLUMNS} FROM json_populate_recordset(NULL::tasks, :rows)"
 )
-# A poll's reads, built once for the same reason.
+# A poll's reads, built once for the same reason. Each names a unique key and nothing else;
+# the account and endpoint are checked on the row. PostgreSQL plans a prepared statement once
+# for any value (its generic plan), and before the table's first ANALYZE it costs an index on
+# (account_id, endpoint) as low as the primary key; a lookup that named the account too went
+# through every task of the account, 9 ms at 20,000 tasks instead of 0.03.
 _BY_ID = select(TASKS).where(TASKS.c.task_id == bindparam("task_id"))
-_BY_NUMBER = select(TASKS).where(
-    TASKS.c.number == bindparam("number"), TASKS.c.account_id == bindparam("account_id")
+_BY_NUMBER = select(TASKS).where(TASKS.c.number == bindparam("number"))
+_BY_EXTERNAL = select(TASKS).where(
+    TASKS.c.account_id == bindparam("account_id"),
+    TASKS.c.external_task_id == bindparam("ident"),
 )
-_MINE = TASKS.c.account_id == bindparam("account_id")
-_AT_ENDPOINT = _MINE & (TASKS.c.endpoint == bindparam("endpoint"))
-#: (by task id, by external id) of one account's tasks, and of one of its endpoints
-_FIND = tuple(
-    select(TASKS).where(column == bindparam("ident"), _MINE)
-    for column in (TASKS.c.task_id, TASKS.c.external_task_id)
-)
-_FIND_AT = tuple(
-    select(TASKS).where(column == bindparam("ident"), _AT_ENDPOINT)
-    for column in (TASKS.c.task_id, TASKS.c.external_task_id)
-)
+#: the lookups a poll runs, for the test that checks PostgreSQL's generic plans of them
+POLL_LOOKUPS = {"by id": _BY_ID, "by number": _BY_NUMBER, "by external id": _BY_EXTERNAL}
+
+
+def _belongs(row: Any, account_id: str, endpoint: str | None = None) -> bool:
+    """Whether a row found by a unique key is the account's (and the endpoint's, when given)."""
+    return bool(row.account_id == account_id and (endpoint is None or row.endpoint == endpoint))
+
+
 _ACTIVE_IN_CHANNEL = (
     select(func.count())
     .select_from(TASKS)
@@ -248,18 +252,16 @@ class SqlTaskStore:
     def find(self, account_id: str, ident: str, endpoint: str | None = None) -> Task | None:
         if not lookups.can_match(ident):
             return None
-        by_id, by_external = _FIND if endpoint is None else _FIND_AT
-        params = {"ident": ident, "account_id": account_id, "endpoint": endpoint}
-        row = self.db.fetch_one(by_id, params)
-        if row is None:
-            row = self.db.fetch_one(by_external, params)
-        return rows.task(row) if row else None
+        row = self.db.fetch_one(_BY_ID, {"task_id": ident})
+        if row is None or not _belongs(row, account_id, endpoint):
+            row = self.db.fetch_one(_BY_EXTERNAL, {"ident": ident, "account_id": account_id})
+        return rows.task(row) if row and _belongs(row, account_id, endpoint) else None
 
     def find_by_number(self, account_id: str, number: int) -> Task | None:
         if number not in lookups.INT64:
             return None
-        row = self.db.fetch_one(_BY_NUMBER, {"number": number, "account_id": account_id})
-        return rows.task(row) if row else None
+        row = self.db.fetch_one(_BY_NUMBER, {"number": number})
+        return rows.task(row) if row and _belongs(row, account_id) else None
 
     def page(
         self, account_id: str, offset: int, limit: int, endpoint: str | None = None
