@@ -33,8 +33,12 @@ p99 latency per side, the ratio of the medians (and min / median / max of the pe
 and "ok", judged on the medians. Goals: create ≥ 0.5× the floor, query ≥ 0.7×, on PostgreSQL a
 create p99 ≤ 2× the floor's; create after 50k ≥ 0.9× of the fresh create.
 
+--client wrk drives the same runs with wrk (bench/wrk_client.py), an independent C load
+generator, as a cross-check of the ratios.
+
 Usage: python bench/api.py [--db sqlite,postgresql] [--seconds 3] [--pairs 5] [--connections 64]
                            [--processes 2] [--older 50000] [--cases floor,history]
+                           [--client own|wrk]
 """
 
 from __future__ import annotations
@@ -59,6 +63,9 @@ from typing import Any
 import httpx
 from bench_database import fresh_database
 from load_client import LoadClient, Result, request
+from wrk_client import WrkClient
+
+Client = LoadClient | WrkClient
 
 BODY = {
     "model_name": "kling-v3-omni",
@@ -288,7 +295,7 @@ class Side:
             return [request("GET", f"{CREATE_PATH}/{i}", headers=self.headers) for i in self.ids]
         return [request("POST", CREATE_PATH, json.dumps(BODY).encode(), self.headers)]
 
-    def run(self, client: LoadClient, case: str, seconds: float, record: bool = True) -> Result:
+    def run(self, client: Client, case: str, seconds: float, record: bool = True) -> Result:
         result = client.run(
             "127.0.0.1", self.served.port, self.requests(case), seconds, collect_ids=case != "query"
         )
@@ -319,7 +326,7 @@ def _summary(side: Side, case: str) -> dict[str, Any]:
 
 
 def _paired(
-    client: LoadClient,
+    client: Client,
     a: Side,
     b: Side,
     case: str,
@@ -358,7 +365,7 @@ def _report(
     print(json.dumps(line), flush=True)
 
 
-def client_ceiling(client: LoadClient, seconds: float) -> float:
+def client_ceiling(client: Client, seconds: float) -> float:
     """The client's own rate against a server that answers canned bytes."""
     port = _free_port()
     here = Path(__file__).parent
@@ -408,7 +415,7 @@ def _seed_older_tasks(db: str, account_headers: dict[str, str], base: str, n: in
 
 
 def bench_floor(
-    kind: str, args: argparse.Namespace, folder: Path, client: LoadClient
+    kind: str, args: argparse.Namespace, folder: Path, client: Client
 ) -> dict[str, float]:
     """create and query: omnivideo and the floor, in interleaved pairs."""
     medians = {}
@@ -429,7 +436,7 @@ def bench_floor(
     return medians
 
 
-def bench_history(kind: str, args: argparse.Namespace, folder: Path, client: LoadClient) -> None:
+def bench_history(kind: str, args: argparse.Namespace, folder: Path, client: Client) -> None:
     """create on a server whose account has --older finished tasks against one whose account
     has none, in interleaved pairs (both start empty of active tasks and gain them alike)."""
     with _database(kind, folder, "old") as old_db, _database(kind, folder, "new") as new_db:
@@ -453,16 +460,22 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=5)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--processes", type=int, default=2, help="load client processes")
+    ap.add_argument("--client", choices=("own", "wrk"), default="own", help="own: "
+                    "load_client.py; wrk: the same runs driven by wrk, as a cross-check")  # fmt: skip
     ap.add_argument("--older", type=int, default=50_000)
     ap.add_argument("--cases", default="floor,history", help="floor: create and query; "
                     "history: create after --older tasks")  # fmt: skip
     args = ap.parse_args()
     with (
         tempfile.TemporaryDirectory() as tmp,
-        LoadClient(args.processes, args.connections) as client,
+        (
+            LoadClient(args.processes, args.connections)
+            if args.client == "own"
+            else WrkClient(args.processes, args.connections)
+        ) as client,
     ):
         ceiling = client_ceiling(client, args.seconds)
-        print(json.dumps({"case": "client", "canned_rps": round(ceiling),
+        print(json.dumps({"case": "client", "client": args.client, "canned_rps": round(ceiling),
                           "processes": args.processes, "connections": args.connections}), flush=True)  # fmt: skip
         for kind in args.db.split(","):
             if "floor" in args.cases:

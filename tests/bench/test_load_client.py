@@ -8,6 +8,7 @@ sustain at least 3× the floor's create rate measured by the same client in the 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ sys.path.insert(0, str(BENCH))
 
 from api import BODY, CREATE_PATH, Side, _floor, client_ceiling  # noqa: E402
 from load_client import LoadClient, request  # noqa: E402
+from wrk_client import WrkClient  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +58,19 @@ def test_client_counts_answers_ids_and_errors(client: LoadClient, floor: Side) -
     body = json.dumps(BODY).encode()
     refused = client.run("127.0.0.1", floor.served.port, [request("POST", CREATE_PATH, body)], 0.3)
     assert refused.done == 0 and refused.errors > 0 and "401" in refused.first_error
+
+
+def test_the_wrk_cross_check_counts_the_same_things(floor: Side) -> None:
+    """bench/api.py --client wrk: wrk runs the same requests and reports the same figures."""
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (Debian: apt install wrk)")
+    with WrkClient(threads=2, connections=8) as wrk:
+        created = floor.run(wrk, "create", 1)
+        assert created.done > 0 and created.errors == 0
+        assert len(created.ids) == created.done and len(set(created.ids)) == created.done
+        assert 0 < created.p50_ms <= created.p99_ms
+        queried = floor.run(wrk, "query", 1)
+        assert queried.done > 0 and queried.errors == 0
+        body = json.dumps(BODY).encode()
+        refused = wrk.run("127.0.0.1", floor.served.port, [request("POST", CREATE_PATH, body)], 1)
+        assert refused.done == 0 and refused.errors > 0 and "non-2xx" in refused.first_error
