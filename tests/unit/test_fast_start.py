@@ -101,3 +101,51 @@ def test_a_built_server_has_not_imported_what_only_renders_fetches_or_reads_jwts
     modules = set(json.loads(proc.stdout.strip().splitlines()[-1]))
     later = ["numpy", "av", "PIL", "httpx", "jwt", "cryptography"]
     assert [m for m in later if m in modules] == []
+
+
+ORM_PROBE = """
+import json, sys
+from omnivideo.contract.task import Task, TaskStatus
+from omnivideo.server.app import create_app
+from omnivideo.service.accounts import create_account
+from omnivideo.service.wiring import open_runtime
+from omnivideo.settings import Settings
+from omnivideo.store.records import AssetRecord, IdempotencyRecord, PackRecord
+settings = Settings(data_dir=sys.argv[1])
+runtime = open_runtime(settings)  # a new database: migrated at start
+create_app(settings, runtime)
+stores = runtime.stores
+# A task's whole life and one call to every other store, as the API and a worker make them.
+account = create_account(stores.accounts).account_id
+stores.accounts.put_channel(account, "a@b.c", 1)
+stores.packs.add(PackRecord("pack", account, "p", 10_000, 0, 1, None))
+stores.assets.add(AssetRecord("k", account, "a.png", "image", 1, 1, 0, 1))
+stores.elements.add(account, "e", "", "image_refer", "e.png", [], {}, [])
+stores.idempotency.claim(IdempotencyRecord(account, "key", "hash", None, 1), 0)
+callback = lambda task: ("http://cb", {"status": task.status.value})
+task = Task("100000000000000001", account, TaskStatus.SUBMITTED, {"prompt": "x"}, 1, 1, number=1)
+stores.tasks.insert(task, max_active=5, callback_for=callback, units_milli=1000)
+stores.tasks.claim(task.task_id, callback, worker="w")
+stores.tasks.heartbeat(task.task_id, 0.5, worker="w")
+stores.tasks.finish(task.task_id, TaskStatus.SUCCEED, callback, worker="w")
+for due in stores.outbox.claim_due(2**62):
+    stores.outbox.delivered(due.id)
+stores.tasks.page(account, 0, 10)
+runtime.stop()
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_server_and_its_stores_never_import_sqlalchemys_orm(tmp_path: Path) -> None:
+    # The store is SQLAlchemy Core throughout: the ORM (40 ms of imports, and its declarative
+    # classes to build) would only slow every start.
+    proc = subprocess.run(
+        [sys.executable, "-c", ORM_PROBE, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    modules = set(json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert "sqlalchemy.sql" in modules  # the probe did run the store
+    assert [m for m in modules if m.startswith("sqlalchemy.orm")] == []

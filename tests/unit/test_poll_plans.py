@@ -19,7 +19,7 @@ from omnivideo.contract.task import Task, TaskStatus
 from omnivideo.store.interfaces import now_ms
 from omnivideo.store.sql import open_sql_stores
 from omnivideo.store.sql.tasks import POLL_LOOKUPS
-from omnivideo.store.sql.tasks import TASKS as TASKS_TABLE
+from omnivideo.store.tables import TASKS as TASKS_TABLE
 from tests import pg
 
 TASKS = 3000

@@ -15,7 +15,7 @@ from omnivideo.contract.request import parse_request
 from omnivideo.contract.spec import SPEC_VERSION, load, plan
 from omnivideo.store.db import alembic_config, make_engine
 from omnivideo.store.sql import open_sql_stores
-from omnivideo.store.tables import AccountRow, TaskRow
+from omnivideo.store.tables import ACCOUNTS, TASKS
 from tests import pg
 
 REQUEST = {
@@ -90,17 +90,9 @@ def test_unfinished_tasks_are_brought_to_spec_version_3(url: str) -> None:
         "estimate_s": 10.0,
     }
     with engine.begin() as conn:
-        conn.execute(
-            insert(AccountRow.__table__).values(
-                id="acc", name="a", webhook_secret="w", created_at=1
-            )
-        )
-        conn.execute(
-            insert(TaskRow.__table__).values(_row("100000000000000001", "submitted", queued))
-        )
-        conn.execute(
-            insert(TaskRow.__table__).values(_row("100000000000000002", "succeed", queued))
-        )
+        conn.execute(insert(ACCOUNTS).values(id="acc", name="a", webhook_secret="w", created_at=1))
+        conn.execute(insert(TASKS).values(_row("100000000000000001", "submitted", queued)))
+        conn.execute(insert(TASKS).values(_row("100000000000000002", "succeed", queued)))
     engine.dispose()
     command.upgrade(alembic_config(url), "head")
 
@@ -126,7 +118,7 @@ def test_unfinished_tasks_are_brought_to_spec_version_3(url: str) -> None:
         assert (task.face, task.reply_ref) == ("useapi", "r-1")
         with make_engine(url).connect() as conn:
             column = conn.execute(
-                select(TaskRow.options).where(TaskRow.task_id == "100000000000000001")
+                select(TASKS.c.options).where(TASKS.c.task_id == "100000000000000001")
             ).scalar_one()
         assert column == {"face": "useapi", "reply_ref": "r-1"}
         # A finished task is never rendered again: its spec is left as it was.

@@ -18,7 +18,7 @@ from omnivideo.store.interfaces import Stores, now_ms
 from omnivideo.store.memory import memory_stores
 from omnivideo.store.records import AssetRecord
 from omnivideo.store.sql import open_sql_stores
-from omnivideo.store.tables import Base
+from omnivideo.store.tables import metadata
 from tests import pg
 
 
@@ -70,7 +70,7 @@ def test_migrations_match_the_models(tmp_path: Path, backend: str) -> None:
         migrate(engine)
         migrate(engine)  # idempotent
         with engine.connect() as conn:
-            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
         engine.dispose()
 
     if backend == "sqlite":

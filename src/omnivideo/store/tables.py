@@ -1,215 +1,204 @@
-"""SQLAlchemy tables. Rows never leave the store: the repository turns them into domain objects."""
+"""SQLAlchemy tables. Rows never leave the store: the repository turns them into domain objects.
+
+Core tables, not ORM classes: the store runs Core statements only, and a process that never
+imports SQLAlchemy's ORM starts faster. ``default=`` values are Python-side: an INSERT that
+leaves such a column out gets them.
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Column,
     Float,
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+metadata = MetaData()
 
-class Base(DeclarativeBase):
-    pass
+ACCOUNTS = Table(
+    "accounts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    # signs callback deliveries (Standard Webhooks, `whsec_...`)
+    Column("webhook_secret", String(80), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    # the account's unfinished tasks and the resource packs it was ever granted, kept by
+    # triggers on those tables (migration 0006): a create reads them, counts nothing
+    Column("active_tasks", Integer, nullable=False, server_default="0"),
+    Column("pack_count", Integer, nullable=False, server_default="0"),
+)
 
+# Credentials of an account: a Kling access/secret key pair and a plain bearer API key.
+API_KEYS = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(32), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("access_key", String(64), nullable=False, unique=True),
+    # kept in clear: HS256 verification needs it, exactly as Kling does
+    Column("secret_key", String(128), nullable=False),
+    # sha256 of the bearer API key; the key itself is shown once
+    Column("api_key_hash", String(64), nullable=False, unique=True),
+    Column("api_key_prefix", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+)
 
-class AccountRow(Base):
-    __tablename__ = "accounts"
+TASKS = Table(
+    "tasks",
+    metadata,
+    Column("task_id", String(24), primary_key=True),
+    # a second, shorter numeric id for faces whose clients read ids as JSON numbers (useapi):
+    # 18 digits do not survive JavaScript's doubles
+    Column("number", BigInteger, nullable=False, unique=True),
+    Column("account_id", String(32), ForeignKey("accounts.id"), nullable=False),
+    Column("external_task_id", String(64), nullable=True),
+    # the useapi account (email) a task was created under; it has its own concurrency limit
+    Column("channel", String(200), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("status_msg", Text, nullable=False, default=""),
+    Column("request", JSON, nullable=False),
+    # the Kling endpoint that created the task (omni-video, text2video, ...): listed there
+    Column("endpoint", String(32), nullable=False, default="omni-video"),
+    # the TaskSpec planned at submit (omnivideo.contract.spec), versioned
+    Column("spec", JSON, nullable=True),
+    Column("options", JSON, nullable=False, default=dict),
+    Column("videos", JSON, nullable=False, default=list),
+    Column("final_unit_deduction", String(16), nullable=False, default="0"),
+    Column("progress", Float, nullable=False, default=0.0),
+    Column("error_code", Integer, nullable=True),
+    Column("callback_url", Text, nullable=True),
+    # how often a worker started this task; bounded so a crashing task cannot loop forever
+    Column("attempts", Integer, nullable=False, default=0),
+    # a task in `submitted` is not started before this time (ms), for simulated queueing
+    Column("not_before", BigInteger, nullable=False, default=0),
+    # the queue (engine and model) whose workers render the task
+    Column("queue", String(100), nullable=False, default=""),
+    # the worker rendering the task and when it last said it is alive (ms): a task whose
+    # worker went silent is taken over by another worker
+    Column("worker", String(120), nullable=False, default=""),
+    Column("heartbeat_at", BigInteger, nullable=False, default=0),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "external_task_id", name="uq_tasks_account_external"),
+    Index("ix_tasks_account_created", "account_id", "created_at"),
+    Index("ix_tasks_status", "status"),
+    # The per-account limit counts active tasks on every create: an index on
+    # (account, status) keeps that count independent of the account's history.
+    Index("ix_tasks_account_status", "account_id", "status"),
+    Index("ix_tasks_account_endpoint_created", "account_id", "endpoint", "created_at"),
+)
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    #: signs callback deliveries (Standard Webhooks, `whsec_...`)
-    webhook_secret: Mapped[str] = mapped_column(String(80))
-    created_at: Mapped[int] = mapped_column(BigInteger)
-    #: the account's unfinished tasks and the resource packs it was ever granted, kept by
-    #: triggers on those tables (migration 0006): a create reads them, counts nothing
-    active_tasks: Mapped[int] = mapped_column(Integer, server_default="0")
-    pack_count: Mapped[int] = mapped_column(Integer, server_default="0")
+# A useapi-style account (an email) of an omnivideo account, with its own `maxJobs`.
+CHANNELS = Table(
+    "channels",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(32), ForeignKey("accounts.id"), nullable=False),
+    Column("email", String(200), nullable=False),
+    Column("max_jobs", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "email", name="uq_channels_account_email"),
+)
 
+# The callback outbox: one row per status change to deliver, in `seq` order per task.
+CALLBACKS = Table(
+    "callbacks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("task_id", String(24), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("payload", JSON, nullable=False),
+    # pending | delivered | dead
+    Column("state", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("delivered_at", BigInteger, nullable=True),
+    Index("ix_callbacks_pending", "state", "next_attempt_at"),
+    Index("ix_callbacks_task_seq", "task_id", "seq"),
+)
 
-class KeyRow(Base):
-    """Credentials of an account: a Kling access/secret key pair and a plain bearer API key."""
+# An element of the element library; `account_id` is NULL for operator presets.
+ELEMENTS = Table(
+    "elements",
+    metadata,
+    Column("element_id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(32), nullable=True, index=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    # image_refer | video_refer
+    Column("reference_type", String(16), nullable=False, default="image_refer"),
+    # stored paths (relative to the data dir) and the URLs the user gave
+    Column("frontal_image", Text, nullable=False),
+    Column("refer_images", JSON, nullable=False, default=list),
+    Column("source", JSON, nullable=False, default=dict),
+    Column("tag_list", JSON, nullable=False, default=list),
+    # the creation task of the advanced element API (18 digits), and the caller's own id
+    Column("task_id", String(24), nullable=True, unique=True),
+    Column("external_task_id", String(64), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("deleted_at", BigInteger, nullable=True),
+)
 
-    __tablename__ = "api_keys"
+# An upload (useapi's `POST /assets`); the bytes live in the blob store under `key`.
+ASSETS = Table(
+    "assets",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("account_id", String(32), nullable=False),
+    Column("file_name", String(120), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("width", Integer, nullable=False, default=0),
+    Column("height", Integer, nullable=False, default=0),
+    Column("duration_ms", BigInteger, nullable=False, default=0),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_assets_account_created", "account_id", "created_at"),
+)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    access_key: Mapped[str] = mapped_column(String(64), unique=True)
-    #: kept in clear: HS256 verification needs it, exactly as Kling does
-    secret_key: Mapped[str] = mapped_column(String(128))
-    #: sha256 of the bearer API key; the key itself is shown once
-    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    api_key_prefix: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[int] = mapped_column(BigInteger)
-    revoked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+# Secrets every replica must share (the URL-signing key), created once.
+SERVER_SECRETS = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(200), nullable=False),
+)
 
+# A pre-paid pack of Kling units for one account; an account without packs is unlimited.
+# Units are kept in thousandths (integers), so deductions such as 4.5 add up exactly.
+RESOURCE_PACKS = Table(
+    "resource_packs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("total_milli", BigInteger, nullable=False),
+    Column("used_milli", BigInteger, nullable=False, default=0),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=True),
+)
 
-class TaskRow(Base):
-    __tablename__ = "tasks"
-    __table_args__ = (
-        UniqueConstraint("account_id", "external_task_id", name="uq_tasks_account_external"),
-        Index("ix_tasks_account_created", "account_id", "created_at"),
-        Index("ix_tasks_status", "status"),
-        # The per-account limit counts active tasks on every create: an index on
-        # (account, status) keeps that count independent of the account's history.
-        Index("ix_tasks_account_status", "account_id", "status"),
-        Index("ix_tasks_account_endpoint_created", "account_id", "endpoint", "created_at"),
-    )
-
-    task_id: Mapped[str] = mapped_column(String(24), primary_key=True)
-    #: a second, shorter numeric id for faces whose clients read ids as JSON numbers (useapi):
-    #: 18 digits do not survive JavaScript's doubles
-    number: Mapped[int] = mapped_column(BigInteger, unique=True)
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
-    external_task_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    #: the useapi account (email) a task was created under; it has its own concurrency limit
-    channel: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    status: Mapped[str] = mapped_column(String(16))
-    status_msg: Mapped[str] = mapped_column(Text, default="")
-    request: Mapped[dict[str, Any]] = mapped_column(JSON)
-    #: the Kling endpoint that created the task (omni-video, text2video, ...): listed there
-    endpoint: Mapped[str] = mapped_column(String(32), default="omni-video")
-    #: the TaskSpec planned at submit (omnivideo.contract.spec), versioned
-    spec: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    videos: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    final_unit_deduction: Mapped[str] = mapped_column(String(16), default="0")
-    progress: Mapped[float] = mapped_column(Float, default=0.0)
-    error_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    callback_url: Mapped[str | None] = mapped_column(Text, nullable=True)
-    #: how often a worker started this task; bounded so a crashing task cannot loop forever
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    #: a task in `submitted` is not started before this time (ms), for simulated queueing
-    not_before: Mapped[int] = mapped_column(BigInteger, default=0)
-    #: the queue (engine and model) whose workers render the task
-    queue: Mapped[str] = mapped_column(String(100), default="")
-    #: the worker rendering the task and when it last said it is alive (ms): a task whose
-    #: worker went silent is taken over by another worker
-    worker: Mapped[str] = mapped_column(String(120), default="")
-    heartbeat_at: Mapped[int] = mapped_column(BigInteger, default=0)
-    created_at: Mapped[int] = mapped_column(BigInteger)
-    updated_at: Mapped[int] = mapped_column(BigInteger)
-
-
-class ChannelRow(Base):
-    """A useapi-style account (an email) of an omnivideo account, with its own `maxJobs`."""
-
-    __tablename__ = "channels"
-    __table_args__ = (UniqueConstraint("account_id", "email", name="uq_channels_account_email"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
-    email: Mapped[str] = mapped_column(String(200))
-    max_jobs: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[int] = mapped_column(BigInteger)
-
-
-class CallbackRow(Base):
-    """The callback outbox: one row per status change to deliver, in `seq` order per task."""
-
-    __tablename__ = "callbacks"
-    __table_args__ = (
-        Index("ix_callbacks_pending", "state", "next_attempt_at"),
-        Index("ix_callbacks_task_seq", "task_id", "seq"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    task_id: Mapped[str] = mapped_column(String(24))
-    seq: Mapped[int] = mapped_column(Integer)
-    url: Mapped[str] = mapped_column(Text)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    #: pending | delivered | dead
-    state: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[int] = mapped_column(BigInteger)
-    last_error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[int] = mapped_column(BigInteger)
-    delivered_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-
-
-class ElementRow(Base):
-    """An element of the element library; `account_id` is NULL for operator presets."""
-
-    __tablename__ = "elements"
-
-    element_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    account_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text, default="")
-    #: image_refer | video_refer
-    reference_type: Mapped[str] = mapped_column(String(16), default="image_refer")
-    #: stored paths (relative to the data dir) and the URLs the user gave
-    frontal_image: Mapped[str] = mapped_column(Text)
-    refer_images: Mapped[list[str]] = mapped_column(JSON, default=list)
-    source: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    tag_list: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    #: the creation task of the advanced element API (18 digits), and the caller's own id
-    task_id: Mapped[str | None] = mapped_column(String(24), nullable=True, unique=True)
-    external_task_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    created_at: Mapped[int] = mapped_column(BigInteger)
-    deleted_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-
-
-class AssetRow(Base):
-    """An upload (useapi's `POST /assets`); the bytes live in the blob store under `key`."""
-
-    __tablename__ = "assets"
-    __table_args__ = (Index("ix_assets_account_created", "account_id", "created_at"),)
-
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    account_id: Mapped[str] = mapped_column(String(32))
-    file_name: Mapped[str] = mapped_column(String(120))
-    kind: Mapped[str] = mapped_column(String(16))
-    width: Mapped[int] = mapped_column(Integer, default=0)
-    height: Mapped[int] = mapped_column(Integer, default=0)
-    duration_ms: Mapped[int] = mapped_column(BigInteger, default=0)
-    created_at: Mapped[int] = mapped_column(BigInteger)
-
-
-class SecretRow(Base):
-    """Secrets every replica must share (the URL-signing key), created once."""
-
-    __tablename__ = "server_secrets"
-
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(String(200))
-
-
-class ResourcePackRow(Base):
-    """A pre-paid pack of Kling units for one account; an account without packs is unlimited.
-
-    Units are kept in thousandths (integers), so deductions such as 4.5 add up exactly.
-    """
-
-    __tablename__ = "resource_packs"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    total_milli: Mapped[int] = mapped_column(BigInteger)
-    used_milli: Mapped[int] = mapped_column(BigInteger, default=0)
-    created_at: Mapped[int] = mapped_column(BigInteger)
-    expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-
-
-class IdempotencyRow(Base):
-    """A create made with an ``Idempotency-Key`` (one per account and key)."""
-
-    __tablename__ = "idempotency_keys"
-
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    request_hash: Mapped[str] = mapped_column(String(64))
-    #: a task id, or ``element:<id>`` for an element
-    result_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    created_at: Mapped[int] = mapped_column(BigInteger, index=True)
+# A create made with an ``Idempotency-Key`` (one per account and key).
+IDEMPOTENCY_KEYS = Table(
+    "idempotency_keys",
+    metadata,
+    Column("account_id", String(32), ForeignKey("accounts.id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    # a task id, or ``element:<id>`` for an element
+    Column("result_id", String(64), nullable=True),
+    Column("created_at", BigInteger, nullable=False, index=True),
+)

@@ -1,4 +1,4 @@
-"""One SQL database (SQLite or PostgreSQL): its engine, sessions and write discipline."""
+"""One SQL database (SQLite or PostgreSQL): its engine, its connections and write discipline."""
 
 from __future__ import annotations
 
@@ -7,18 +7,24 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, CursorResult, Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
+
+
+def inserted_id(result: CursorResult[Any]) -> Any:
+    """The primary key of the one row an INSERT made (an autoincremented id): read back with
+    RETURNING on PostgreSQL, from the cursor's last row id on SQLite."""
+    key = result.inserted_primary_key
+    assert key is not None
+    return key[0]
 
 
 class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
         # SQLite has one writer, and its transactions take the lock only at the first write:
         # serialising writers in the process makes "count, then insert" atomic there.
         # PostgreSQL does that with row locks (see the task store), so no process lock.
@@ -32,14 +38,9 @@ class Database:
         )
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        with self._one_writer, self._sessions.begin() as session:
-            yield session
-
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """A Core connection in one transaction, under the same discipline as :meth:`write`:
-        for the hot writes (a create), which need no ORM unit of work."""
+    def write(self) -> Iterator[Connection]:
+        """A connection in one transaction, committed at the end (rolled back on an error),
+        under the write discipline: one writer at a time on SQLite."""
         with self._one_writer, self.engine.begin() as conn:
             yield conn
 
@@ -52,16 +53,19 @@ class Database:
         with self._one_writer, self.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
-    def read(self) -> Session:
-        return self._sessions()
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reads, in autocommit on PostgreSQL (see ``_reads``)."""
+        with self._reads.connect() as conn:
+            yield conn
 
     def fetch_one(self, query: Any, params: dict[str, Any] | None = None) -> Any:
-        """The first row of a Core query, or None: for the hot reads (a poll), which need
-        neither an ORM session nor its identity map."""
+        """The first row of a query, or None, tried once more on a dead connection: for the
+        hot reads (a poll)."""
         return self._read(lambda conn: conn.execute(query, params).first())
 
     def fetch_all(self, query: Any, params: dict[str, Any] | None = None) -> list[Any]:
-        """Every row of a Core query, as :meth:`fetch_one`."""
+        """Every row of a query, as :meth:`fetch_one`."""
         return self._read(lambda conn: list(conn.execute(query, params)))
 
     def _read(self, run: Callable[[Connection], T]) -> T:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from omnivideo.contract.errors import OmniError
 from omnivideo.store.interfaces import now_ms
 from omnivideo.store.records import ElementRecord
 from omnivideo.store.sql import lookups, rows
-from omnivideo.store.sql.database import Database
-from omnivideo.store.tables import ElementRow
+from omnivideo.store.sql.database import Database, inserted_id
+from omnivideo.store.tables import ELEMENTS
 
 
 class SqlElementStore:
@@ -32,84 +32,86 @@ class SqlElementStore:
         task_id: str | None = None,
         external_task_id: str | None = None,
     ) -> ElementRecord:
-        with self.db.write() as s:
-            if external_task_id is not None and s.scalar(
-                select(ElementRow.element_id).where(
-                    ElementRow.account_id == account_id,
-                    ElementRow.external_task_id == external_task_id,
+        with self.db.write() as conn:
+            if external_task_id is not None and conn.scalar(
+                select(ELEMENTS.c.element_id).where(
+                    ELEMENTS.c.account_id == account_id,
+                    ELEMENTS.c.external_task_id == external_task_id,
                 )
             ):
                 raise OmniError(
                     1201, f"external_task_id: {external_task_id!r} is already used in this account"
                 )
-            row = ElementRow(
-                task_id=task_id,
-                external_task_id=external_task_id,
-                account_id=account_id,
-                name=name,
-                description=description,
-                reference_type=reference_type,
-                frontal_image=frontal_image,
-                refer_images=list(refer_images),
-                source=source,
-                tag_list=list(tag_list),
-                created_at=now_ms(),
-            )
-            s.add(row)
-            s.flush()
-            return rows.element(row)
+            values = {
+                "task_id": task_id,
+                "external_task_id": external_task_id,
+                "account_id": account_id,
+                "name": name,
+                "description": description,
+                "reference_type": reference_type,
+                "frontal_image": frontal_image,
+                "refer_images": list(refer_images),
+                "source": source,
+                "tag_list": list(tag_list),
+                "created_at": now_ms(),
+            }
+            made = conn.execute(insert(ELEMENTS).values(values))
+            return rows.element(rows.stored(values, element_id=inserted_id(made)))
 
     def by_task(self, account_id: str, ident: str) -> ElementRecord | None:
         """An element created through the advanced API, by its task_id or external_task_id."""
         if not lookups.can_match(ident):
             return None
-        with self.db.read() as s:
-            mine = (ElementRow.account_id == account_id) & ElementRow.deleted_at.is_(None)
-            row = s.scalar(select(ElementRow).where(mine, ElementRow.task_id == ident))
+        mine = (ELEMENTS.c.account_id == account_id) & ELEMENTS.c.deleted_at.is_(None)
+        with self.db.read() as conn:
+            row = conn.execute(select(ELEMENTS).where(mine, ELEMENTS.c.task_id == ident)).first()
             if row is None:
-                row = s.scalar(select(ElementRow).where(mine, ElementRow.external_task_id == ident))
-            return rows.element(row) if row else None
+                row = conn.execute(
+                    select(ELEMENTS).where(mine, ELEMENTS.c.external_task_id == ident)
+                ).first()
+        return rows.element(row) if row else None
 
     def visible_to(self, account_id: str, ids: Sequence[int] | None = None) -> list[ElementRecord]:
         """The account's own elements and the presets, optionally only those with these ids."""
-        with self.db.read() as s:
-            q = select(ElementRow).where(
-                ElementRow.deleted_at.is_(None),
-                (ElementRow.account_id == account_id) | ElementRow.account_id.is_(None),
-            )
-            if ids is not None:
-                wanted = lookups.integer_ids(ids, sqlite=self.db.is_sqlite)
-                q = q.where(ElementRow.element_id.in_(wanted))
-            return [rows.element(r) for r in s.scalars(q.order_by(ElementRow.element_id)).all()]
+        q = select(ELEMENTS).where(
+            ELEMENTS.c.deleted_at.is_(None),
+            (ELEMENTS.c.account_id == account_id) | ELEMENTS.c.account_id.is_(None),
+        )
+        if ids is not None:
+            wanted = lookups.integer_ids(ids, sqlite=self.db.is_sqlite)
+            q = q.where(ELEMENTS.c.element_id.in_(wanted))
+        with self.db.read() as conn:
+            found = conn.execute(q.order_by(ELEMENTS.c.element_id)).all()
+        return [rows.element(r) for r in found]
 
     def page(self, account_id: str | None, offset: int, limit: int) -> list[ElementRecord]:
         """Custom elements of an account, or presets when ``account_id`` is None; newest first."""
-        with self.db.read() as s:
-            owner = (
-                ElementRow.account_id.is_(None)
-                if account_id is None
-                else ElementRow.account_id == account_id
-            )
-            found = s.scalars(
-                select(ElementRow)
-                .where(owner, ElementRow.deleted_at.is_(None))
-                .order_by(ElementRow.element_id.desc())
+        owner = (
+            ELEMENTS.c.account_id.is_(None)
+            if account_id is None
+            else ELEMENTS.c.account_id == account_id
+        )
+        with self.db.read() as conn:
+            found = conn.execute(
+                select(ELEMENTS)
+                .where(owner, ELEMENTS.c.deleted_at.is_(None))
+                .order_by(ELEMENTS.c.element_id.desc())
                 .offset(offset)
                 .limit(limit)
             ).all()
-            return [rows.element(r) for r in found]
+        return [rows.element(r) for r in found]
 
     def delete(self, account_id: str, element_id: int) -> bool:
         if not lookups.integer_ids([element_id], sqlite=self.db.is_sqlite):
             return False
-        with self.db.write() as s:
-            result = s.execute(
-                update(ElementRow)
+        with self.db.write() as conn:
+            result = conn.execute(
+                update(ELEMENTS)
                 .where(
-                    ElementRow.element_id == element_id,
-                    ElementRow.account_id == account_id,
-                    ElementRow.deleted_at.is_(None),
+                    ELEMENTS.c.element_id == element_id,
+                    ELEMENTS.c.account_id == account_id,
+                    ELEMENTS.c.deleted_at.is_(None),
                 )
                 .values(deleted_at=now_ms())
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return bool(result.rowcount)

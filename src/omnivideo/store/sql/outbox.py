@@ -6,17 +6,16 @@ from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
-from sqlalchemy.orm import Session
 
 from omnivideo.contract.task import Task
 from omnivideo.store.interfaces import CallbackFor, now_ms
 from omnivideo.store.records import CallbackRecord
 from omnivideo.store.sql.database import Database
-from omnivideo.store.tables import AccountRow, CallbackRow, TaskRow
+from omnivideo.store.tables import ACCOUNTS, CALLBACKS, TASKS
 
 
 def enqueue_callback(
-    s: Session | Connection, task: Task, callback_for: CallbackFor, *, first: bool = False
+    conn: Connection, task: Task, callback_for: CallbackFor, *, first: bool = False
 ) -> None:
     """Add the callback of ``task``'s new status in the caller's transaction; ``first`` for a
     task being inserted (it has no callbacks yet: no need to ask for the last one)."""
@@ -27,13 +26,13 @@ def enqueue_callback(
     if first:
         seq = 1
     else:
-        last = s.scalar(
-            select(func.max(CallbackRow.seq)).where(CallbackRow.task_id == task.task_id)
+        last = conn.scalar(
+            select(func.max(CALLBACKS.c.seq)).where(CALLBACKS.c.task_id == task.task_id)
         )
         seq = (last or 0) + 1
     now = now_ms()
-    s.execute(
-        insert(CallbackRow).values(
+    conn.execute(
+        insert(CALLBACKS).values(
             task_id=task.task_id,
             seq=seq,
             url=url,
@@ -54,9 +53,9 @@ class SqlOutbox:
     def _heads(self) -> Any:
         """Each task's oldest pending callback: later ones wait behind it."""
         return (
-            select(CallbackRow.task_id, func.min(CallbackRow.seq).label("seq"))
-            .where(CallbackRow.state == "pending")
-            .group_by(CallbackRow.task_id)
+            select(CALLBACKS.c.task_id, func.min(CALLBACKS.c.seq).label("seq"))
+            .where(CALLBACKS.c.state == "pending")
+            .group_by(CALLBACKS.c.task_id)
             .subquery()
         )
 
@@ -64,90 +63,90 @@ class SqlOutbox:
         self, now: int, limit: int = 50, lease_ms: int = 60_000, busy: Collection[str] = ()
     ) -> list[CallbackRecord]:
         head = self._heads()
-        with self.db.write() as s:
+        with self.db.write() as conn:
             q = (
-                select(CallbackRow.id)
+                select(CALLBACKS.c.id)
                 .join(
-                    head, (CallbackRow.task_id == head.c.task_id) & (CallbackRow.seq == head.c.seq)
+                    head, (CALLBACKS.c.task_id == head.c.task_id) & (CALLBACKS.c.seq == head.c.seq)
                 )
-                .where(CallbackRow.next_attempt_at <= now)
-                .order_by(CallbackRow.next_attempt_at, CallbackRow.id)
+                .where(CALLBACKS.c.next_attempt_at <= now)
+                .order_by(CALLBACKS.c.next_attempt_at, CALLBACKS.c.id)
                 .limit(limit)
             )
             if busy:
-                q = q.where(CallbackRow.task_id.not_in(list(busy)))
+                q = q.where(CALLBACKS.c.task_id.not_in(list(busy)))
             if not self.db.is_sqlite:
                 # Replicas claim disjoint rows without waiting on each other.
-                q = q.with_for_update(skip_locked=True, of=CallbackRow)
-            ids = list(s.scalars(q).all())
+                q = q.with_for_update(skip_locked=True, of=CALLBACKS)
+            ids = list(conn.scalars(q).all())
             if not ids:
                 return []
             # Hidden from every other claimer until the lease runs out (a deliverer that dies
             # mid-send gives its claims back that way).
-            s.execute(
-                update(CallbackRow)
-                .where(CallbackRow.id.in_(ids))
+            conn.execute(
+                update(CALLBACKS)
+                .where(CALLBACKS.c.id.in_(ids))
                 .values(next_attempt_at=now + lease_ms)
             )
-            found = s.execute(
-                select(CallbackRow, AccountRow.webhook_secret)
-                .join(TaskRow, TaskRow.task_id == CallbackRow.task_id)
-                .join(AccountRow, AccountRow.id == TaskRow.account_id)
-                .where(CallbackRow.id.in_(ids))
-                .order_by(CallbackRow.id)
+            found = conn.execute(
+                select(CALLBACKS, ACCOUNTS.c.webhook_secret)
+                .join(TASKS, TASKS.c.task_id == CALLBACKS.c.task_id)
+                .join(ACCOUNTS, ACCOUNTS.c.id == TASKS.c.account_id)
+                .where(CALLBACKS.c.id.in_(ids))
+                .order_by(CALLBACKS.c.id)
             ).all()
-            return [
-                CallbackRecord(
-                    r.id, r.task_id, r.seq, r.url, r.payload, r.attempts, r.created_at, secret
-                )
-                for r, secret in found
-            ]
+        return [
+            CallbackRecord(
+                r.id, r.task_id, r.seq, r.url, r.payload, r.attempts, r.created_at, r.webhook_secret
+            )
+            for r in found
+        ]
 
     def next_due(self, busy: Collection[str] = ()) -> int | None:
         head = self._heads()
-        with self.db.read() as s:
-            q = select(func.min(CallbackRow.next_attempt_at)).join(
-                head, (CallbackRow.task_id == head.c.task_id) & (CallbackRow.seq == head.c.seq)
-            )
-            if busy:
-                q = q.where(CallbackRow.task_id.not_in(list(busy)))
-            return s.scalar(q)
+        q = select(func.min(CALLBACKS.c.next_attempt_at)).join(
+            head, (CALLBACKS.c.task_id == head.c.task_id) & (CALLBACKS.c.seq == head.c.seq)
+        )
+        if busy:
+            q = q.where(CALLBACKS.c.task_id.not_in(list(busy)))
+        with self.db.read() as conn:
+            return conn.scalar(q)
 
     def delivered(self, callback_id: int) -> None:
-        with self.db.write() as s:
-            s.execute(
-                update(CallbackRow)
-                .where(CallbackRow.id == callback_id)
-                .values(state="delivered", delivered_at=now_ms(), attempts=CallbackRow.attempts + 1)
+        with self.db.write() as conn:
+            conn.execute(
+                update(CALLBACKS)
+                .where(CALLBACKS.c.id == callback_id)
+                .values(state="delivered", delivered_at=now_ms(), attempts=CALLBACKS.c.attempts + 1)
             )
 
     def failed(self, callback_id: int, error: str, next_attempt_at: int | None) -> None:
-        values: dict[str, Any] = {"attempts": CallbackRow.attempts + 1, "last_error": error[:2000]}
+        values: dict[str, Any] = {"attempts": CALLBACKS.c.attempts + 1, "last_error": error[:2000]}
         if next_attempt_at is None:
             values["state"] = "dead"
         else:
             values["next_attempt_at"] = next_attempt_at
-        with self.db.write() as s:
-            s.execute(update(CallbackRow).where(CallbackRow.id == callback_id).values(**values))
+        with self.db.write() as conn:
+            conn.execute(update(CALLBACKS).where(CALLBACKS.c.id == callback_id).values(**values))
 
     def of_task(self, task_id: str) -> list[tuple[int, str, int, str]]:
-        with self.db.read() as s:
-            found = s.execute(
+        with self.db.read() as conn:
+            found = conn.execute(
                 select(
-                    CallbackRow.seq, CallbackRow.state, CallbackRow.attempts, CallbackRow.last_error
+                    CALLBACKS.c.seq, CALLBACKS.c.state, CALLBACKS.c.attempts, CALLBACKS.c.last_error
                 )
-                .where(CallbackRow.task_id == task_id)
-                .order_by(CallbackRow.seq)
+                .where(CALLBACKS.c.task_id == task_id)
+                .order_by(CALLBACKS.c.seq)
             ).all()
-            return [(r[0], r[1], r[2], r[3]) for r in found]
+        return [(r[0], r[1], r[2], r[3]) for r in found]
 
     def backlog(self) -> int:
-        with self.db.read() as s:
+        with self.db.read() as conn:
             return int(
-                s.scalar(
+                conn.scalar(
                     select(func.count())
-                    .select_from(CallbackRow)
-                    .where(CallbackRow.state == "pending")
+                    .select_from(CALLBACKS)
+                    .where(CALLBACKS.c.state == "pending")
                 )
                 or 0
             )

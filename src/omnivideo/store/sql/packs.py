@@ -9,33 +9,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, or_, select, update
+from sqlalchemy import Connection, bindparam, case, insert, or_, select, update
 
 from omnivideo.store.interfaces import spending_order
 from omnivideo.store.records import PackRecord
 from omnivideo.store.sql.database import Database
-from omnivideo.store.tables import ResourcePackRow
+from omnivideo.store.tables import RESOURCE_PACKS
 
-_PACKS = ResourcePackRow.__table__
 # One account's, by a fixed statement (an expanding IN list is rendered again at each call).
 _OF_ACCOUNT = (
-    select(_PACKS)
-    .where(_PACKS.c.account_id == bindparam("account_id"))
-    .order_by(_PACKS.c.created_at, _PACKS.c.id)
+    select(RESOURCE_PACKS)
+    .where(RESOURCE_PACKS.c.account_id == bindparam("account_id"))
+    .order_by(RESOURCE_PACKS.c.created_at, RESOURCE_PACKS.c.id)
 )
 _TAKE = (
-    update(ResourcePackRow)
+    update(RESOURCE_PACKS)
     .where(
-        ResourcePackRow.id == bindparam("pack_id"),
-        ResourcePackRow.total_milli - ResourcePackRow.used_milli >= bindparam("milli"),
-        or_(ResourcePackRow.expires_at.is_(None), ResourcePackRow.expires_at > bindparam("now")),
+        RESOURCE_PACKS.c.id == bindparam("pack_id"),
+        RESOURCE_PACKS.c.total_milli - RESOURCE_PACKS.c.used_milli >= bindparam("milli"),
+        or_(RESOURCE_PACKS.c.expires_at.is_(None), RESOURCE_PACKS.c.expires_at > bindparam("now")),
     )
-    .values(used_milli=ResourcePackRow.used_milli + bindparam("milli"))
+    .values(used_milli=RESOURCE_PACKS.c.used_milli + bindparam("milli"))
 )
-_USED_AFTER = ResourcePackRow.used_milli + bindparam("delta")
+_USED_AFTER = RESOURCE_PACKS.c.used_milli + bindparam("delta")
 _ADJUST = (
-    update(ResourcePackRow)
-    .where(ResourcePackRow.id == bindparam("pack_id"))
+    update(RESOURCE_PACKS)
+    .where(RESOURCE_PACKS.c.id == bindparam("pack_id"))
     .values(used_milli=case((_USED_AFTER < 0, 0), else_=_USED_AFTER))
 )
 
@@ -61,7 +60,7 @@ def take(conn: Connection, packs: Sequence[PackRecord], milli: int, now: int) ->
 
 
 def _record(row: Any) -> PackRecord:
-    """A pack from a Core row of its table."""
+    """A pack from a row of its table."""
     return PackRecord(
         row.id, row.account_id, row.name, row.total_milli, row.used_milli, row.created_at,
         row.expires_at,
@@ -73,14 +72,8 @@ class SqlPackStore:
         self.db = db
 
     def add(self, record: PackRecord) -> None:
-        with self.db.write() as s:
-            s.add(
-                ResourcePackRow(
-                    id=record.id, account_id=record.account_id, name=record.name,
-                    total_milli=record.total_milli, used_milli=record.used_milli,
-                    created_at=record.created_at, expires_at=record.expires_at,
-                )
-            )  # fmt: skip
+        with self.db.write() as conn:
+            conn.execute(insert(RESOURCE_PACKS).values(**record.__dict__))
 
     def of(self, account_id: str) -> list[PackRecord]:
         return [_record(r) for r in self.db.fetch_all(_OF_ACCOUNT, {"account_id": account_id})]
@@ -88,5 +81,5 @@ class SqlPackStore:
     def adjust(self, pack_id: str, delta_milli: int) -> None:
         # One UPDATE that adds to what the row holds when it runs: a read-then-write here
         # would overwrite the units a create took from the pack in between.
-        with self.db.transaction() as conn:
+        with self.db.write() as conn:
             conn.execute(_ADJUST, {"pack_id": pack_id, "delta": delta_milli})

@@ -1,16 +1,27 @@
-"""Rows into domain records: rows never leave the SQL store."""
+"""Rows into domain records: rows never leave the SQL store.
+
+A row is anything that reads a table's columns as attributes: a row a query returned, or the
+values a write just stored (see :func:`stored`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any
 
 from omnivideo.contract.task import AudioResult, PackHold, Task, TaskStatus, VideoResult
 from omnivideo.store.records import Account, AssetRecord, ElementRecord, KeyRecord
-from omnivideo.store.tables import AccountRow, AssetRow, ElementRow, KeyRow, TaskRow
 
 
-def task(row: TaskRow | Any) -> Task:
-    """A task from its ORM row or a Core row of the same table."""
+def stored(columns: Mapping[Any, Any], **values: Any) -> Any:
+    """The row a write leaves: ``columns`` (a row's ``_mapping``, or the values an insert
+    gave) with ``values`` set, read by the converters as a row."""
+    return SimpleNamespace(**{**columns, **values})
+
+
+def task(row: Any) -> Task:
+    """A task from a row of the tasks table."""
     return Task(
         task_id=row.task_id,
         account_id=row.account_id,
@@ -70,11 +81,11 @@ def notes_column(task: Task) -> dict[str, Any]:
     return column
 
 
-def account(row: AccountRow) -> Account:
+def account(row: Any) -> Account:
     return Account(row.id, row.name, row.created_at, row.webhook_secret)
 
 
-def key(row: KeyRow) -> KeyRecord:
+def key(row: Any) -> KeyRecord:
     return KeyRecord(
         id=row.id,
         account_id=row.account_id,
@@ -87,7 +98,7 @@ def key(row: KeyRow) -> KeyRecord:
     )
 
 
-def element(row: ElementRow) -> ElementRecord:
+def element(row: Any) -> ElementRecord:
     return ElementRecord(
         element_id=row.element_id,
         account_id=row.account_id,
@@ -104,7 +115,7 @@ def element(row: ElementRow) -> ElementRecord:
     )
 
 
-def asset(row: AssetRow) -> AssetRecord:
+def asset(row: Any) -> AssetRecord:
     return AssetRecord(
         key=row.key,
         account_id=row.account_id,

@@ -28,20 +28,17 @@ from omnivideo.store.sql.database import Database
 from omnivideo.store.sql.group_commit import PendingInsert
 from omnivideo.store.sql.outbox import enqueue_callback
 from omnivideo.store.sql.packs import packs_of, take
-from omnivideo.store.tables import AccountRow, TaskRow
+from omnivideo.store.tables import ACCOUNTS, TASKS
 
-#: the table itself, for Core reads (a row reads like a TaskRow: same attribute names)
-TASKS = TaskRow.__table__
-_ACCOUNTS = AccountRow.__table__
 _UNFINISHED = TASKS.c.status.in_(ACTIVE)
 # The create's statements, built once (each is compiled once and then found in
 # SQLAlchemy's cache, but building the expression itself costs every call).
 # What a create needs of its account: the tallies the database keeps on its row (migration
 # 0006), read instead of counting its unfinished tasks and looking for packs it may not have.
-_TALLIES = select(_ACCOUNTS.c.active_tasks, _ACCOUNTS.c.pack_count).where(
-    _ACCOUNTS.c.id == bindparam("account_id")
+_TALLIES = select(ACCOUNTS.c.active_tasks, ACCOUNTS.c.pack_count).where(
+    ACCOUNTS.c.id == bindparam("account_id")
 )
-_INSERT = insert(TaskRow)
+_INSERT = insert(TASKS)
 # PostgreSQL: a group's rows in one INSERT of one JSON parameter, whatever the group's size.
 # As executemany, each row's 23 values would be processed one by one by SQLAlchemy and psycopg
 # and sent as a statement of its own, on the one thread every create of the process waits for.
@@ -63,6 +60,10 @@ _BY_EXTERNAL = select(TASKS).where(
 )
 #: the lookups a poll runs, for the test that checks PostgreSQL's generic plans of them
 POLL_LOOKUPS = {"by id": _BY_ID, "by number": _BY_NUMBER, "by external id": _BY_EXTERNAL}
+# A worker's and a cancel's: the task's row, locked for the transaction on PostgreSQL (SQLite
+# has one writer), then the columns given as parameters set on it.
+_LOCKED = _BY_ID.with_for_update()
+_SET = update(TASKS).where(TASKS.c.task_id == bindparam("row_id"))
 
 
 def _belongs(row: Any, account_id: str, endpoint: str | None = None) -> bool:
@@ -142,7 +143,7 @@ class SqlTaskStore:
     def _commit_group(self, group: list[PendingInsert]) -> None:
         """Insert ``group`` in one transaction; each create gets its task or its refusal."""
         try:
-            with self.db.transaction() as conn:
+            with self.db.write() as conn:
                 self._insert_group(conn, group)
             return
         except IntegrityError as exc:
@@ -160,8 +161,6 @@ class SqlTaskStore:
             group[0].stored, group[0].error = None, _integrity_error(group[0].task, exc)
 
     def _insert_group(self, conn: Connection, group: list[PendingInsert]) -> None:
-        # Core statements throughout: a create is the API's hot write, and the ORM's unit of
-        # work would cost more than the SQL itself.
         # Sorted, so two groups locking the same accounts (PostgreSQL) cannot deadlock.
         accounts = sorted({p.task.account_id for p in group})
         active: dict[str, int] = {}
@@ -266,70 +265,71 @@ class SqlTaskStore:
     def page(
         self, account_id: str, offset: int, limit: int, endpoint: str | None = None
     ) -> list[Task]:
-        with self.db.read() as s:
-            q = select(TaskRow).where(TaskRow.account_id == account_id)
-            if endpoint is not None:
-                q = q.where(TaskRow.endpoint == endpoint)
-            found = s.scalars(
-                q.order_by(TaskRow.created_at.desc(), TaskRow.task_id.desc())
+        q = select(TASKS).where(TASKS.c.account_id == account_id)
+        if endpoint is not None:
+            q = q.where(TASKS.c.endpoint == endpoint)
+        with self.db.read() as conn:
+            found = conn.execute(
+                q.order_by(TASKS.c.created_at.desc(), TASKS.c.task_id.desc())
                 .offset(offset)
                 .limit(limit)
             ).all()
-            return [rows.task(r) for r in found]
+        return [rows.task(r) for r in found]
 
     def list_after(
         self, account_id: str, after: Task | None, limit: int, *, ascending: bool = False
     ) -> list[Task]:
-        with self.db.read() as s:
-            q = select(TaskRow).where(TaskRow.account_id == account_id)
-            key = (TaskRow.created_at, TaskRow.task_id)
-            if after is not None:
-                pivot = (after.created_at, after.task_id)
-                q = q.where(
-                    tuple_(*key) > tuple_(*pivot) if ascending else tuple_(*key) < tuple_(*pivot)
-                )
-            order = [k.asc() if ascending else k.desc() for k in key]
-            return [rows.task(r) for r in s.scalars(q.order_by(*order).limit(limit)).all()]
+        q = select(TASKS).where(TASKS.c.account_id == account_id)
+        key = (TASKS.c.created_at, TASKS.c.task_id)
+        if after is not None:
+            pivot = (after.created_at, after.task_id)
+            q = q.where(
+                tuple_(*key) > tuple_(*pivot) if ascending else tuple_(*key) < tuple_(*pivot)
+            )
+        order = [k.asc() if ascending else k.desc() for k in key]
+        with self.db.read() as conn:
+            found = conn.execute(q.order_by(*order).limit(limit)).all()
+        return [rows.task(r) for r in found]
 
     def unfinished(self) -> list[tuple[str, int]]:
-        with self.db.read() as s:
-            found = s.execute(
-                select(TaskRow.task_id, TaskRow.not_before)
-                .where(TaskRow.status.in_(ACTIVE))
-                .order_by(TaskRow.created_at)
+        with self.db.read() as conn:
+            found = conn.execute(
+                select(TASKS.c.task_id, TASKS.c.not_before)
+                .where(_UNFINISHED)
+                .order_by(TASKS.c.created_at)
             ).all()
-            return [(r[0], r[1]) for r in found]
+        return [(r[0], r[1]) for r in found]
 
     def queued_stats(self, now: int) -> dict[str, tuple[int, int]]:
-        with self.db.read() as s:
-            rows = s.execute(
-                select(TaskRow.queue, func.count(), func.min(TaskRow.created_at))
-                .where(TaskRow.status == TaskStatus.SUBMITTED.value)
-                .group_by(TaskRow.queue)
+        with self.db.read() as conn:
+            found = conn.execute(
+                select(TASKS.c.queue, func.count(), func.min(TASKS.c.created_at))
+                .where(TASKS.c.status == TaskStatus.SUBMITTED.value)
+                .group_by(TASKS.c.queue)
             ).all()
-            return {str(queue): (int(count), int(oldest)) for queue, count, oldest in rows}
+        return {str(queue): (int(count), int(oldest)) for queue, count, oldest in found}
 
     def needing_job(self, queue: str, now: int, stall_ms: int) -> list[tuple[str, int]]:
-        with self.db.read() as s:
-            late = (TaskRow.status == TaskStatus.SUBMITTED.value) & (
-                TaskRow.not_before < now - stall_ms
-            )
-            silent = (TaskRow.status == TaskStatus.PROCESSING.value) & (
-                TaskRow.heartbeat_at < now - stall_ms
-            )
-            found = s.execute(
-                select(TaskRow.task_id, TaskRow.not_before)
-                .where(TaskRow.queue == queue, late | silent)
-                .order_by(TaskRow.created_at)
+        late = (TASKS.c.status == TaskStatus.SUBMITTED.value) & (
+            TASKS.c.not_before < now - stall_ms
+        )
+        silent = (TASKS.c.status == TaskStatus.PROCESSING.value) & (
+            TASKS.c.heartbeat_at < now - stall_ms
+        )
+        with self.db.read() as conn:
+            found = conn.execute(
+                select(TASKS.c.task_id, TASKS.c.not_before)
+                .where(TASKS.c.queue == queue, late | silent)
+                .order_by(TASKS.c.created_at)
                 .limit(500)
             ).all()
-            return [(r[0], r[1]) for r in found]
+        return [(r[0], r[1]) for r in found]
 
     def claim(
         self, task_id: str, callback_for: CallbackFor, worker: str = "", stale_ms: int = 0
     ) -> tuple[Task, int] | None:
-        with self.db.write() as s:
-            row = s.get(TaskRow, task_id, with_for_update=True)
+        with self.db.write() as conn:
+            row = conn.execute(_LOCKED, {"task_id": task_id}).first()
             if row is None or row.status not in ACTIVE:
                 return None
             if (
@@ -338,15 +338,20 @@ class SqlTaskStore:
                 and row.heartbeat_at > now_ms() - stale_ms
             ):
                 return None  # alive on another worker: a duplicate queue job, not a takeover
-            row.attempts += 1
-            row.worker = worker
-            row.heartbeat_at = now_ms()
-            if row.status == TaskStatus.SUBMITTED.value:
-                row.status = TaskStatus.PROCESSING.value
-                row.updated_at = max(now_ms(), row.updated_at)
-                s.flush()
-                enqueue_callback(s, rows.task(row), callback_for)
-            return rows.task(row), row.attempts
+            values: dict[str, Any] = {
+                "attempts": row.attempts + 1,
+                "worker": worker,
+                "heartbeat_at": now_ms(),
+            }
+            started = row.status == TaskStatus.SUBMITTED.value
+            if started:
+                values["status"] = TaskStatus.PROCESSING.value
+                values["updated_at"] = max(now_ms(), row.updated_at)
+            conn.execute(_SET, {"row_id": task_id, **values})
+            claimed = rows.task(rows.stored(row._mapping, **values))
+            if started:
+                enqueue_callback(conn, claimed, callback_for)
+            return claimed, values["attempts"]
 
     def heartbeat(
         self, task_id: str, progress: float | None = None, *, worker: str | None = None
@@ -355,28 +360,28 @@ class SqlTaskStore:
         values: dict[str, Any] = {"heartbeat_at": now_ms()}
         if progress is not None:
             values["progress"] = progress
-        held = [TaskRow.task_id == task_id, TaskRow.status.in_(ACTIVE)]
+        held = [TASKS.c.task_id == task_id, _UNFINISHED]
         if worker is not None:
-            held.append(TaskRow.worker == worker)
-        with self.db.write() as s:
-            result = s.execute(update(TaskRow).where(*held).values(**values))
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            held.append(TASKS.c.worker == worker)
+        with self.db.write() as conn:
+            return bool(conn.execute(update(TASKS).where(*held).values(**values)).rowcount)
 
     def save_engine_state(self, task_id: str, state: dict[str, Any]) -> None:
-        with self.db.write() as s:
-            row = s.get(TaskRow, task_id, with_for_update=True)
+        with self.db.write() as conn:
+            row = conn.execute(_LOCKED, {"task_id": task_id}).first()
             if row is not None:
-                row.options = {**(row.options or {}), "engine_state": state}
+                options = {**(row.options or {}), "engine_state": state}
+                conn.execute(_SET, {"row_id": task_id, "options": options})
 
     def release(self, task_id: str, *, worker: str | None = None) -> None:
-        held = [TaskRow.task_id == task_id, TaskRow.attempts > 0]
+        held = [TASKS.c.task_id == task_id, TASKS.c.attempts > 0]
         if worker is not None:
-            held.append(TaskRow.worker == worker)
-        with self.db.write() as s:
-            s.execute(
-                update(TaskRow)
+            held.append(TASKS.c.worker == worker)
+        with self.db.write() as conn:
+            conn.execute(
+                update(TASKS)
                 .where(*held)
-                .values(attempts=TaskRow.attempts - 1, worker="", heartbeat_at=0)
+                .values(attempts=TASKS.c.attempts - 1, worker="", heartbeat_at=0)
             )
 
     def finish(
@@ -393,45 +398,50 @@ class SqlTaskStore:
         info: dict[str, Any] | None = None,
         audios: Sequence[AudioResult] = (),
     ) -> Task | None:
-        with self.db.write() as s:
-            row = s.get(TaskRow, task_id, with_for_update=True)
+        with self.db.write() as conn:
+            row = conn.execute(_LOCKED, {"task_id": task_id}).first()
             if row is None or row.status not in ACTIVE:
                 return None
             if worker is not None and row.worker != worker:
                 return None  # taken over: the other worker's render finishes it
+            values: dict[str, Any] = {}
             if info or audios:
                 # In the same transaction as the status: a task never shows one without the other.
                 was = rows.task(row)
-                row.options = rows.notes_column(
+                values["options"] = rows.notes_column(
                     replace(was, info={**was.info, **(info or {})}, audios=tuple(audios))
                 )
-            row.status = status.value
-            row.status_msg = status_msg
-            row.videos = [v.__dict__.copy() for v in videos]
-            row.final_unit_deduction = units
-            row.error_code = error_code
-            row.progress = 1.0 if status is TaskStatus.SUCCEED else row.progress
-            row.updated_at = max(now_ms(), row.updated_at)
-            s.flush()
-            done = rows.task(row)
-            enqueue_callback(s, done, callback_for)
+            values.update(
+                status=status.value,
+                status_msg=status_msg,
+                videos=[v.__dict__.copy() for v in videos],
+                final_unit_deduction=units,
+                error_code=error_code,
+                progress=1.0 if status is TaskStatus.SUCCEED else row.progress,
+                updated_at=max(now_ms(), row.updated_at),
+            )
+            conn.execute(_SET, {"row_id": task_id, **values})
+            done = rows.task(rows.stored(row._mapping, **values))
+            enqueue_callback(conn, done, callback_for)
             return done
 
     def make_room(self) -> None:
         self.db.make_room()
 
     def cancel(self, account_id: str, task_id: str, callback_for: CallbackFor) -> Task | None:
-        with self.db.write() as s:
-            row = s.get(TaskRow, task_id, with_for_update=True)
+        with self.db.write() as conn:
+            row = conn.execute(_LOCKED, {"task_id": task_id}).first()
             if row is None or row.account_id != account_id or row.status not in ACTIVE:
                 return None
-            row.status = TaskStatus.FAILED.value
-            row.status_msg = "cancelled"
-            row.error_code = None
-            row.updated_at = max(now_ms(), row.updated_at)
-            s.flush()
-            done = rows.task(row)
-            enqueue_callback(s, done, callback_for)
+            values = {
+                "status": TaskStatus.FAILED.value,
+                "status_msg": "cancelled",
+                "error_code": None,
+                "updated_at": max(now_ms(), row.updated_at),
+            }
+            conn.execute(_SET, {"row_id": task_id, **values})
+            done = rows.task(rows.stored(row._mapping, **values))
+            enqueue_callback(conn, done, callback_for)
             return done
 
 
