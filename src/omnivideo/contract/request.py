@@ -33,7 +33,7 @@ class _Wire(BaseModel):
     # finite: JSON has no NaN or Infinity (Python's parser takes them, and 1e999 overflows to
     # inf), and PostgreSQL's json type refuses what Python would write for them.
     model_config = ConfigDict(
-        extra="ignore", populate_by_name=True, frozen=True, allow_inf_nan=False
+        extra="ignore", populate_by_name=True, frozen=True, allow_inf_nan=False, defer_build=True
     )
 
 

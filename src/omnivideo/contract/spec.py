@@ -33,7 +33,9 @@ ImageRole = Literal["first_frame", "end_frame", "reference"]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: a model's validator is built at its first use, not at import (a server
+    # start builds none it does not need; the contract's models are most of its pydantic work)
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class ImageSpec(_Frozen):

@@ -46,7 +46,7 @@ from omnivideo.contract.request import (
 
 class _Wire(BaseModel):
     # Finite numbers only, as in the Omni request (see contract.request).
-    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False, defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
