@@ -8,8 +8,9 @@ inserts one row into the same database and answers the same envelope; its query 
 back. It runs the database the way omnivideo does (`omnivideo.store.db`):
   - SQLite: WAL journal with synchronous=NORMAL, a pool of 40 connections (one writer at a time,
     as SQLite has anyway);
-  - PostgreSQL: a pool of 40 connections, creates group-committed (every create waiting at that
-    moment goes into one transaction), as omnivideo's creates are (`omnivideo.batching`).
+  - PostgreSQL: a pool of 40 connections.
+On both, creates are group-committed (every create waiting at that moment goes into one
+transaction), as omnivideo's creates are (`omnivideo.batching`).
 omnivideo runs with its real auth (an API key), validation, spec planning, resource packs and
 callbacks outbox; tasks are held in the queue (`OMNIVIDEO_SIMULATE=queue=…`) so no render competes
 for the CPU. On SQLite it runs as the embedded all-in-one (`omnivideo serve`); on PostgreSQL as an
@@ -113,7 +114,6 @@ FLOOR_APP = textwrap.dedent(
         # of a shared database server are counted)
         engine = create_engine(url, pool_size=40, max_overflow=0)
     tasks.metadata.create_all(engine)
-    GROUP_COMMIT = not url.startswith("sqlite")
     app = FastAPI()
 
     class Create(BaseModel):
@@ -171,10 +171,7 @@ FLOOR_APP = textwrap.dedent(
         now = int(time.time() * 1000)
         row = dict(task_id=task_id, account_id="bench", status="submitted",
                    request=body.model_dump(), created_at=now)
-        if GROUP_COMMIT:
-            await insert_grouped(row)
-        else:  # SQLite: one writer anyway; a thread per create, as omnivideo does there
-            await asyncio.to_thread(insert_rows, [row])
+        await insert_grouped(row)
         return envelope({"task_id": task_id, "task_status": "submitted", "created_at": now,
                          "updated_at": now})
 
