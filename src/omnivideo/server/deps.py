@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from omnivideo.contract.errors import OmniError
@@ -20,6 +20,7 @@ from omnivideo.contract.task import Task
 from omnivideo.media.checks import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES
 from omnivideo.server.bodies import has_escaped_surrogate, refuse_lone_surrogates
 from omnivideo.server.forms import StreamedForm, read_multipart, remove
+from omnivideo.server.openapi.operation import header_param
 from omnivideo.service import idempotency, tasks
 from omnivideo.service.outages import is_outage
 from omnivideo.service.runtime import Runtime
@@ -49,14 +50,34 @@ async def current_account(request: Request) -> str:
 
 
 AccountDep = Annotated[str, Depends(current_account)]
-SimulateHeader = Annotated[
-    str | None,
-    Header(
-        alias="X-Omnivideo-Simulate",
-        description="omnivideo extension: make the task fail or wait, e.g. "
-        "`fail=1301; msg=content blocked; delay=20s; queue=5s`.",
-    ),
-]
+# The two headers a create may carry are read from the request, not declared as FastAPI
+# parameters: FastAPI validates a declared header on every request of the route, and builds a
+# validator for it per route at start (36 routes take them). @describe(headers=...) documents
+# them, as FastAPI would have.
+SIMULATE_HEADER = "X-Omnivideo-Simulate"
+SIMULATE_PARAM = header_param(
+    SIMULATE_HEADER,
+    "omnivideo extension: make the task fail or wait, e.g. "
+    "`fail=1301; msg=content blocked; delay=20s; queue=5s`.",
+)
+IDEMPOTENCY_PARAM = header_param(
+    idempotency.HEADER,
+    "Retrying a create with the same key and body within 24 hours answers the "
+    "task the first try made; the same key with another body is refused (409).",
+)
+#: what a create route reads besides its body
+CREATE_HEADERS = (SIMULATE_PARAM, IDEMPOTENCY_PARAM)
+
+
+def simulate_header(request: Request) -> str | None:
+    """The request's X-Omnivideo-Simulate header, if any."""
+    return request.headers.get(SIMULATE_HEADER)
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The request's Idempotency-Key header, if any."""
+    return request.headers.get(idempotency.HEADER)
+
 
 #: a form's text field: enough for a 10 MB image sent as Base64 text
 MAX_TEXT_FIELD_BYTES = 14 * 1024 * 1024
@@ -199,16 +220,6 @@ def _form_parts(form: StreamedForm) -> list[bytes]:
                 digest.update(chunk)
         parts.append(name.encode() + b"\0" + digest.digest())
     return parts
-
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="Retrying a create with the same key and body within 24 hours answers the "
-        "task the first try made; the same key with another body is refused (409).",
-    ),
-]
 
 
 async def create_once(

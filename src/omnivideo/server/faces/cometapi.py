@@ -10,11 +10,12 @@ from starlette.concurrency import run_in_threadpool
 from omnivideo.contract.request import OmniRequest
 from omnivideo.dialects import cometapi, kling
 from omnivideo.server.deps import (
+    CREATE_HEADERS,
     AccountDep,
-    IdempotencyKey,
     JsonBody,
-    SimulateHeader,
+    idempotency_key,
     runtime,
+    simulate_header,
     submit_once,
 )
 from omnivideo.server.errors import face_router, request_id
@@ -37,19 +38,19 @@ def _render(rt: Runtime, task: Any) -> dict[str, Any]:
 
 
 @router.post("/v1/videos/omni-video")
-@describe(body=OmniRequest, answer=KlingCreated, errors=SUBMIT)
+@describe(headers=CREATE_HEADERS, body=OmniRequest, answer=KlingCreated, errors=SUBMIT)
 async def create_task(
     request: Request,
     account: AccountDep,
     body: JsonBody,
-    simulate_header: SimulateHeader = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     rt = runtime(request)
     req = cometapi.parse_create(body)
-    simulation = simulate.parse(simulate_header)
+    simulation = simulate.parse(simulate_header(request))
     extras = tasks.SubmitExtras(face="cometapi")
-    task = await submit_once(request, rt, account, idempotency_key, req, simulation, extras)
+    task = await submit_once(
+        request, rt, account, idempotency_key(request), req, simulation, extras
+    )
     return kling.envelope(kling.render_created(task), request_id(request))
 
 

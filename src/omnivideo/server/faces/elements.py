@@ -10,10 +10,11 @@ from starlette.concurrency import run_in_threadpool
 
 from omnivideo.dialects import kling
 from omnivideo.server.deps import (
+    IDEMPOTENCY_PARAM,
     AccountDep,
-    IdempotencyKey,
     JsonBody,
     create_element_once,
+    idempotency_key,
     runtime,
 )
 from omnivideo.server.errors import face_router, request_id
@@ -35,19 +36,23 @@ def _url_for(rt: Runtime) -> Any:
 
 
 @router.post("/custom-elements")
-@describe(body=wire.CustomElementCreate, answer=wire.KlingElement, errors=CREATE_ERRORS)
+@describe(
+    headers=(IDEMPOTENCY_PARAM,),
+    body=wire.CustomElementCreate,
+    answer=wire.KlingElement,
+    errors=CREATE_ERRORS,
+)
 async def create_custom(
     request: Request,
     account: AccountDep,
     body: JsonBody,
-    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     rt = runtime(request)
     record = await create_element_once(
         request,
         rt,
         account,
-        idempotency_key,
+        idempotency_key(request),
         functools.partial(elements.create_custom, rt, account, body),
     )
     return kling.envelope(kling.render_element(record, _url_for(rt)), request_id(request))
@@ -76,19 +81,23 @@ async def list_presets(request: Request, account: AccountDep) -> dict[str, Any]:
 
 
 @router.post("/advanced-custom-elements")
-@describe(body=wire.AdvancedElementCreate, answer=wire.KlingElementCreated, errors=CREATE_ERRORS)
+@describe(
+    headers=(IDEMPOTENCY_PARAM,),
+    body=wire.AdvancedElementCreate,
+    answer=wire.KlingElementCreated,
+    errors=CREATE_ERRORS,
+)
 async def create_advanced(
     request: Request,
     account: AccountDep,
     body: JsonBody,
-    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     rt = runtime(request)
     record = await create_element_once(
         request,
         rt,
         account,
-        idempotency_key,
+        idempotency_key(request),
         functools.partial(elements.create_advanced, rt, account, body),
     )
     task = kling.render_element_task(record, _url_for(rt))

@@ -11,11 +11,12 @@ from omnivideo.contract.errors import OmniError
 from omnivideo.contract.request import OmniRequest
 from omnivideo.dialects import kling
 from omnivideo.server.deps import (
+    CREATE_HEADERS,
     AccountDep,
-    IdempotencyKey,
     JsonBody,
-    SimulateHeader,
+    idempotency_key,
     runtime,
+    simulate_header,
     submit_once,
 )
 from omnivideo.server.errors import face_router, request_id
@@ -76,19 +77,17 @@ def page_params(request: Request) -> tuple[int, int]:
 
 
 @router.post("/v1/videos/omni-video")
-@describe(body=OmniRequest, answer=wire.KlingCreated, errors=SUBMIT)
+@describe(headers=CREATE_HEADERS, body=OmniRequest, answer=wire.KlingCreated, errors=SUBMIT)
 async def create_task(
     request: Request,
     account: AccountDep,
     body: JsonBody,
-    simulate_header: SimulateHeader = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Create an Omni video task. The body is Kling's; the answer is Kling's envelope."""
     rt = runtime(request)
     req = kling.parse_create(body)
-    simulation = simulate.parse(simulate_header)
-    task = await submit_once(request, rt, account, idempotency_key, req, simulation)
+    simulation = simulate.parse(simulate_header(request))
+    task = await submit_once(request, rt, account, idempotency_key(request), req, simulation)
     return kling.envelope(kling.render_created(task), request_id(request))
 
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from omnivideo.dialects import kling3
-from omnivideo.server.deps import AccountDep, JsonBody, SimulateHeader, runtime
+from omnivideo.server.deps import SIMULATE_PARAM, AccountDep, JsonBody, runtime, simulate_header
 from omnivideo.server.errors import Face, face_router, request_id
 from omnivideo.server.openapi.errors import SUBMIT
 from omnivideo.server.openapi.operation import describe, query_param
@@ -31,16 +31,15 @@ TASKS_QUERY = (
 
 
 def _add_product(router: APIRouter, product: str, face: Face) -> None:
-    @describe(body=wire.CreateBody, answer=wire.Created, errors=SUBMIT)
+    @describe(headers=(SIMULATE_PARAM,), body=wire.CreateBody, answer=wire.Created, errors=SUBMIT)
     async def create(
         request: Request,
         account: AccountDep,
         body: JsonBody,
         model: str,
-        simulate_header: SimulateHeader = None,
     ) -> dict[str, Any]:
         rt = runtime(request)
-        simulation = simulate.parse(simulate_header)
+        simulation = simulate.parse(simulate_header(request))
         task = await run_in_threadpool(
             service.submit, rt, account, product, model, body, simulation, face
         )

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from omnivideo.contract import audio
 from omnivideo.dialects import kling
-from omnivideo.server.deps import AccountDep, JsonBody, SimulateHeader, runtime
+from omnivideo.server.deps import SIMULATE_PARAM, AccountDep, JsonBody, runtime, simulate_header
 from omnivideo.server.errors import Face, face_router, request_id
 from omnivideo.server.faces.kling import LIST_ERRORS, page_params
 from omnivideo.server.faces.kling_video import LEGACY_LIST_QUERY
@@ -25,15 +25,19 @@ from omnivideo.service import simulate, tasks
 def _add_endpoint(router: APIRouter, endpoint: str, face: str) -> None:
     path = f"/v1/audio/{endpoint}"
 
-    @describe(body=audio.MODELS_OF[endpoint], answer=wire.KlingCreated, errors=SUBMIT)
+    @describe(
+        headers=(SIMULATE_PARAM,),
+        body=audio.MODELS_OF[endpoint],
+        answer=wire.KlingCreated,
+        errors=SUBMIT,
+    )
     async def create(
         request: Request,
         account: AccountDep,
         body: JsonBody,
-        simulate_header: SimulateHeader = None,
     ) -> dict[str, Any]:
         rt = runtime(request)
-        simulation = simulate.parse(simulate_header)
+        simulation = simulate.parse(simulate_header(request))
         task = await run_in_threadpool(
             audio_service.submit, rt, account, endpoint, body, simulation, face
         )

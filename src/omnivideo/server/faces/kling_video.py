@@ -21,12 +21,13 @@ from omnivideo.contract.errors import OmniError
 from omnivideo.contract.legacy.requests import MODELS_OF
 from omnivideo.dialects import kling
 from omnivideo.server.deps import (
+    CREATE_HEADERS,
     AccountDep,
-    IdempotencyKey,
     JsonBody,
-    SimulateHeader,
     create_once,
+    idempotency_key,
     runtime,
+    simulate_header,
 )
 from omnivideo.server.errors import Face, face_router, request_id
 from omnivideo.server.faces.kling import LIST_ERRORS, PAGE_QUERY, page_params
@@ -81,21 +82,21 @@ COSTS_QUERY = (
 def _add_endpoint(router: APIRouter, endpoint: str) -> None:
     path = f"/v1/videos/{endpoint}"
 
-    @describe(body=MODELS_OF[endpoint], answer=wire.KlingCreated, errors=SUBMIT)
+    @describe(
+        headers=CREATE_HEADERS, body=MODELS_OF[endpoint], answer=wire.KlingCreated, errors=SUBMIT
+    )
     async def create(
         request: Request,
         account: AccountDep,
         body: JsonBody,
-        simulate_header: SimulateHeader = None,
-        idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
         rt = runtime(request)
-        simulation = simulate.parse(simulate_header)
+        simulation = simulate.parse(simulate_header(request))
         task = await create_once(
             request,
             rt,
             account,
-            idempotency_key,
+            idempotency_key(request),
             functools.partial(legacy_service.submit, rt, account, endpoint, body, simulation),
         )
         return kling.envelope(kling.render_created(task), request_id(request))

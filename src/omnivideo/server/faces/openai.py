@@ -12,13 +12,14 @@ from starlette.concurrency import run_in_threadpool
 from omnivideo.contract.errors import OmniError, invalid
 from omnivideo.dialects import openai
 from omnivideo.server.deps import (
+    CREATE_HEADERS,
     AccountDep,
     FormOrJson,
-    IdempotencyKey,
     JsonBody,
-    SimulateHeader,
     create_once,
+    idempotency_key,
     runtime,
+    simulate_header,
 )
 from omnivideo.server.errors import face_router
 from omnivideo.server.files import serve_blob
@@ -42,6 +43,7 @@ VideoId = Annotated[
 
 @router.post("")
 @describe(
+    headers=CREATE_HEADERS,
     body=wire.VideoCreate,
     form=wire.VideoCreateForm,
     uploads=("input_reference",),
@@ -52,16 +54,14 @@ async def create_video(
     request: Request,
     account: AccountDep,
     fields: FormOrJson,
-    simulate_header: SimulateHeader = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     rt = runtime(request)
-    simulation = simulate.parse(simulate_header)
+    simulation = simulate.parse(simulate_header(request))
     task = await create_once(
         request,
         rt,
         account,
-        idempotency_key,
+        idempotency_key(request),
         functools.partial(openai_videos.create, rt, account, fields, simulation),
     )
     return openai.render_video(task)
@@ -100,25 +100,23 @@ async def get_video(
 
 
 @router.post("/{ident}/remix")
-@describe(body=wire.VideoRemix, answer=wire.Video, errors=SUBMIT)
+@describe(headers=CREATE_HEADERS, body=wire.VideoRemix, answer=wire.Video, errors=SUBMIT)
 async def remix_video(
     request: Request,
     account: AccountDep,
     ident: VideoId,
     body: JsonBody,
-    simulate_header: SimulateHeader = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """A new video: the completed source re-rendered with a new prompt (a base-video edit)."""
     rt = runtime(request)
     if not isinstance(body, dict):
         raise OmniError(1201, "the request body must be a JSON object")
-    simulation = simulate.parse(simulate_header)
+    simulation = simulate.parse(simulate_header(request))
     task = await create_once(
         request,
         rt,
         account,
-        idempotency_key,
+        idempotency_key(request),
         functools.partial(openai_videos.remix, rt, account, ident, body, simulation),
     )
     return openai.render_video(task)

@@ -20,13 +20,15 @@ from omnivideo.contract import legacy
 from omnivideo.contract.errors import OmniError
 from omnivideo.dialects import openai
 from omnivideo.server.deps import (
+    CREATE_HEADERS,
+    IDEMPOTENCY_PARAM,
     AccountDep,
     FormOrJson,
-    IdempotencyKey,
-    SimulateHeader,
     create_element_once,
     create_once,
+    idempotency_key,
     runtime,
+    simulate_header,
 )
 from omnivideo.server.errors import face_router
 from omnivideo.server.openapi.errors import NOT_FOUND, SUBMIT
@@ -77,6 +79,7 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 @router.post("/edits")
 @describe(
+    headers=CREATE_HEADERS,
     body=wire.VideoEdit,
     form=wire.VideoSourceForm,
     uploads=("video",),
@@ -87,18 +90,16 @@ async def edit_video(
     request: Request,
     account: AccountDep,
     fields: FormOrJson,
-    simulate_header: SimulateHeader = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """A new video: a completed video (`video: {"id"}`) or an uploaded one, edited by the
     prompt (a base-video edit)."""
     rt = runtime(request)
-    simulation = simulate.parse(simulate_header)
+    simulation = simulate.parse(simulate_header(request))
     task = await create_once(
         request,
         rt,
         account,
-        idempotency_key,
+        idempotency_key(request),
         functools.partial(openai_videos.edit, rt, account, fields, simulation),
     )
     return openai.render_video(task)
@@ -106,6 +107,7 @@ async def edit_video(
 
 @router.post("/extensions")
 @describe(
+    headers=CREATE_HEADERS,
     body=wire.VideoExtend,
     form=wire.VideoSourceForm,
     uploads=("video",),
@@ -116,18 +118,16 @@ async def extend_video(
     request: Request,
     account: AccountDep,
     fields: FormOrJson,
-    simulate_header: SimulateHeader = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """A new video: the source continued by `seconds` (4, 8, 12, 16 or 20); its `seconds`
     is the stitched total."""
     rt = runtime(request)
-    simulation = simulate.parse(simulate_header)
+    simulation = simulate.parse(simulate_header(request))
     task = await create_once(
         request,
         rt,
         account,
-        idempotency_key,
+        idempotency_key(request),
         functools.partial(openai_videos.extend, rt, account, fields, simulation),
     )
     return openai.render_video(task)
@@ -135,6 +135,7 @@ async def extend_video(
 
 @router.post("/characters")
 @describe(
+    headers=(IDEMPOTENCY_PARAM,),
     body=wire.CharacterCreate,
     form=wire.VideoSourceForm,
     uploads=("video",),
@@ -145,7 +146,6 @@ async def create_character(
     request: Request,
     account: AccountDep,
     fields: FormOrJson,
-    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """A character from a 3-8 s video, usable in creates as `character_ids` (an element of
     the account, of type video_refer)."""
@@ -154,7 +154,7 @@ async def create_character(
         request,
         rt,
         account,
-        idempotency_key,
+        idempotency_key(request),
         functools.partial(openai_videos.create_character, rt, account, fields),
     )
     return openai.render_character(record.element_id, record.name, record.created_at)

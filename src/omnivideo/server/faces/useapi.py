@@ -12,12 +12,13 @@ from starlette.concurrency import run_in_threadpool
 from omnivideo.contract.errors import OmniError
 from omnivideo.dialects import useapi
 from omnivideo.server.deps import (
+    CREATE_HEADERS,
     AccountDep,
     FormOrJson,
-    IdempotencyKey,
-    SimulateHeader,
     create_once,
+    idempotency_key,
     runtime,
+    simulate_header,
 )
 from omnivideo.server.errors import face_router
 from omnivideo.server.openapi.errors import NOT_FOUND, STORED, SUBMIT
@@ -69,23 +70,25 @@ def _find(rt: Runtime, account: str, ident: str) -> Any:
 
 @router.post("/videos/omni")
 @describe(
-    body=wire.UseapiOmniCreate, uploads=wire.UPLOADS, answer=wire.UseapiTaskDocument, errors=SUBMIT
+    headers=CREATE_HEADERS,
+    body=wire.UseapiOmniCreate,
+    uploads=wire.UPLOADS,
+    answer=wire.UseapiTaskDocument,
+    errors=SUBMIT,
 )
 async def create_omni(
     request: Request,
     account: AccountDep,
     fields: FormOrJson,
-    simulate_header: SimulateHeader = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Create an Omni video the way useapi.net's `POST /videos/omni` does."""
     rt = runtime(request)
-    simulation = simulate.parse(simulate_header)
+    simulation = simulate.parse(simulate_header(request))
     task = await create_once(
         request,
         rt,
         account,
-        idempotency_key,
+        idempotency_key(request),
         functools.partial(_submit, rt, account, fields, simulation),
     )
     return useapi.render_task(task)

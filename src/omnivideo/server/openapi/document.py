@@ -136,8 +136,8 @@ def _complete_operation(
     body = content.request_body(operation, components, forms=forms)
     if body is not None:
         entry["requestBody"] = body
-    if operation.query:
-        entry.setdefault("parameters", []).extend(operation.query)
+    if operation.headers or operation.query:
+        entry.setdefault("parameters", []).extend(operation.headers + operation.query)
     if deps.current_account in calls:
         # Every call of an account reads the database (its credentials, at least).
         codes += errors.DOWN
@@ -157,7 +157,7 @@ def _complete_operation(
             "content": {JSON: {"schema": error_body}},
             **({"headers": errors.RETRY_AFTER} if status == 503 else {}),
         }
-    if any(p.alias == idempotency.HEADER for p in route.dependant.header_params):
+    if any(p["name"] == idempotency.HEADER for p in operation.headers):
         responses[str(idempotency.CONFLICT)] = {
             "description": f"1201: the {idempotency.HEADER} was used with another request in "
             "the last 24 hours, or its first request is still being created",

@@ -1,7 +1,7 @@
 """What a route states about itself for the OpenAPI document: ``@describe(...)``.
 
 Only what the code cannot show is stated here: the body's and the answer's types, the query
-parameters a handler reads by hand, and the Kling codes its own logic answers with. Whether a
+parameters and headers a handler reads by hand, and the Kling codes its own logic answers with. Whether a
 route reads JSON or forms, takes credentials or declares parameters is read from its
 dependencies by :mod:`.document`, so it cannot drift from what the route does.
 """
@@ -33,6 +33,8 @@ class Operation:
     media_type: str = JSON
     #: query parameters the handler reads itself (OpenAPI parameter objects)
     query: tuple[dict[str, Any], ...] = ()
+    #: headers the handler reads itself (OpenAPI parameter objects; see server.deps)
+    headers: tuple[dict[str, Any], ...] = ()
     #: Kling codes the route's own logic answers with, beyond credentials and body parsing
     errors: tuple[int, ...] = ()
 
@@ -49,10 +51,11 @@ def describe(
     raw_body: tuple[str, ...] = (),
     media_type: str = JSON,
     query: tuple[dict[str, Any], ...] = (),
+    headers: tuple[dict[str, Any], ...] = (),
     errors: tuple[int, ...] = (),
 ) -> Callable[[F], F]:
     """Record the route's :class:`Operation`; the endpoint itself is returned unchanged."""
-    operation = Operation(body, form, uploads, raw_body, answer, media_type, query, errors)
+    operation = Operation(body, form, uploads, raw_body, answer, media_type, query, headers, errors)
 
     def record(endpoint: F) -> F:
         _DECLARED[endpoint] = operation
@@ -63,6 +66,18 @@ def describe(
 
 def declared(endpoint: Callable[..., Any]) -> Operation | None:
     return _DECLARED.get(endpoint)
+
+
+def header_param(name: str, description: str) -> dict[str, Any]:
+    """An optional text header, as FastAPI writes a declared ``Header()`` parameter."""
+    schema = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "schema": {**schema, "description": description, "title": name},
+        "description": description,
+    }
 
 
 def query_param(
