@@ -75,6 +75,15 @@ def test_the_sdk_imports_its_request_model_and_dialects_on_first_use() -> None:
     assert "omnivideo.client._client" in modules
 
 
+def _modules_after(probe: str, data_dir: Path) -> set[str]:
+    """The modules a fresh interpreter holds after running ``probe`` on ``data_dir``."""
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, str(data_dir)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    return set(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
 SERVER_PROBE = """
 import json, sys
 from omnivideo.server.app import create_app
@@ -91,14 +100,7 @@ def test_a_built_server_has_not_imported_what_only_renders_fetches_or_reads_jwts
 ) -> None:
     # The embedded server builds its preview renderer at start; numpy, PyAV and Pillow come
     # with its first render, httpx with the first fetch or callback, PyJWT with the first JWT.
-    proc = subprocess.run(
-        [sys.executable, "-c", SERVER_PROBE, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    modules = set(json.loads(proc.stdout.strip().splitlines()[-1]))
+    modules = _modules_after(SERVER_PROBE, tmp_path)
     later = ["numpy", "av", "PIL", "httpx", "jwt", "cryptography"]
     assert [m for m in later if m in modules] == []
 
@@ -139,13 +141,6 @@ print(json.dumps(sorted(sys.modules)))
 def test_the_server_and_its_stores_never_import_sqlalchemys_orm(tmp_path: Path) -> None:
     # The store is SQLAlchemy Core throughout: the ORM (40 ms of imports, and its declarative
     # classes to build) would only slow every start.
-    proc = subprocess.run(
-        [sys.executable, "-c", ORM_PROBE, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    modules = set(json.loads(proc.stdout.strip().splitlines()[-1]))
+    modules = _modules_after(ORM_PROBE, tmp_path)
     assert "sqlalchemy.sql" in modules  # the probe did run the store
     assert [m for m in modules if m.startswith("sqlalchemy.orm")] == []
