@@ -53,3 +53,21 @@ def test_a_group_reads_back_as_created_and_stops_at_the_limit(stores: Stores) ->
         read = stores.tasks.get(task.task_id)
         assert read is not None
         assert (read.external_task_id, read.request) == (task.external_task_id, task.request)
+
+
+def test_a_nul_in_a_requests_unknown_field_is_stored_as_sent(stores: Stores) -> None:
+    # The contract refuses a NUL in the fields it reads; an unknown field is kept as sent, and
+    # json_populate_recordset cannot take a NUL escape even into a json column.
+    async def create_all() -> list[Task]:
+        tasks = [
+            replace(_odd(i), request={"prompt": "x", f"k\u0000{i}": {"v\u0000": [i]}})
+            for i in range(3)
+        ]
+        return await asyncio.gather(
+            *(stores.tasks.insert_async(t, max_active=20, callback_for=_cb) for t in tasks)
+        )
+
+    made = asyncio.run(create_all())
+    for task in made:
+        found = stores.tasks.get(task.task_id)
+        assert found is not None and found.request == task.request

@@ -232,12 +232,16 @@ class SqlTaskStore:
         if not added:
             return
         rows = [_new_row(task, p.not_before, p.queue) for p, task in added]
-        if self.db.is_sqlite:
+        # PostgreSQL: one statement of one JSON parameter. Text as it is, not \u-escaped: the
+        # database turns an escape into text only when its encoding is UTF-8. A NUL (always
+        # written \u0000) is the exception: no text can hold it, and json_populate_recordset
+        # refuses it even inside a json column (a request's unknown field may carry one), which
+        # the json type itself keeps as written: such a group goes row by row.
+        payload = "" if self.db.is_sqlite else json.dumps(rows, ensure_ascii=False)
+        if self.db.is_sqlite or "\\u0000" in payload:
             conn.execute(_INSERT, rows)
         else:
-            # Text as it is, not \u-escaped: the database turns an escape into text only when
-            # its encoding is UTF-8.
-            conn.execute(_INSERT_FROM_JSON, {"rows": json.dumps(rows, ensure_ascii=False)})
+            conn.execute(_INSERT_FROM_JSON, {"rows": payload})
         for p, task in added:
             # The row holds exactly the task's fields: the task is what a read would return.
             p.stored = task
