@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,9 +24,8 @@ def database() -> Iterator[str]:
         yield url
 
 
-def test_a_worker_whose_connections_die_takes_the_next_task(database: str) -> None:
-    stores = open_sql_stores(database)
-    queue = ProcrastinateQueue(database, ["q"], stores.tasks, heartbeat_s=0.5, stall_after_s=30)
+def _recording() -> tuple[list[str], threading.Event, Callable[[str], bool]]:
+    """A worker's run function that records the task ids it is given and sets an event."""
     ran: list[str] = []
     took = threading.Event()
 
@@ -35,6 +34,13 @@ def test_a_worker_whose_connections_die_takes_the_next_task(database: str) -> No
         took.set()
         return False
 
+    return ran, took, run
+
+
+def test_a_worker_whose_connections_die_takes_the_next_task(database: str) -> None:
+    stores = open_sql_stores(database)
+    queue = ProcrastinateQueue(database, ["q"], stores.tasks, heartbeat_s=0.5, stall_after_s=30)
+    ran, took, run = _recording()
     queue.start(run)
     try:
         queue.defer("first")
@@ -170,14 +176,7 @@ def test_a_created_task_has_its_job_from_the_transaction_that_inserts_it(databas
             ("100000000002", "q.later", "omnivideo.render", "100000000002", "todo", 0),
         ]
         assert rows[0][6] is None and abs(float(rows[1][6]) - later) < 1
-        ran: list[str] = []
-        took = threading.Event()
-
-        def run(task_id: str) -> bool:
-            ran.append(task_id)
-            took.set()
-            return False
-
+        ran, took, run = _recording()
         queue.start(run)
         assert took.wait(30) and ran == ["100000000001"]  # the later one waits its time
     finally:

@@ -118,10 +118,7 @@ class SqlTaskStore:
         pending = PendingInsert(
             task, max_active, callback_for, not_before, channel_max_active, queue, units_milli
         )
-        if self.db.is_sqlite:
-            self._commit_group([pending])  # on this thread, under the write lock
-        else:
-            self._writes.run(pending)
+        self._writes.run(pending)  # joins the group being committed, as insert_async does
         return pending.outcome()
 
     async def insert_async(
